@@ -1,0 +1,153 @@
+/**
+ * @module document-host
+ * The adama-host's core: the documents this host owns, loaded on demand through findbind and
+ * replayed from the log; creation of new documents; the streams attached to them. It implements
+ * `HostClient`, so a web-proxy in the same process calls it directly.
+ */
+import { apply, decode, encode } from '../protocol/delta';
+import type { Clock } from '../shared/clock';
+import { AdamaError, E, isAdamaError } from '../shared/errors';
+import type { Json } from '../shared/json';
+import type { Logger } from '../shared/log';
+import { assertName } from '../shared/names';
+import type { HostConfig } from '../shared/config';
+import type { ChangeRecord, DataService, DocRef, Who } from '../storage/data-service';
+import { LivingDocument } from '../runtime/living-document';
+import type { SandboxFactory } from '../runtime/space-sandbox';
+import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from './host-api';
+import { SpaceRegistry } from './space-registry';
+
+export interface DocumentHostDeps {
+  hostId: string;
+  data: DataService;
+  sandboxFactory: SandboxFactory;
+  clock: Clock;
+  log: Logger;
+  config: Readonly<HostConfig>;
+}
+
+const refId = (ref: DocRef): string => `${ref.space}/${ref.key}`;
+
+export class DocumentHost implements HostClient {
+  private readonly docs = new Map<string, LivingDocument>();
+  private readonly loading = new Map<string, Promise<LivingDocument>>();
+  private readonly spaces: SpaceRegistry;
+  private accepting = true;
+
+  constructor(private readonly deps: DocumentHostDeps) {
+    this.spaces = new SpaceRegistry(deps.data, deps.sandboxFactory, {
+      memoryLimitMb: deps.config.sandboxMemoryMb,
+      callTimeoutMs: deps.config.sandboxCallTimeoutMs,
+    });
+  }
+
+  get hostId(): string { return this.deps.hostId; }
+  get loadedDocuments(): number { return this.docs.size; }
+
+  async createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
+    this.assertAccepting();
+    assertName('space', ref.space);
+    assertName('key', ref.key);
+    const sandbox = await this.spaces.latest(ref.space);
+    const state = await sandbox.init(arg, { space: ref.space, key: ref.key, nowMs: this.deps.clock.nowMs(), seq: 1 });
+    let encoded: Json;
+    try { encoded = encode(state); } catch (err) { throw new AdamaError(E.SPACE_INVALID_RESULT, `init: ${(err as Error).message}`); }
+    const first: ChangeRecord = { seq: 1, who, request: { kind: 'create', arg }, redo: encoded, undo: null };
+    if (!(await this.deps.data.create(ref, this.deps.hostId, first))) {
+      throw new AdamaError(E.DOCUMENT_ALREADY_EXISTS, `${refId(ref)} already exists`);
+    }
+    this.deps.log.info({ space: ref.space, key: ref.key, agent: who.agent }, 'document.created');
+    // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
+    if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded, plain: state }, [first], 1, [], sandbox);
+    return { seq: 1 };
+  }
+
+  async openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
+    this.assertAccepting();
+    assertName('space', ref.space);
+    assertName('key', ref.key);
+    // A document can leave memory between lookup and attach (idle unload, shed); one retry covers it.
+    for (let attempt = 0; ; attempt++) {
+      const doc = await this.acquire(ref);
+      try {
+        const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
+        return {
+          send: (channel, message, dedupe) => doc.send(who, channel, message, dedupe),
+          update: (viewerState) => doc.update(viewerId, viewerState),
+          close: () => doc.detach(viewerId),
+        };
+      } catch (err) {
+        if (attempt < 2 && isAdamaError(err, E.DOC_UNLOADED)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Unloads every document cleanly (snapshot + release); new work is refused from now on. */
+  async shutdown(reason: 'drain' | 'shutdown' = 'shutdown'): Promise<void> {
+    this.accepting = false;
+    await Promise.allSettled([...this.loading.values()]);
+    await Promise.all([...this.docs.values()].map((d) => d.unload(reason)));
+    this.spaces.dispose();
+  }
+
+  private assertAccepting(): void {
+    if (!this.accepting) throw new AdamaError(E.HOST_SHUTTING_DOWN, `host ${this.deps.hostId} is shutting down`);
+  }
+
+  private acquire(ref: DocRef): Promise<LivingDocument> {
+    const id = refId(ref);
+    const doc = this.docs.get(id);
+    if (doc && !doc.isGone) return Promise.resolve(doc);
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.load(ref).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** findbind, then replay snapshot + log; refuses a log that does not reach the directory's head. */
+  private async load(ref: DocRef): Promise<LivingDocument> {
+    const { data, hostId, log } = this.deps;
+    const bind = await data.findBind(ref, hostId, []);
+    if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
+    if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`);
+    const sandbox = await this.spaces.latest(ref.space);
+    const { snapshot, records } = await data.load(ref);
+    let seq = snapshot?.seq ?? 0;
+    let encoded: Json = snapshot?.state ?? null;
+    for (const r of records) {
+      if (r.seq !== seq + 1) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log jumps from ${seq} to ${r.seq}`);
+      encoded = apply(encoded, r.redo);
+      seq = r.seq;
+    }
+    if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
+    const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
+    log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
+    return this.install(ref, bind.epoch, { seq, encoded, plain: decode(encoded) }, records, records.length, dedupe, sandbox);
+  }
+
+  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json; plain: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): LivingDocument {
+    const doc = new LivingDocument(
+      {
+        ref, epoch, sandbox,
+        hostId: this.deps.hostId,
+        data: this.deps.data,
+        clock: this.deps.clock,
+        log: this.deps.log,
+        config: this.deps.config,
+        onGone: (d) => { if (this.docs.get(refId(ref)) === d) this.docs.delete(refId(ref)); },
+      },
+      committed,
+      { recordsSinceSnapshot, recent, dedupe },
+    );
+    this.docs.set(refId(ref), doc);
+    return doc;
+  }
+}
+
+function dedupeFromMeta(meta: Json): [string, number][] {
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta) || !Array.isArray(meta.dedupe)) return [];
+  return meta.dedupe.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
+}

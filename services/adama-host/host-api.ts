@@ -1,0 +1,32 @@
+/**
+ * @module host-api
+ * What a web-proxy needs from the host that owns a document. In the single process the proxy
+ * calls `DocumentHost` directly; split tiers put a gRPC client behind the same interface, so the
+ * proxy does not know which it has.
+ */
+import type { Delta } from '../protocol/messages';
+import type { ErrorBody } from '../shared/errors';
+import type { Json } from '../shared/json';
+import type { DocRef, Who } from '../storage/data-service';
+
+export interface StreamSink {
+  /** A delta for this viewer; the first one is the full view (`reset: true`) unless a resume could be served. */
+  onDelta(delta: Delta): void;
+  /** The stream ended on the host side. A retryable error means "re-attach (possibly elsewhere) with since". */
+  onClosed(error: ErrorBody): void;
+}
+
+export interface OpenStreamOptions { since?: number; viewerState: Json }
+
+export interface DocumentStream {
+  /** Resolves with the seq of the change once it is durable (or of the original change for a repeated dedupe key). */
+  send(channel: string, message: Json, dedupe?: string): Promise<{ seq: number }>;
+  update(viewerState: Json): Promise<void>;
+  /** Ends the stream (runs the space's disconnect). Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface HostClient {
+  createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }>;
+  openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream>;
+}

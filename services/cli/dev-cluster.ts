@@ -1,0 +1,76 @@
+/**
+ * @module dev-cluster
+ * Rung 1 of the ladder: web-proxy + adama-host in one process over embedded PGlite (or a real
+ * PostgreSQL when a URL is given). The same parts the split tiers run, wired directly.
+ */
+import { join } from 'node:path';
+import { packageRoot } from '../shared/paths';
+import { systemClock } from '../shared/clock';
+import { hostDefaults, proxyDefaults, resolveConfig, type HostConfig, type ProxyConfig } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { openStorage } from '../storage/open-storage';
+import { createIsolatedSandbox } from '../runtime/isolated-sandbox';
+import { DocumentHost } from '../adama-host/document-host';
+import { startHostLease } from '../adama-host/host-lease';
+import { startProxyServer } from '../web-proxy/proxy-server';
+import { deploySpacesFromDir } from './spaces-dir';
+
+export interface DevClusterOptions {
+  port: number;
+  bindAddress?: string;
+  dataDir: string;
+  databaseUrl?: string;
+  spacesDir?: string;
+  staticDir?: string;
+  hostId: string;
+  log: Logger;
+  host?: Partial<HostConfig>;
+  proxy?: Partial<ProxyConfig>;
+}
+
+export interface DevCluster {
+  url: string;
+  wsUrl: string;
+  port: number;
+  host: DocumentHost;
+  close(): Promise<void>;
+}
+
+/** Lease of the single host; in one process it only matters if another host shares the database. */
+const LEASE_MS = 10_000;
+
+export const DEFAULT_SPACES_DIR = join(packageRoot(), 'examples', 'spaces');
+/** The demo page, bundled by `npm run build` (scripts/build-web.mjs). */
+export const DEFAULT_STATIC_DIR = join(packageRoot(), 'dist', 'web');
+
+export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster> {
+  const hostConfig = resolveConfig(hostDefaults, o.host);
+  const proxyConfig = resolveConfig(proxyDefaults, o.proxy);
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
+  o.log.info({ storage: storage.describe }, 'storage.opened');
+  const spaces = await deploySpacesFromDir(storage.data, o.spacesDir ?? DEFAULT_SPACES_DIR);
+  o.log.info({ spaces: spaces.map((s) => `${s.space}@${s.version}`) }, 'spaces.deployed');
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig });
+  const lease = await startHostLease(storage.data, o.hostId, 'in-process', LEASE_MS, o.log);
+  const proxy = await startProxyServer({
+    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log,
+    staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
+    health: () => ({ host: o.hostId, documents: host.loadedDocuments }),
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    url: `${proxy.url}/`,
+    wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
+    port: proxy.port,
+    host,
+    close() {
+      closing ??= (async () => {
+        await proxy.close();
+        await host.shutdown('shutdown');
+        await lease.stop({ remove: true });
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { E } from '../shared/errors';
+import { decodeClientFrame } from './codec';
+
+const MAX = 1024;
+const code = (text: string) => {
+  const d = decodeClientFrame(text, MAX);
+  return d.kind === 'error' ? d.error.code : d.kind;
+};
+
+describe('decodeClientFrame', () => {
+  it('accepts a well-formed connection/create', () => {
+    const d = decodeClientFrame(JSON.stringify({ id: 1, method: 'connection/create', space: 'chat', key: 'k', since: 3 }), MAX);
+    expect(d).toEqual({ kind: 'request', request: { id: 1, method: 'connection/create', space: 'chat', key: 'k', since: 3 } });
+  });
+
+  it('reads a pong', () => {
+    expect(decodeClientFrame('{"pong": 12}', MAX)).toEqual({ kind: 'pong', pongMs: 12 });
+  });
+
+  it('refuses text that is not JSON', () => expect(code('{nope')).toBe(E.FRAME_NOT_JSON.code));
+  it('refuses JSON that is not an object', () => expect(code('[1,2]')).toBe(E.FRAME_NOT_JSON.code));
+  it('refuses an oversized frame before parsing it', () => expect(code(`{"id":1,"method":"auth","identity":"${'x'.repeat(MAX)}"}`)).toBe(E.FRAME_TOO_LARGE.code));
+  it('refuses a request without an integer id', () => expect(code('{"method":"auth","identity":"anonymous:a"}')).toBe(E.INVALID_REQUEST.code));
+  it('refuses an unknown method and keeps the id', () => {
+    const d = decodeClientFrame('{"id":7,"method":"document/explode"}', MAX);
+    expect(d.kind === 'error' && d.id === 7 && d.error.code === E.UNKNOWN_METHOD.code).toBe(true);
+  });
+  it('refuses a missing field, naming it', () => {
+    const d = decodeClientFrame('{"id":2,"method":"connection/send","channel":"say","message":{}}', MAX);
+    expect(d.kind === 'error' && d.error.code === E.INVALID_REQUEST.code && /connection/.test(d.error.message)).toBe(true);
+  });
+  it('refuses unexpected fields', () => expect(code('{"id":2,"method":"connection/end","connection":1,"extra":true}')).toBe(E.INVALID_REQUEST.code));
+  it('does not treat __proto__ keys specially', () => expect(code('{"id":3,"method":"__proto__"}')).toBe(E.UNKNOWN_METHOD.code));
+});

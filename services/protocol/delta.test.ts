@@ -1,0 +1,327 @@
+import { apply, decode, deepEqual, diff, encode } from './delta';
+import type { Json, JsonObject } from '../shared/json';
+
+/** What a client receives: the patch after a trip through JSON text. */
+const wire = (patch: Json | undefined): Json => JSON.parse(JSON.stringify(patch)) as Json;
+
+function deepFreeze<T extends Json>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const child of Object.values(v)) deepFreeze(child as Json);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+const chat = (n: number): Json => ({
+  title: 'general',
+  messages: Array.from({ length: n }, (_, i) => ({ id: `m${i}`, who: `user${i % 7}`, text: `message number ${i}` })),
+});
+
+const ids = (...xs: string[]): Json => xs.map((id) => ({ id, text: id.toUpperCase() }));
+
+describe('encode and decode', () => {
+  it('turns a list of objects with unique ids into an object keyed by id with an "@o" order', () => {
+    expect(encode({ l: [{ id: 'a', v: 1 }, { id: 2, v: [{ id: 'x' }] }] })).toStrictEqual({
+      l: { '@o': ['a', '2'], a: { id: 'a', v: 1 }, 2: { id: 2, v: { '@o': ['x'], x: { id: 'x' } } } },
+    });
+  });
+
+  it('keeps arrays of primitives, mixed arrays, elements without ids and empty arrays atomic', () => {
+    const v: Json = { p: [1, 'a', null], mixed: [{ id: 'a' }, 3], noId: [{ id: 'a' }, { name: 'b' }], badId: [{ id: true }], empty: [] };
+    expect(encode(v)).toStrictEqual(v);
+  });
+
+  it('falls back to an atomic array when ids repeat, including 1 and "1"', () => {
+    expect(encode([{ id: 'a' }, { id: 'a' }])).toStrictEqual([{ id: 'a' }, { id: 'a' }]);
+    expect(encode([{ id: 1 }, { id: '1' }])).toStrictEqual([{ id: 1 }, { id: '1' }]);
+  });
+
+  it('keeps a list atomic when an id starts with "@", since that key is reserved', () => {
+    expect(encode([{ id: '@o' }, { id: 'b' }])).toStrictEqual([{ id: '@o' }, { id: 'b' }]);
+  });
+
+  it('still encodes keyed lists nested inside an atomic array', () => {
+    expect(encode([1, [{ id: 'a' }]])).toStrictEqual([1, { '@o': ['a'], a: { id: 'a' } }]);
+  });
+
+  it('keeps numeric ids as numbers after decode', () => {
+    const v: Json = [{ id: 7, t: 'x' }, { id: 1.5 }, { id: -3 }];
+    const back = decode(encode(v));
+    expect(back).toStrictEqual(v);
+    expect(typeof ((back as JsonObject[])[0] as JsonObject).id).toBe('number');
+  });
+
+  it('throws on a reserved "@" key in user data, at any depth', () => {
+    expect(() => encode({ '@o': [] })).toThrow(/reserved key/);
+    expect(() => encode({ a: { '@x': 1 } })).toThrow(/reserved key/);
+    expect(() => encode([{ id: 'a', '@meta': 1 }])).toThrow(/reserved key/);
+  });
+
+  it('keeps a "__proto__" key as data rather than setting a prototype', () => {
+    const v = JSON.parse('{"__proto__": {"x": 1}, "l": [{"id": "__proto__"}]}') as Json;
+    const back = decode(encode(v));
+    expect(JSON.stringify(back)).toBe(JSON.stringify(v));
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+  });
+
+  it('accepts an empty string as an id', () => {
+    const a: Json = [{ id: '', t: 1 }, { id: 'b' }];
+    const b: Json = [{ id: 'b' }, { id: '', t: 2 }];
+    expect(encode(a)).toStrictEqual({ '@o': ['', 'b'], '': { id: '', t: 1 }, b: { id: 'b' } });
+    expect(decode(apply(encode(a), wire(diff(encode(a), encode(b)))))).toStrictEqual(b);
+  });
+
+  it('throws when decoding an order that names a missing element', () => {
+    expect(() => decode({ '@o': ['a', 'b'], a: { id: 'a' } })).toThrow(/missing element/);
+  });
+});
+
+describe('diff', () => {
+  it('returns undefined for the same reference and for deep-equal values', () => {
+    const a = encode(chat(3));
+    expect(diff(a, a)).toBeUndefined();
+    expect(diff(a, encode(chat(3)))).toBeUndefined();
+    expect(diff(null, null)).toBeUndefined();
+  });
+
+  it('sends the whole value when nothing was seen before, with "@o" as a full order', () => {
+    expect(diff(undefined, encode(ids('a', 'b')))).toStrictEqual({ '@o': ['a', 'b'], a: { id: 'a', text: 'A' }, b: { id: 'b', text: 'B' } });
+  });
+
+  it('encodes one appended message to a 10 000-message chat as a patch under 200 bytes', () => {
+    const prev = chat(10_000);
+    const next = chat(10_001);
+    const patch = diff(encode(prev), encode(next));
+    expect(patch).toStrictEqual({ messages: { '@o': [[0, 9999], 'm10000'], m10000: { id: 'm10000', who: 'user4', text: 'message number 10000' } } });
+    expect(JSON.stringify(patch).length).toBeLessThan(200);
+    expect(decode(apply(encode(prev), wire(patch)))).toStrictEqual(next);
+  });
+
+  it('encodes a removal as ranges around the gap and a null for the element', () => {
+    const patch = diff(encode(ids('msg-a', 'msg-b', 'msg-c', 'msg-d')), encode(ids('msg-a', 'msg-c', 'msg-d')));
+    expect(patch).toStrictEqual({ '@o': [[0, 0], [2, 3]], 'msg-b': null });
+  });
+
+  it('encodes a reorder with ranges only and no element changes', () => {
+    const patch = diff(encode(ids('msg-a', 'msg-b', 'msg-c', 'msg-d')), encode(ids('msg-d', 'msg-a', 'msg-b', 'msg-c')));
+    expect(patch).toStrictEqual({ '@o': [[3, 3], [0, 2]] });
+  });
+
+  it('uses a string for a single reused id when it is shorter than a range', () => {
+    const patch = diff(encode(ids('a', 'b', 'c', 'd')), encode(ids('a', 'c', 'd')));
+    expect(patch).toStrictEqual({ '@o': ['a', [2, 3]], b: null });
+  });
+
+  it('leaves "@o" out when only an element changed, and patches just that element', () => {
+    const prev = encode([{ id: 'a', text: 'hi', n: 1 }, { id: 'b', text: 'yo' }]);
+    const next = encode([{ id: 'a', text: 'hello', n: 1 }, { id: 'b', text: 'yo' }]);
+    expect(diff(prev, next)).toStrictEqual({ a: { text: 'hello' } });
+  });
+
+  it('replaces a list wholesale when it becomes a primitive', () => {
+    expect(diff(encode({ l: ids('a') }), encode({ l: 5 }))).toStrictEqual({ l: 5 });
+  });
+
+  it('sends a full order when an object becomes a list', () => {
+    const patch = diff(encode({ l: { a: { id: 'x' } } }), encode({ l: ids('a', 'b') }));
+    expect(patch).toStrictEqual({ l: { '@o': ['a', 'b'], a: { text: 'A', id: 'a' }, b: { id: 'b', text: 'B' } } });
+    expect(decode(apply(encode({ l: { a: { id: 'x' } } }), wire(patch)))).toStrictEqual({ l: ids('a', 'b') });
+  });
+
+  it('deletes "@o" and the elements when a list becomes a plain object', () => {
+    const patch = diff(encode({ l: ids('a', 'b') }), encode({ l: { c: 1 } }));
+    expect(patch).toStrictEqual({ l: { '@o': null, a: null, b: null, c: 1 } });
+  });
+
+  it('replaces a list with an empty array wholesale, since empty arrays stay atomic', () => {
+    expect(diff(encode({ l: ids('a') }), encode({ l: [] }))).toStrictEqual({ l: [] });
+  });
+
+  it('replaces an atomic array wholesale when any element differs', () => {
+    expect(diff(encode({ a: [1, 2, 3] }), encode({ a: [1, 2, 4] }))).toStrictEqual({ a: [1, 2, 4] });
+  });
+
+  it('treats a null object member as absent, as RFC 7386 must', () => {
+    expect(diff({ a: 1 }, { a: 1, b: null })).toBeUndefined();
+    expect(diff({ a: 1, b: 2 }, { a: 1, b: null })).toStrictEqual({ b: null });
+  });
+});
+
+describe('apply', () => {
+  it('does not mutate its inputs', () => {
+    const target = deepFreeze(encode({ l: ids('a', 'b', 'c'), o: { x: 1 } }));
+    const patch = deepFreeze(wire({ l: { '@o': [[1, 2], 'd'], a: null, d: { id: 'd' }, b: { text: 'bee' } }, o: { x: null, y: 2 } }));
+    const before = JSON.stringify([target, patch]);
+    const out = apply(target, patch);
+    expect(JSON.stringify([target, patch])).toBe(before);
+    expect(decode(out)).toStrictEqual({ l: [{ id: 'b', text: 'bee' }, { id: 'c', text: 'C' }, { id: 'd' }], o: { y: 2 } });
+  });
+
+  it('shares untouched subtrees with the target', () => {
+    const target = encode({ l: ids('a', 'b'), other: { deep: { x: 1 } } }) as JsonObject;
+    const out = apply(target, { l: { b: { text: 'new' } } }) as JsonObject;
+    expect(out.other).toBe(target.other);
+    expect((out.l as JsonObject).a).toBe((target.l as JsonObject).a);
+  });
+
+  it('throws on an order range outside the current order', () => {
+    const target = encode(ids('a', 'b'));
+    expect(() => apply(target, { '@o': [[0, 2]] })).toThrow(/does not fit/);
+    expect(() => apply(target, { '@o': [[-1, 0]] })).toThrow(/does not fit/);
+    expect(() => apply(target, { '@o': [[1, 0]] })).toThrow(/does not fit/);
+    expect(() => apply(target, { '@o': [[0, 1, 2]] })).toThrow(/does not fit/);
+  });
+
+  it('throws when a list patch leaves an id in the order without an element', () => {
+    expect(() => apply(encode(ids('a', 'b')), { '@o': [[0, 1], 'c'] })).toThrow(/missing element/);
+    expect(() => apply(encode(ids('a', 'b')), { a: null })).toThrow(/missing element/);
+  });
+
+  it('throws on an order range when the target has no order to resolve it against', () => {
+    expect(() => apply({ a: 1 }, { '@o': [[0, 0]] })).toThrow(/does not fit/);
+  });
+
+  it('replaces the target with a non-object patch and deletes keys patched to null', () => {
+    expect(apply({ a: 1 }, [1, 2])).toStrictEqual([1, 2]);
+    expect(apply({ a: 1, b: 2 }, { a: null })).toStrictEqual({ b: 2 });
+    expect(apply(undefined, { a: { b: null, c: 1 } })).toStrictEqual({ a: { c: 1 } });
+  });
+});
+
+describe('deepEqual', () => {
+  it('ignores key order and distinguishes arrays from objects', () => {
+    expect(deepEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 })).toBe(true);
+    expect(deepEqual([], {})).toBe(false);
+    expect(deepEqual({ a: undefined as unknown as Json }, { b: 1 })).toBe(false);
+  });
+});
+
+// ---- Seeded property tests -------------------------------------------------------------------
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Gen {
+  private readonly next: () => number;
+  private fresh = 0;
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)] as T;
+  }
+  freshId(numeric: boolean): string | number {
+    this.fresh++;
+    return numeric ? 1000 + this.fresh : `n${this.fresh}`;
+  }
+}
+
+const KEYS = ['a', 'b', 'c', 'text', 'id', 'list', '__proto__'] as const;
+
+function primitive(g: Gen, nullable: boolean): Json {
+  switch (g.int(nullable ? 5 : 4)) {
+    case 0: return g.chance(0.5);
+    case 1: return g.int(100) - 50;
+    case 2: return g.int(800) / 8 + 0.5;
+    case 3: return g.pick(['', 'x', 'hello', '1', '@not-a-key']);
+    default: return null;
+  }
+}
+
+/** Object members are never null: RFC 7386 cannot tell a null member from an absent one. */
+function value(g: Gen, depth: number, nullable: boolean): Json {
+  if (depth <= 0) return primitive(g, nullable);
+  switch (g.int(5)) {
+    case 0: return primitive(g, nullable);
+    case 1: {
+      const o: JsonObject = {};
+      for (let i = g.int(4); i > 0; i--) Object.defineProperty(o, g.pick(KEYS), { value: value(g, depth - 1, false), enumerable: true, writable: true, configurable: true });
+      return o;
+    }
+    case 2: return Array.from({ length: g.int(4) }, () => value(g, depth - 1, true));
+    default: return list(g, depth);
+  }
+}
+
+function element(g: Gen, id: Json, depth: number): JsonObject {
+  const el: JsonObject = { id, text: g.pick(['hi', 'yo', 'hey']) };
+  if (g.chance(0.4)) el.more = value(g, depth - 1, false);
+  return el;
+}
+
+function list(g: Gen, depth: number): Json {
+  const numeric = g.chance(0.3);
+  const out = Array.from({ length: 1 + g.int(6) }, () => element(g, g.freshId(numeric), depth));
+  if (g.chance(0.1)) out.push(element(g, (out[0] as JsonObject).id as Json, depth)); // duplicate: stays atomic
+  return out;
+}
+
+const isKeyedList = (v: Json): v is JsonObject[] =>
+  Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e) && 'id' in e);
+
+/** A plausible next version: list edits (insert, remove, move, change) dominate, with some type changes. */
+function mutate(g: Gen, v: Json, depth: number, nullable: boolean): Json {
+  if (g.chance(0.1)) return value(g, depth, nullable);
+  if (isKeyedList(v)) {
+    const out = v.map((e) => (g.chance(0.2) ? { ...e, text: `${String(e.text)}!`, more: e.more === undefined ? value(g, depth - 1, false) : mutate(g, e.more, depth - 1, false) } : e));
+    for (let i = g.int(3); i > 0 && out.length > 0; i--) out.splice(g.int(out.length), 1);
+    for (let i = g.int(3); i > 0; i--) out.splice(g.int(out.length + 1), 0, element(g, g.freshId(g.chance(0.3)), depth));
+    if (g.chance(0.3) && out.length > 1) out.splice(g.int(out.length), 0, ...out.splice(g.int(out.length), 1));
+    if (g.chance(0.1)) out.reverse();
+    return out;
+  }
+  if (Array.isArray(v)) return g.chance(0.5) ? v : [...v, primitive(g, true)];
+  if (typeof v === 'object' && v !== null) {
+    const o: JsonObject = {};
+    for (const k of Object.keys(v)) {
+      if (g.chance(0.15)) continue;
+      Object.defineProperty(o, k, { value: g.chance(0.4) ? mutate(g, v[k] as Json, depth - 1, false) : v[k], enumerable: true, writable: true, configurable: true });
+    }
+    if (g.chance(0.3)) o[g.pick(['a', 'b', 'c', 'list'])] = value(g, depth - 1, false);
+    return o;
+  }
+  return g.chance(0.5) ? v : primitive(g, nullable);
+}
+
+describe('seeded properties', () => {
+  const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
+
+  it('decode(encode(v)) equals v for random values', () => {
+    for (const seed of SEEDS) {
+      const v = value(new Gen(seed), 4, true);
+      expect(decode(encode(v))).toStrictEqual(v);
+    }
+  });
+
+  it('applying diffs along a chain of random edits reproduces every version, without mutating inputs', () => {
+    for (const seed of SEEDS) {
+      const g = new Gen(seed);
+      let version = g.chance(0.8) ? { l: list(g, 3), meta: value(g, 2, false) } : value(g, 4, true);
+      let seen: Json | undefined; // the client's encoded state
+      let prevEncoded: Json | undefined;
+      for (let step = 0; step < 5; step++) {
+        const encoded = deepFreeze(encode(version));
+        const patch = diff(prevEncoded, encoded);
+        if (prevEncoded !== undefined) expect(patch === undefined).toBe(deepEqual(decode(prevEncoded), version));
+        if (patch !== undefined) seen = apply(seen === undefined ? undefined : deepFreeze(seen), deepFreeze(wire(patch)));
+        expect(decode(seen as Json)).toStrictEqual(version);
+        prevEncoded = encoded;
+        version = mutate(g, version, 4, true);
+      }
+    }
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * @module messages
+ * The client wire protocol (docs/protocol.md is the contract): request shapes, validated with zod
+ * at the edge, and the server frames. Shared by the web-proxy and the client SDK, so the two can
+ * never disagree about a field.
+ */
+import { z } from 'zod';
+import type { Json } from '../shared/json';
+
+const json: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(json)]),
+);
+
+const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const name = z.string().min(1).max(128);
+
+export const requestSchemas = {
+  'auth': z.object({ identity: z.string().min(1).max(4096) }).strict(),
+  'document/create': z.object({ space: name, key: name, arg: json.optional(), identity: z.string().max(4096).optional() }).strict(),
+  'connection/create': z.object({
+    space: name,
+    key: name,
+    since: z.number().int().nonnegative().optional(),
+    viewerState: json.optional(),
+    identity: z.string().max(4096).optional(),
+  }).strict(),
+  'connection/send': z.object({
+    connection: requestId,
+    channel: z.string().min(1).max(128),
+    message: json,
+    dedupe: z.string().min(1).max(128).optional(),
+  }).strict(),
+  'connection/update': z.object({ connection: requestId, viewerState: json }).strict(),
+  'connection/end': z.object({ connection: requestId }).strict(),
+} as const;
+
+export type MethodName = keyof typeof requestSchemas;
+export type RequestBody<M extends MethodName> = z.infer<(typeof requestSchemas)[M]>;
+export type Request = { [M in MethodName]: { id: number; method: M } & RequestBody<M> }[MethodName];
+
+export const METHODS = Object.keys(requestSchemas) as MethodName[];
+
+export function isMethodName(m: unknown): m is MethodName {
+  return typeof m === 'string' && Object.prototype.hasOwnProperty.call(requestSchemas, m);
+}
+
+/** A delta on a document stream: a merge patch (docs/deltas.md) and the document seq it reflects. */
+export interface Delta {
+  data: Json;
+  seq: number;
+  /** True when `data` is the viewer's whole view, to replace (not merge into) what the client holds. */
+  reset?: boolean;
+}
+
+export type ServerFrame =
+  | { deliver: number; done: false; response: { delta: Delta } }
+  | { deliver: number; done: true; response: Record<string, Json> }
+  | { failure: number | null; code: number; message: string; retry: boolean }
+  | { ping: number };
+
+export type ClientFrame = Request | { pong: number };

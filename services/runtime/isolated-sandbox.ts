@@ -1,0 +1,238 @@
+/**
+ * @module isolated-sandbox
+ * A `SpaceSandbox` on isolated-vm: one V8 isolate per space per host, with its own heap limit and
+ * a timeout on every call. Node's `vm` module shares the host's heap and event loop, so it cannot
+ * stop an infinite loop or an allocation bomb; a separate isolate can.
+ *
+ * The sandbox is stateless (see space-sandbox.ts), which is what makes recovery simple: when V8
+ * kills the isolate for passing its memory limit, the next call compiles the space again into a
+ * fresh isolate and nothing is lost. Calls use isolated-vm's async API, so a runaway space burns
+ * a worker thread, never the host's event loop, and only strings cross the boundary (copying a
+ * string is cheap; copying object graphs between isolates is not).
+ */
+import ivm from 'isolated-vm';
+import { AdamaError, E, type ErrorEntry } from '../shared/errors';
+import type { Json } from '../shared/json';
+import type { Who } from '../storage/data-service';
+import type { CallContext, SandboxFactory, SandboxLimits, SpaceSandbox, Viewer } from './space-sandbox';
+import { BOOTSTRAP_SOURCE, type FailKind, type SpaceShape } from './sandbox-bootstrap';
+
+/** isolated-vm refuses smaller heaps, and below this V8 cannot even build a context reliably. */
+const MIN_MEMORY_LIMIT_MB = 8;
+
+/** A live isolate with the space compiled into it. */
+interface Instance {
+  isolate: ivm.Isolate;
+  dispatch: ivm.Reference<(...args: string[]) => string>;
+}
+
+type Envelope = { ok: Json } | { fail: FailKind; message: string };
+
+const FAIL_ENTRY: Record<FailKind, ErrorEntry> = {
+  compile: E.SPACE_COMPILE_ERROR,
+  rejected: E.SPACE_REJECTED,
+  error: E.SPACE_ERROR,
+  invalid: E.SPACE_INVALID_RESULT,
+  nochannel: E.CHANNEL_NOT_FOUND,
+};
+
+export const createIsolatedSandbox: SandboxFactory = async (space, code, limits) => {
+  const effective: SandboxLimits = {
+    memoryLimitMb: Math.max(MIN_MEMORY_LIMIT_MB, limits.memoryLimitMb),
+    callTimeoutMs: Math.max(1, limits.callTimeoutMs),
+  };
+  const { instance, shape } = await compileSpace(space, code, effective);
+  return new IsolatedSandbox(space, code, effective, instance, shape);
+};
+
+class IsolatedSandbox implements SpaceSandbox {
+  readonly channels: readonly string[];
+  private readonly hasConnect: boolean;
+  private readonly hasDisconnect: boolean;
+  /** null after a memory-limit kill until the next call compiles a fresh isolate. */
+  private instance: Instance | null;
+  private disposed = false;
+  /**
+   * Calls run one at a time. isolated-vm would queue them itself, but then a call's timeout could
+   * start while it waits behind another, and two calls could race to replace a killed isolate.
+   */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly space: string,
+    private readonly code: string,
+    private readonly limits: SandboxLimits,
+    instance: Instance,
+    shape: SpaceShape,
+  ) {
+    this.instance = instance;
+    this.channels = Object.freeze([...shape.channels]);
+    this.hasConnect = shape.hasConnect;
+    this.hasDisconnect = shape.hasDisconnect;
+  }
+
+  async init(arg: Json, ctx: CallContext): Promise<Json> {
+    return this.call('init', [json(arg), spaceCtx(ctx)]);
+  }
+
+  async connect(state: Json, who: Who, ctx: CallContext): Promise<{ allow: boolean; state: Json }> {
+    if (!this.hasConnect) return { allow: true, state };
+    const out = (await this.call('connect', [json(state), json(who), spaceCtx(ctx)])) as { allow: boolean; state: Json };
+    return { allow: out.allow === true, state: out.state };
+  }
+
+  async disconnect(state: Json, who: Who, ctx: CallContext): Promise<{ state: Json }> {
+    if (!this.hasDisconnect) return { state };
+    return { state: await this.call('disconnect', [json(state), json(who), spaceCtx(ctx)]) };
+  }
+
+  async send(state: Json, channel: string, message: Json, who: Who, ctx: CallContext): Promise<{ state: Json }> {
+    // Checked here as well as inside the isolate so that a typo costs no isolate round trip.
+    if (!this.channels.includes(channel)) throw new AdamaError(E.CHANNEL_NOT_FOUND, `space ${this.space} has no channel ${channel}`);
+    return { state: await this.call('send', [json(state), channel, json(message), json(who), spaceCtx(ctx)]) };
+  }
+
+  async views(state: Json, viewers: readonly Viewer[]): Promise<Json[]> {
+    if (viewers.length === 0) return [];
+    return (await this.call('views', [json(state), json(viewers)])) as Json[];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const isolate = this.instance?.isolate;
+    this.instance = null;
+    if (isolate !== undefined && !isolate.isDisposed) isolate.dispose();
+  }
+
+  private call(op: string, args: string[]): Promise<Json> {
+    const run = this.tail.then(() => this.callNow(op, args));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async callNow(op: string, args: string[]): Promise<Json> {
+    if (this.disposed) throw new AdamaError(E.DOC_UNLOADED, `sandbox for space ${this.space} was disposed`);
+    const instance = this.instance ?? (await this.recompile());
+    let raw: unknown;
+    try {
+      raw = await instance.dispatch.apply(undefined, [op, ...args], {
+        timeout: this.limits.callTimeoutMs,
+        arguments: { copy: true },
+        result: { copy: true },
+      });
+    } catch (err) {
+      throw this.mapIsolateFailure(instance, err);
+    }
+    return unwrap(raw, this.space);
+  }
+
+  /** Replaces an isolate V8 killed; runs inside the call queue, so two calls never both rebuild. */
+  private async recompile(): Promise<Instance> {
+    const { instance } = await compileSpace(this.space, this.code, this.limits);
+    if (this.disposed) {
+      // dispose() ran while we were compiling; do not resurrect the sandbox.
+      instance.isolate.dispose();
+      throw new AdamaError(E.DOC_UNLOADED, `sandbox for space ${this.space} was disposed`);
+    }
+    this.instance = instance;
+    return instance;
+  }
+
+  /** Turns what isolated-vm threw (the space's own exceptions never get here) into a registry error. */
+  private mapIsolateFailure(instance: Instance, err: unknown): AdamaError {
+    if (this.disposed) return new AdamaError(E.DOC_UNLOADED, `sandbox for space ${this.space} was disposed`, { cause: err });
+    if (instance.isolate.isDisposed) {
+      // V8 killed the isolate for passing its heap limit. Drop it; the next call recompiles.
+      if (this.instance === instance) this.instance = null;
+      return new AdamaError(E.SPACE_MEMORY_LIMIT, `space ${this.space} exceeded its ${this.limits.memoryLimitMb} MiB memory limit`, { cause: err });
+    }
+    if (isTimeout(err)) {
+      // The isolate survives a timeout (V8 terminates only the running script), so it is kept.
+      return new AdamaError(E.SPACE_TIMEOUT, `space ${this.space} ran past its ${this.limits.callTimeoutMs} ms call limit`, { cause: err });
+    }
+    return new AdamaError(E.SPACE_ERROR, `space ${this.space} failed: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Creates an isolate, runs the bootstrap and then the space's code in it, and asks the bootstrap
+ * to describe the exports. Every failure on the way is a SPACE_COMPILE_ERROR whose message says
+ * why, and the half-built isolate is disposed so a bad deploy leaks nothing.
+ */
+async function compileSpace(space: string, code: string, limits: SandboxLimits): Promise<{ instance: Instance; shape: SpaceShape }> {
+  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryLimitMb });
+  const timeout = limits.callTimeoutMs;
+  try {
+    const context = await isolate.createContext();
+    const boot = await isolate.compileScript(BOOTSTRAP_SOURCE, { filename: 'adama:bootstrap.js' });
+    const dispatch = (await boot.run(context, { reference: true, timeout })) as Instance['dispatch'];
+    const script = await stage('does not compile', () => isolate.compileScript(code, { filename: `space:${space}.js` }));
+    // The script's completion value is usually the exports object, which cannot be copied out;
+    // taking it as a reference and releasing it avoids a spurious "non-transferable" failure.
+    const completion = await stage('threw while loading', () => script.run(context, { reference: true, timeout }));
+    completion.release();
+    const raw = await stage('could not be inspected', () =>
+      dispatch.apply(undefined, ['describe'], { timeout, result: { copy: true } }),
+    );
+    const shape = unwrap(raw, space) as unknown as SpaceShape;
+    return { instance: { isolate, dispatch }, shape };
+  } catch (err) {
+    const failure =
+      err instanceof AdamaError && err.entry.code === E.SPACE_COMPILE_ERROR.code
+        ? err
+        : new AdamaError(E.SPACE_COMPILE_ERROR, `space ${space}: ${messageOf(err)}`, { cause: err });
+    if (!isolate.isDisposed) isolate.dispose();
+    throw failure;
+  }
+
+  /** Runs one step of loading and says which step failed, and whether a limit was the reason. */
+  async function stage<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      const reason = isolate.isDisposed
+        ? `exceeded its ${limits.memoryLimitMb} MiB memory limit`
+        : isTimeout(err)
+          ? `did not finish within ${timeout} ms`
+          : messageOf(err);
+      throw new AdamaError(E.SPACE_COMPILE_ERROR, `space ${space} ${what}: ${reason}`, { cause: err });
+    }
+  }
+}
+
+/** Parses the bootstrap's envelope and throws the registry error a failure maps to. */
+function unwrap(raw: unknown, space: string): Json {
+  let envelope: Envelope | null = null;
+  try {
+    if (typeof raw === 'string') envelope = JSON.parse(raw) as Envelope;
+  } catch {
+    // Falls through: only a tampered bootstrap could produce this.
+  }
+  if (envelope === null || typeof envelope !== 'object') {
+    throw new AdamaError(E.SPACE_INVALID_RESULT, `space ${space} returned something that is not a JSON envelope`);
+  }
+  if ('ok' in envelope) return envelope.ok;
+  const entry = FAIL_ENTRY[envelope.fail] ?? E.SPACE_ERROR;
+  // A rejection's message is the space talking to its user, so it is passed on untouched.
+  const message = entry === E.SPACE_REJECTED ? envelope.message : `space ${space}: ${envelope.message}`;
+  throw new AdamaError(entry, message);
+}
+
+/** The ctx a space sees: plain data, so handlers never reach the host's clock. */
+function spaceCtx(ctx: CallContext): string {
+  return JSON.stringify({ space: ctx.space, key: ctx.key, now: ctx.nowMs, seq: ctx.seq });
+}
+
+/** Everything crossing into the isolate is plain data, turned to text on this side. */
+function json(value: Json | Who | readonly Viewer[]): string {
+  return JSON.stringify(value);
+}
+
+function isTimeout(err: unknown): boolean {
+  return /timed out/i.test(messageOf(err));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

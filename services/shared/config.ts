@@ -1,0 +1,81 @@
+/**
+ * @module config
+ * Defaults for every service in one place, each field documented (what, unit, cost of raising it).
+ * `resolveConfig` layers defaults < environment < flags, validates once with zod (unknown keys are
+ * rejected), and returns a frozen object. Environment variables are ADAMA_<UPPER_SNAKE> of the field.
+ */
+import { z } from 'zod';
+
+export const hostDefaults = {
+  /** Bounded work queue per document; a full queue answers DOC_QUEUE_FULL. Raising it trades memory for burst tolerance. */
+  docQueueDepth: 256,
+  /** Most queued requests applied and appended as one batch (group commit per document). */
+  maxBatch: 64,
+  /** Heap limit of each space's isolate (MiB). Shared by all documents of the space on this host. */
+  sandboxMemoryMb: 64,
+  /** CPU time one call into a space may use (ms) before SPACE_TIMEOUT. */
+  sandboxCallTimeoutMs: 1000,
+  /** Largest document state (bytes of JSON); a change that passes it is refused with STATE_TOO_LARGE. */
+  maxStateBytes: 4 * 1024 * 1024,
+  /** Write a snapshot after this many log records since the last one. Lower = faster loads, more writes. */
+  snapshotEveryRecords: 200,
+  /** Log records kept behind the snapshot so that clients can resume with `since`; older ones are trimmed. */
+  keepHistoryRecords: 500,
+  /** Recent records kept in memory per document to serve resumes without a database read. */
+  memoryHistoryRecords: 128,
+  /** Unload a document after this long with no streams (ms); its state is already durable. */
+  idleUnloadMs: 60_000,
+  /** Dedupe keys remembered per document, so a retried send is applied once. */
+  dedupeKeysPerDocument: 1024,
+  /** Time given to in-flight changes on shutdown before the process exits anyway (ms). */
+  shutdownGraceMs: 10_000,
+} as const;
+
+export const proxyDefaults = {
+  /** Largest accepted client frame (bytes); larger frames get FRAME_TOO_LARGE and the socket stays open. */
+  maxFrameBytes: 64 * 1024,
+  /** Frames above this are not even buffered: the socket is closed (WebSocket 1009). */
+  hardMaxFrameBytes: 1024 * 1024,
+  /** Document streams one socket may carry. */
+  maxStreamsPerSocket: 128,
+  /** Unacknowledged connection/send requests per stream. */
+  maxPendingSendsPerStream: 64,
+  /** Bytes queued to a socket before it is treated as a slow consumer and closed (SLOW_CONSUMER). */
+  maxBufferedBytes: 8 * 1024 * 1024,
+  /** Interval of server pings (ms). */
+  pingIntervalMs: 1000,
+  /** A socket that has not answered a ping for this long is closed (ms). */
+  pongTimeoutMs: 10_000,
+  /** Delay before a stream whose document moved is re-attached (ms, doubled per retry up to 2 s). */
+  rerouteBackoffMs: 50,
+} as const;
+
+export type HostConfig = { -readonly [K in keyof typeof hostDefaults]: number };
+export type ProxyConfig = { -readonly [K in keyof typeof proxyDefaults]: number };
+
+const positiveInts = <T extends Record<string, number>>(defaults: T) =>
+  z.object(Object.fromEntries(Object.keys(defaults).map((k) => [k, z.coerce.number().int().positive()])) as Record<keyof T, z.ZodNumber>).strict();
+
+function envFor(field: string): string {
+  return 'ADAMA_' + field.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** Layers defaults < env < overrides, validates, freezes. Throws with every problem listed. */
+export function resolveConfig<T extends Record<string, number>>(
+  defaults: T,
+  overrides: Partial<Record<keyof T, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<{ -readonly [K in keyof T]: number }> {
+  const fromEnv: Record<string, string> = {};
+  for (const k of Object.keys(defaults)) {
+    const v = env[envFor(k)];
+    if (v !== undefined) fromEnv[k] = v;
+  }
+  const merged = { ...defaults, ...fromEnv, ...overrides };
+  const parsed = positiveInts(defaults).safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return Object.freeze(parsed.data) as never;
+}

@@ -1,0 +1,90 @@
+/**
+ * @module data-service
+ * The storage boundary: everything a host needs from Postgres, asynchronous, with ownership
+ * fencing built into the two writes that matter (`findBind` and `append`). Implementations:
+ * `SqlDataService` over a `pg` pool, which runs the same SQL on real PostgreSQL and on PGlite.
+ *
+ * Ownership contract (ARCHITECTURE §5):
+ * - `findBind` binds the document to `host` when it is free, archived, bound to `host` itself
+ *   (a restart), or bound to a host that is not live; every such bind increments `epoch`.
+ *   Otherwise it reports the live owner and the caller redirects.
+ * - `append` inserts change records and advances `head_seq` only if host, epoch and the expected
+ *   head all still match; anything else (including a unique-key collision) is `{ok: false}`.
+ *   No other code path writes `head_seq`.
+ */
+import type { Json } from '../shared/json';
+
+export interface Who { agent: string; authority: string }
+
+/** One change to a document: RFC 7386-style merge patches over the encoded state (see docs/deltas.md). */
+export interface ChangeRecord {
+  seq: number;
+  who: Who | null;
+  /** What caused the change, e.g. {kind:'send', channel, message, dedupe} or {kind:'connect'}. */
+  request: Json;
+  redo: Json;
+  undo: Json;
+}
+
+export interface DocRef { space: string; key: string }
+
+export type DirectoryState = 'bound' | 'free' | 'archived' | 'deleted';
+
+export interface DirectoryRow extends DocRef {
+  host: string | null;
+  epoch: number;
+  headSeq: number;
+  state: DirectoryState;
+  archiveRef: string | null;
+}
+
+export type FindBindResult =
+  | { kind: 'bound'; epoch: number; headSeq: number; archiveRef: string | null; previousState: DirectoryState }
+  | { kind: 'owned'; host: string }
+  | { kind: 'not_found' };
+
+export type AppendResult = { ok: true } | { ok: false };
+
+export interface Snapshot { seq: number; state: Json; meta: Json }
+
+export interface SpaceVersion { space: string; version: number; code: string }
+
+export interface HostLease { hostId: string; address: string; leaseExpiresAtMs: number }
+
+export interface DataService {
+  /** Creates the document: directory row bound to `host` at epoch 1 and head 1, plus record seq 1, atomically. False if it exists. */
+  create(ref: DocRef, host: string, first: ChangeRecord): Promise<boolean>;
+
+  /** One atomic statement; `deadHosts` are hosts membership believes dead (expired leases count as dead too). */
+  findBind(ref: DocRef, host: string, deadHosts: readonly string[]): Promise<FindBindResult>;
+
+  /** Fenced compare-and-set append of records whose seqs run expectedHead+1 .. expectedHead+n. */
+  append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult>;
+
+  /** Gives the document up (state free, host null) if still owned by host at epoch; idempotent. */
+  release(ref: DocRef, host: string, epoch: number): Promise<boolean>;
+
+  /** Latest snapshot (or null) and every log record after it, in seq order. */
+  load(ref: DocRef): Promise<{ snapshot: Snapshot | null; records: ChangeRecord[] }>;
+
+  /** Records with from < seq <= to, in order (for resuming a viewer with `since`). */
+  readLog(ref: DocRef, fromExclusive: number, toInclusive: number): Promise<ChangeRecord[]>;
+
+  /**
+   * Writes a snapshot at `snapshot.seq` (only if newer than the stored one and the caller still
+   * owns the document at `epoch`), then trims log records with seq <= snapshot.seq - keepHistory.
+   */
+  compact(ref: DocRef, host: string, epoch: number, snapshot: Snapshot, keepHistory: number): Promise<boolean>;
+
+  lookup(ref: DocRef): Promise<DirectoryRow | null>;
+  listByHost(host: string): Promise<DocRef[]>;
+
+  deploySpace(space: string, code: string): Promise<SpaceVersion>;
+  getSpace(space: string): Promise<SpaceVersion | null>;
+
+  heartbeatHost(hostId: string, address: string, leaseMs: number): Promise<void>;
+  liveHosts(): Promise<HostLease[]>;
+  removeHost(hostId: string): Promise<void>;
+
+  close(): Promise<void>;
+}

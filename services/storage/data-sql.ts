@@ -1,0 +1,160 @@
+/**
+ * @module data-sql
+ * The SQL behind `SqlDataService`, one statement per operation so each write is atomic without an
+ * explicit transaction (and so PGlite, which has one session, is never held by an open block).
+ * Every parameter carries an explicit cast: in `INSERT ... SELECT` and CTEs PostgreSQL cannot infer
+ * parameter types from the target columns. Runs unchanged on PostgreSQL 13+ and PGlite.
+ */
+
+/** $1 space, $2 key, $3 host, $4 who, $5 request, $6 redo, $7 undo. One row inserted when created. */
+export const CREATE_SQL = `
+WITH dir AS (
+  INSERT INTO directory (space, key, host, epoch, head_seq, state, updated_at)
+  VALUES ($1::text, $2::text, $3::text, 1, 1, 'bound', now())
+  ON CONFLICT (space, key) DO NOTHING
+  RETURNING space, key
+)
+INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
+SELECT dir.space, dir.key, 1, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb FROM dir`;
+
+/**
+ * $1 space, $2 key, $3 host, $4 dead hosts (text[]).
+ * No row: no such document. `epoch` set: bound. `live_owner`: redirect. Neither: the row changed
+ * under this statement (a concurrent bind committed after our snapshot) and the caller retries.
+ */
+export const FIND_BIND_SQL = `
+WITH cur AS (
+  SELECT d.state, d.host, d.epoch,
+         (d.state = 'bound' AND d.host IS NOT NULL AND d.host <> $3::text
+          AND d.host <> ALL ($4::text[])
+          AND EXISTS (SELECT 1 FROM hosts h WHERE h.host_id = d.host AND h.lease_expires_at > now())) AS live_owner
+  FROM directory d
+  WHERE d.space = $1::text AND d.key = $2::text
+),
+bound AS (
+  UPDATE directory d
+  SET host = $3::text, epoch = d.epoch + 1, state = 'bound', updated_at = now()
+  FROM cur
+  WHERE d.space = $1::text AND d.key = $2::text
+    AND cur.state <> 'deleted' AND NOT cur.live_owner
+    -- Compare-and-set against the row judged above: after waiting for a concurrent bind, PostgreSQL
+    -- re-checks these against the new row version, and the bumped epoch makes them fail.
+    AND d.epoch = cur.epoch AND d.state = cur.state AND d.host IS NOT DISTINCT FROM cur.host
+  RETURNING d.epoch, d.head_seq, d.archive_ref
+)
+SELECT cur.state AS seen_state, cur.host AS seen_host, cur.live_owner,
+       bound.epoch, bound.head_seq, bound.archive_ref
+FROM cur LEFT JOIN bound ON true`;
+
+/**
+ * $1 space, $2 key, $3 host, $4 epoch, $5 expected head, $6 new head, $7 records (jsonb array in
+ * seq order). The fenced compare-and-set: the log rows exist only if the directory row matched.
+ * Seqs come from array positions, so they are contiguous by construction.
+ */
+export const APPEND_SQL = `
+WITH d AS (
+  UPDATE directory SET head_seq = $6::bigint, updated_at = now()
+  WHERE space = $1::text AND key = $2::text AND host = $3::text AND epoch = $4::bigint
+    AND head_seq = $5::bigint AND state = 'bound'
+  RETURNING space, key
+)
+INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
+SELECT d.space, d.key, $5::bigint + r.ord, NULLIF(r.e->'who', 'null'::jsonb), r.e->'request', r.e->'redo', r.e->'undo'
+FROM d CROSS JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS r(e, ord)`;
+
+/** $1 space, $2 key, $3 host, $4 epoch. True if released now or already free at that epoch. */
+export const RELEASE_SQL = `
+WITH freed AS (
+  UPDATE directory SET state = 'free', host = NULL, updated_at = now()
+  WHERE space = $1::text AND key = $2::text AND host = $3::text AND epoch = $4::bigint AND state = 'bound'
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM freed)
+    OR EXISTS (SELECT 1 FROM directory WHERE space = $1::text AND key = $2::text
+               AND state = 'free' AND host IS NULL AND epoch = $4::bigint) AS released`;
+
+/** $1 space, $2 key. Snapshot row first (if any), then log records after it; one statement, one snapshot. */
+export const LOAD_SQL = `
+WITH s AS (SELECT seq, state, meta FROM doc_snapshot WHERE space = $1::text AND key = $2::text)
+SELECT true AS is_snapshot, s.seq, s.state, s.meta,
+       NULL::jsonb AS who, NULL::jsonb AS request, NULL::jsonb AS redo, NULL::jsonb AS undo
+FROM s
+UNION ALL
+SELECT false, l.seq, NULL, NULL, l.who, l.request, l.redo, l.undo
+FROM doc_log l
+WHERE l.space = $1::text AND l.key = $2::text AND l.seq > COALESCE((SELECT seq FROM s), 0)
+ORDER BY is_snapshot DESC, seq`;
+
+/** $1 space, $2 key, $3 from (exclusive), $4 to (inclusive). */
+export const READ_LOG_SQL = `
+SELECT seq, who, request, redo, undo FROM doc_log
+WHERE space = $1::text AND key = $2::text AND seq > $3::bigint AND seq <= $4::bigint
+ORDER BY seq`;
+
+/**
+ * $1 space, $2 key, $3 host, $4 epoch, $5 snapshot seq, $6 state, $7 meta, $8 history to keep.
+ * FOR SHARE makes a concurrent takeover wait for this statement (or this statement see it).
+ */
+export const COMPACT_SQL = `
+WITH own AS (
+  SELECT 1 FROM directory
+  WHERE space = $1::text AND key = $2::text AND host = $3::text AND epoch = $4::bigint
+    AND state = 'bound' AND head_seq >= $5::bigint
+  FOR SHARE
+),
+snap AS (
+  INSERT INTO doc_snapshot AS s (space, key, seq, state, meta, updated_at)
+  SELECT $1::text, $2::text, $5::bigint, $6::jsonb, $7::jsonb, now() FROM own
+  ON CONFLICT (space, key) DO UPDATE
+    SET seq = EXCLUDED.seq, state = EXCLUDED.state, meta = EXCLUDED.meta, updated_at = now()
+    WHERE s.seq < EXCLUDED.seq
+  RETURNING s.seq
+),
+trimmed AS (
+  DELETE FROM doc_log
+  WHERE space = $1::text AND key = $2::text AND seq <= (SELECT seq FROM snap) - $8::bigint
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM snap)::int AS written, (SELECT count(*) FROM trimmed)::int AS trimmed`;
+
+export const LOOKUP_SQL = `
+SELECT space, key, host, epoch, head_seq, state, archive_ref FROM directory
+WHERE space = $1::text AND key = $2::text`;
+
+export const LIST_BY_HOST_SQL = `
+SELECT space, key FROM directory WHERE host = $1::text AND state = 'bound' ORDER BY space, key`;
+
+/**
+ * $1 space, $2 code. Adds version latest+1 unless the latest already has this code. `added` false
+ * with different code (or no row) means a concurrent deploy took the version number: retry.
+ */
+export const DEPLOY_SPACE_SQL = `
+WITH latest AS (
+  SELECT version, code FROM spaces WHERE space = $1::text ORDER BY version DESC LIMIT 1
+),
+added AS (
+  INSERT INTO spaces (space, version, code)
+  SELECT $1::text, COALESCE((SELECT version FROM latest), 0) + 1, $2::text
+  WHERE NOT EXISTS (SELECT 1 FROM latest WHERE code = $2::text)
+  ON CONFLICT (space, version) DO NOTHING
+  RETURNING version, code
+)
+SELECT version, code, true AS added FROM added
+UNION ALL
+SELECT version, code, false FROM latest WHERE NOT EXISTS (SELECT 1 FROM added)`;
+
+export const GET_SPACE_SQL = `
+SELECT version, code FROM spaces WHERE space = $1::text ORDER BY version DESC LIMIT 1`;
+
+/** $1 host id, $2 address, $3 lease in ms. Leases use the database clock so hosts need not agree on time. */
+export const HEARTBEAT_SQL = `
+INSERT INTO hosts (host_id, address, lease_expires_at, updated_at)
+VALUES ($1::text, $2::text, now() + $3::double precision * interval '1 millisecond', now())
+ON CONFLICT (host_id) DO UPDATE
+  SET address = EXCLUDED.address, lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()`;
+
+export const LIVE_HOSTS_SQL = `
+SELECT host_id, address, (extract(epoch FROM lease_expires_at) * 1000)::float8 AS lease_expires_at_ms
+FROM hosts WHERE lease_expires_at > now() ORDER BY host_id`;
+
+export const REMOVE_HOST_SQL = `DELETE FROM hosts WHERE host_id = $1::text`;

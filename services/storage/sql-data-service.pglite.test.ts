@@ -1,0 +1,18 @@
+/** Runs the DataService contract on an in-memory PGlite served by startEmbeddedPostgres. */
+import { Pool } from 'pg';
+import { runDataServiceContract } from './data-service.contract';
+import { migrate } from './migrations';
+import { startEmbeddedPostgres } from './pglite-server';
+import { SqlDataService } from './sql-data-service';
+
+runDataServiceContract('SqlDataService on embedded PGlite', async () => {
+  const embedded = await startEmbeddedPostgres();
+  const pool = new Pool({ connectionString: embedded.connectionString, max: 8 });
+  await migrate(pool);
+  const data = new SqlDataService(pool);
+  return {
+    data,
+    connectionString: embedded.connectionString,
+    close: async () => { await data.close(); await embedded.close(); },
+  };
+});

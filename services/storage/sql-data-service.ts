@@ -1,0 +1,203 @@
+/**
+ * @module sql-data-service
+ * `DataService` over a `pg` pool: the same SQL (data-sql.ts) on PostgreSQL and on embedded PGlite.
+ *
+ * Rules that keep it correct on both: every write is one statement (no transaction spans two round
+ * trips); no named prepared statements, advisory locks or session SETs, because PGlite serves every
+ * pool client over one shared session. PostgreSQL returns int8 as strings; they are converted to
+ * numbers here (document seqs and epochs stay far below 2^53).
+ */
+import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import { AdamaError, E } from '../shared/errors';
+import type { Json } from '../shared/json';
+import { silentLogger, type Logger } from '../shared/log';
+import type {
+  AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, DocRef, FindBindResult,
+  HostLease, Snapshot, SpaceVersion, Who,
+} from './data-service';
+import * as SQL from './data-sql';
+import { isUniqueViolation, toStorageError } from './pg-errors';
+
+export interface SqlDataServiceOptions {
+  /** End the pool in close(). Default true; pass false when the pool is shared with other code. */
+  ownsPool?: boolean;
+  /**
+   * Extra attempts for findBind and deploySpace after losing a race to a concurrent writer (only
+   * happens on real PostgreSQL under contention; each attempt is one short statement). Default 5.
+   */
+  raceRetries?: number;
+  log?: Logger;
+}
+
+export const SQL_DATA_SERVICE_DEFAULTS = { ownsPool: true, raceRetries: 5 } as const;
+
+type Int8 = string | number;
+
+interface RecordRow { seq: Int8; who: Json; request: Json; redo: Json; undo: Json }
+
+export class SqlDataService implements DataService {
+  private readonly ownsPool: boolean;
+  private readonly raceRetries: number;
+  private closed = false;
+
+  constructor(private readonly pool: Pool, options: SqlDataServiceOptions = {}) {
+    this.ownsPool = options.ownsPool ?? SQL_DATA_SERVICE_DEFAULTS.ownsPool;
+    this.raceRetries = options.raceRetries ?? SQL_DATA_SERVICE_DEFAULTS.raceRetries;
+    const log = options.log ?? silentLogger;
+    // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the
+    // process. The pool already discards the client and the next query reports the outage.
+    pool.on('error', (err) => log.warn({ err: err.message }, 'storage.pool_error'));
+  }
+
+  async create(ref: DocRef, host: string, first: ChangeRecord): Promise<boolean> {
+    if (first.seq !== 1) throw new AdamaError(E.INTERNAL, `create: the first record must have seq 1, got ${first.seq}`);
+    const r = await this.query('create', SQL.CREATE_SQL, [
+      ref.space, ref.key, host, whoParam(first.who), jsonParam(first.request), jsonParam(first.redo), jsonParam(first.undo),
+    ]);
+    return r.rowCount === 1;
+  }
+
+  async findBind(ref: DocRef, host: string, deadHosts: readonly string[]): Promise<FindBindResult> {
+    for (let attempt = 0; attempt <= this.raceRetries; attempt++) {
+      const r = await this.query<{
+        seen_state: DirectoryState; seen_host: string | null; live_owner: boolean;
+        epoch: Int8 | null; head_seq: Int8 | null; archive_ref: string | null;
+      }>('findBind', SQL.FIND_BIND_SQL, [ref.space, ref.key, host, [...deadHosts]]);
+      const row = r.rows[0];
+      if (!row || row.seen_state === 'deleted') return { kind: 'not_found' };
+      if (row.epoch !== null && row.head_seq !== null) {
+        return { kind: 'bound', epoch: int(row.epoch), headSeq: int(row.head_seq), archiveRef: row.archive_ref, previousState: row.seen_state };
+      }
+      if (row.live_owner && row.seen_host !== null) return { kind: 'owned', host: row.seen_host };
+      // The row changed between this statement's snapshot and its update: look again.
+    }
+    throw new AdamaError(E.STORAGE_UNAVAILABLE, `findBind ${ref.space}/${ref.key}: lost ${this.raceRetries + 1} races to concurrent binds`);
+  }
+
+  async append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult> {
+    if (records.length === 0) throw new AdamaError(E.INTERNAL, 'append: no records');
+    records.forEach((rec, i) => {
+      if (rec.seq !== expectedHead + 1 + i) {
+        throw new AdamaError(E.INTERNAL, `append ${ref.space}/${ref.key}: record ${i} has seq ${rec.seq}, expected ${expectedHead + 1 + i}`);
+      }
+    });
+    const payload = JSON.stringify(records.map((rec) => ({ who: rec.who ?? null, request: rec.request ?? null, redo: rec.redo ?? null, undo: rec.undo ?? null })));
+    try {
+      const r = await this.pool.query(SQL.APPEND_SQL, [ref.space, ref.key, host, epoch, expectedHead, expectedHead + records.length, payload]);
+      return r.rowCount === records.length ? { ok: true } : { ok: false };
+    } catch (err) {
+      // A log row already at one of these seqs: someone else wrote there, so we are not the writer.
+      if (isUniqueViolation(err)) return { ok: false };
+      throw toStorageError(err, 'append');
+    }
+  }
+
+  async release(ref: DocRef, host: string, epoch: number): Promise<boolean> {
+    const r = await this.query<{ released: boolean }>('release', SQL.RELEASE_SQL, [ref.space, ref.key, host, epoch]);
+    return r.rows[0]?.released === true;
+  }
+
+  async load(ref: DocRef): Promise<{ snapshot: Snapshot | null; records: ChangeRecord[] }> {
+    const r = await this.query<RecordRow & { is_snapshot: boolean; state: Json; meta: Json }>('load', SQL.LOAD_SQL, [ref.space, ref.key]);
+    let snapshot: Snapshot | null = null;
+    const records: ChangeRecord[] = [];
+    for (const row of r.rows) {
+      if (row.is_snapshot) snapshot = { seq: int(row.seq), state: row.state, meta: row.meta };
+      else records.push(toRecord(row));
+    }
+    return { snapshot, records };
+  }
+
+  async readLog(ref: DocRef, fromExclusive: number, toInclusive: number): Promise<ChangeRecord[]> {
+    const r = await this.query<RecordRow>('readLog', SQL.READ_LOG_SQL, [ref.space, ref.key, fromExclusive, toInclusive]);
+    return r.rows.map(toRecord);
+  }
+
+  async compact(ref: DocRef, host: string, epoch: number, snapshot: Snapshot, keepHistory: number): Promise<boolean> {
+    if (!Number.isInteger(keepHistory) || keepHistory < 0) throw new AdamaError(E.INTERNAL, `compact: keepHistory must be a non-negative integer, got ${keepHistory}`);
+    const r = await this.query<{ written: number }>('compact', SQL.COMPACT_SQL, [
+      ref.space, ref.key, host, epoch, snapshot.seq, jsonParam(snapshot.state), jsonParam(snapshot.meta), keepHistory,
+    ]);
+    return (r.rows[0]?.written ?? 0) > 0;
+  }
+
+  async lookup(ref: DocRef): Promise<DirectoryRow | null> {
+    const r = await this.query<{
+      space: string; key: string; host: string | null; epoch: Int8; head_seq: Int8; state: DirectoryState; archive_ref: string | null;
+    }>('lookup', SQL.LOOKUP_SQL, [ref.space, ref.key]);
+    const row = r.rows[0];
+    if (!row) return null;
+    return { space: row.space, key: row.key, host: row.host, epoch: int(row.epoch), headSeq: int(row.head_seq), state: row.state, archiveRef: row.archive_ref };
+  }
+
+  async listByHost(host: string): Promise<DocRef[]> {
+    const r = await this.query<{ space: string; key: string }>('listByHost', SQL.LIST_BY_HOST_SQL, [host]);
+    return r.rows.map((row) => ({ space: row.space, key: row.key }));
+  }
+
+  async deploySpace(space: string, code: string): Promise<SpaceVersion> {
+    for (let attempt = 0; attempt <= this.raceRetries; attempt++) {
+      const r = await this.query<{ version: number; code: string; added: boolean }>('deploySpace', SQL.DEPLOY_SPACE_SQL, [space, code]);
+      const row = r.rows[0];
+      if (row && (row.added || row.code === code)) return { space, version: row.version, code: row.code };
+      // A concurrent deploy took the next version number first: deploy on top of it.
+    }
+    throw new AdamaError(E.STORAGE_UNAVAILABLE, `deploySpace ${space}: lost ${this.raceRetries + 1} races to concurrent deploys`);
+  }
+
+  async getSpace(space: string): Promise<SpaceVersion | null> {
+    const r = await this.query<{ version: number; code: string }>('getSpace', SQL.GET_SPACE_SQL, [space]);
+    const row = r.rows[0];
+    return row ? { space, version: row.version, code: row.code } : null;
+  }
+
+  async heartbeatHost(hostId: string, address: string, leaseMs: number): Promise<void> {
+    await this.query('heartbeatHost', SQL.HEARTBEAT_SQL, [hostId, address, leaseMs]);
+  }
+
+  async liveHosts(): Promise<HostLease[]> {
+    const r = await this.query<{ host_id: string; address: string; lease_expires_at_ms: number }>('liveHosts', SQL.LIVE_HOSTS_SQL, []);
+    return r.rows.map((row) => ({ hostId: row.host_id, address: row.address, leaseExpiresAtMs: Math.floor(row.lease_expires_at_ms) }));
+  }
+
+  async removeHost(hostId: string): Promise<void> {
+    await this.query('removeHost', SQL.REMOVE_HOST_SQL, [hostId]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async query<R extends QueryResultRow = QueryResultRow>(what: string, text: string, params: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, params);
+    } catch (err) {
+      throw toStorageError(err, what);
+    }
+  }
+}
+
+/**
+ * pg would send a JS array as a PostgreSQL array, so JSON always goes as text with a ::jsonb cast.
+ * JSON null is stored as the jsonb value null (the columns are NOT NULL).
+ */
+function jsonParam(value: Json | undefined): string {
+  return JSON.stringify(value ?? null);
+}
+
+/** A missing author is SQL NULL. */
+function whoParam(who: Who | null): string | null {
+  return who === null ? null : JSON.stringify(who);
+}
+
+function int(v: Int8): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isSafeInteger(n)) throw new AdamaError(E.INTERNAL, `storage: integer out of range: ${v}`);
+  return n;
+}
+
+function toRecord(row: RecordRow): ChangeRecord {
+  return { seq: int(row.seq), who: row.who === null ? null : (row.who as unknown as Who), request: row.request, redo: row.redo, undo: row.undo };
+}

@@ -1,0 +1,53 @@
+/** A space that loops or allocates forever is stopped with a coded error; the host and other documents keep working. */
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { E } from '../../services/shared/errors';
+import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
+import { startTestCluster, type TestCluster } from '../support/cluster';
+
+const RUNAWAY = `
+module.exports = {
+  init() { return { n: 0 }; },
+  channels: {
+    spin() { for (;;) {} },
+    hog() { const keep = []; for (;;) keep.push(new Array(10000).fill(1)); },
+    inc(state) { state.n++; },
+  },
+  view(state) { return state; },
+};`;
+
+describe('runaway space code', () => {
+  let t: TestCluster;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adama-spaces-'));
+    cpSync(DEFAULT_SPACES_DIR, dir, { recursive: true });
+    mkdirSync(join(dir, 'runaway'));
+    writeFileSync(join(dir, 'runaway', 'index.js'), RUNAWAY);
+    t = await startTestCluster({ spacesDir: dir, host: { sandboxCallTimeoutMs: 300, sandboxMemoryMb: 16 } });
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('stops an infinite loop with SPACE_TIMEOUT and keeps the document usable', async () => {
+    const c = t.client('looper');
+    await c.createDocument('runaway', 'loop', {});
+    const doc = c.connect('runaway', 'loop');
+    await doc.ready;
+    await expect(doc.send('spin', {})).rejects.toMatchObject({ code: E.SPACE_TIMEOUT.code, retry: false });
+    await expect(doc.send('inc', {})).resolves.toMatchObject({ seq: expect.any(Number) });
+    expect(doc.view).toEqual({ n: 1 }); // the spin left no trace; only inc applied
+  });
+
+  it('stops unbounded allocation with SPACE_MEMORY_LIMIT while other documents keep working', async () => {
+    const c = t.client('hogger');
+    await c.createDocument('runaway', 'hog', {});
+    await c.createDocument('counter', 'bystander', {});
+    const hog = c.connect('runaway', 'hog');
+    const bystander = c.connect('counter', 'bystander');
+    await Promise.all([hog.ready, bystander.ready]);
+    const [hogResult, bystanderResult] = await Promise.allSettled([hog.send('hog', {}), bystander.send('add', { by: 2 })]);
+    expect(hogResult).toMatchObject({ status: 'rejected', reason: { code: E.SPACE_MEMORY_LIMIT.code } });
+    expect(bystanderResult.status).toBe('fulfilled');
+    await expect(hog.send('inc', {})).resolves.toMatchObject({ seq: expect.any(Number) });
+  });
+});
