@@ -1,0 +1,44 @@
+/**
+ * @module config
+ * Benchmark knobs, each overridable through the environment (BENCH_<NAME>). The defaults keep one
+ * run, both databases included, around a minute on a 2-core machine.
+ */
+
+export const benchDefaults = {
+  /** BENCH_MESSAGES: measured one-at-a-time messages, for the relay baseline and send→delta. */
+  messages: 500,
+  /** BENCH_WARMUP: messages sent first and not measured (JIT, sandbox, pool warm-up). */
+  warmup: 50,
+  /** BENCH_SECONDS: length of each throughput phase (seconds); every phase also stops at maxOps. */
+  seconds: 4,
+  /** BENCH_CLIENTS: clients in the many-documents phase, one `counter` document each. */
+  clients: 20,
+  /** BENCH_IN_FLIGHT: sends each of those clients keeps in flight. */
+  inFlight: 8,
+  /** BENCH_SENDERS: clients sending to the one shared `counter` document, one send in flight each. */
+  senders: 50,
+  /** BENCH_BATCH: records per call in the batched raw-storage phase. */
+  batch: 32,
+  /** BENCH_MAX_OPS: hard cap on operations per throughput phase, so every loop is bounded. */
+  maxOps: 200_000,
+  /** BENCH_OP_TIMEOUT_MS: one send, delta or append taking longer than this counts as an error. */
+  opTimeoutMs: 15_000,
+} as const;
+
+export type BenchConfig = { -readonly [K in keyof typeof benchDefaults]: number };
+
+/** Reads BENCH_* variables over the defaults; throws listing every invalid value. */
+export function readBenchConfig(env: NodeJS.ProcessEnv = process.env): Readonly<BenchConfig> {
+  const config = { ...benchDefaults } as BenchConfig;
+  const problems: string[] = [];
+  for (const field of Object.keys(benchDefaults) as (keyof BenchConfig)[]) {
+    const name = 'BENCH_' + field.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || (field !== 'seconds' && value < 1)) problems.push(`${name}=${raw} (expected a positive number)`);
+    else config[field] = field === 'seconds' ? value : Math.floor(value);
+  }
+  if (problems.length > 0) throw new Error(`invalid benchmark configuration: ${problems.join('; ')}`);
+  return Object.freeze(config);
+}

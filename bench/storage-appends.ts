@@ -1,0 +1,57 @@
+/**
+ * @module storage-appends
+ * The storage floor under the durable-appends figures: `SqlDataService.append` called directly on
+ * a migrated database (pool of 10, as the cluster uses), one document, sequentially: first one
+ * record per call, then `batch` records per call. Records resemble a counter `add`.
+ */
+import { openStorage } from '../services/storage/open-storage';
+import type { ChangeRecord, DocRef } from '../services/storage/data-service';
+import type { SqlDataService } from '../services/storage/sql-data-service';
+import type { BenchConfig } from './config';
+import { runClosedLoop, type LoadResult } from './load-loop';
+
+export interface StorageResult {
+  single: LoadResult;
+  batched: LoadResult & { batch: number };
+}
+
+const HOST = 'bench-storage-host';
+
+export async function runStorageAppends(databaseUrl: string, config: Readonly<BenchConfig>): Promise<StorageResult> {
+  const storage = await openStorage({ databaseUrl });
+  try {
+    const single = await appendPhase(storage.data, { space: 'counter', key: 'raw-single' }, 1, config);
+    const batched = await appendPhase(storage.data, { space: 'counter', key: 'raw-batched' }, config.batch, config);
+    return { single, batched: { ...batched, batch: config.batch } };
+  } finally {
+    await storage.close();
+  }
+}
+
+async function appendPhase(data: SqlDataService, ref: DocRef, batch: number, config: Readonly<BenchConfig>): Promise<LoadResult> {
+  if (!(await data.create(ref, HOST, record(1)))) throw new Error(`${ref.space}/${ref.key} already exists`);
+  let head = 1;
+  return runClosedLoop({
+    workers: 1,
+    durationMs: config.seconds * 1000,
+    maxOps: config.maxOps,
+    opTimeoutMs: config.opTimeoutMs,
+    op: async () => {
+      const records = Array.from({ length: batch }, (_, i) => record(head + 1 + i));
+      const r = await data.append(ref, HOST, 1, head, records);
+      if (!r.ok) throw new Error(`append at head ${head} was fenced`);
+      head += batch;
+      return batch;
+    },
+  });
+}
+
+function record(seq: number): ChangeRecord {
+  return {
+    seq,
+    who: { agent: 'bench', authority: 'anonymous' },
+    request: seq === 1 ? { kind: 'create', arg: {} } : { kind: 'send', channel: 'add', message: { by: 1 }, dedupe: `bench-${seq}` },
+    redo: { value: seq },
+    undo: seq === 1 ? null : { value: seq - 1 },
+  };
+}
