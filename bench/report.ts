@@ -13,9 +13,10 @@ import type { RelayResult } from './ws-relay-baseline';
 
 const say = (tag: string, text: string): void => { process.stdout.write(`[${tag}] ${text}\n`); };
 
-export function printHeader(config: Readonly<BenchConfig>, cpus: number): void {
+export function printHeader(config: Readonly<BenchConfig>, cpus: number, loadAverage: number[]): void {
   const knobs = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(' ');
-  process.stdout.write(`Adama benchmark ${new Date().toISOString()}  node ${process.version}  ${cpus} CPUs  ${knobs}\n`);
+  const load = loadAverage.map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(`Adama benchmark ${new Date().toISOString()}  node ${process.version}  ${cpus} CPUs  load ${load}  ${knobs}\n`);
 }
 
 export function printRelay(r: RelayResult): void {
@@ -25,6 +26,7 @@ export function printRelay(r: RelayResult): void {
 export function printSendToDelta(tag: string, r: SendToDeltaResult, relay: RelayResult): void {
   say(tag, `send→delta (A send → B onView)        ${formatLatency(r.delta)}  ${formatRate(r.msgsPerSec, 'msgs')}`);
   say(tag, `  = ${ratio(r.delta.p50Ms, relay.latency.p50Ms)}x the raw relay at p50, ${ratio(r.delta.p99Ms, relay.latency.p99Ms)}x at p99`);
+  say(tag, `  first ${r.deltaFirstTenth.count} msgs p50 ${r.deltaFirstTenth.p50Ms} ms, last ${r.deltaLastTenth.count} p50 ${r.deltaLastTenth.p50Ms} ms (the view holds all ${r.documentMessages} messages by the end)`);
   say(tag, `send→ack (durable, same messages)     ${formatLatency(r.ack)}`);
 }
 

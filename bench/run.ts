@@ -5,13 +5,14 @@
  * the raw storage append rate. Human-readable lines first, then ONE JSON line with every figure.
  * Knobs: see config.ts (BENCH_MESSAGES, BENCH_SECONDS, ...). Nothing here asserts on timing.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { databaseKinds, withBenchDatabase, type DatabaseKind } from './bench-databases';
 import { withBenchStack } from './bench-stack';
 import { readBenchConfig, type BenchConfig } from './config';
 import { runManyDocuments, runOneDocument } from './durable-appends';
 import { printDurable, printFailure, printHeader, printRelay, printSendToDelta, printStorage } from './report';
 import { runSendToDelta } from './send-to-delta';
+import { ratio } from './stats';
 import { runStorageAppends } from './storage-appends';
 import { describeError } from './timing';
 import { runRelayBaseline, type RelayResult } from './ws-relay-baseline';
@@ -21,12 +22,14 @@ type Figures = Record<string, unknown>;
 async function main(): Promise<void> {
   const config = readBenchConfig();
   const cpus = availableParallelism();
-  printHeader(config, cpus);
+  // Other work on the machine moves every figure; the load average at start and end says how much.
+  const loadAtStart = loadavg();
+  printHeader(config, cpus, loadAtStart);
   const relay = await runRelayBaseline(config);
   printRelay(relay);
   const databases: Record<string, Figures> = {};
   for (const kind of databaseKinds()) databases[kind] = await runOnDatabase(kind, config, relay);
-  const summary = { date: new Date().toISOString(), node: process.version, cpus, config, baseline: { wsRelay: relay }, databases };
+  const summary = { date: new Date().toISOString(), node: process.version, cpus, loadAverage: { start: loadAtStart, end: loadavg() }, config, baseline: { wsRelay: relay }, databases };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
@@ -47,7 +50,7 @@ async function runOnDatabase(kind: DatabaseKind, config: Readonly<BenchConfig>, 
     await attempt('sendToDelta', async () => {
       const r = await runSendToDelta(stack, config);
       printSendToDelta(kind, r, relay);
-      figures.sendToDelta = { ...r, deltaVsRelayP50: r.delta.p50Ms / relay.latency.p50Ms, deltaVsRelayP99: r.delta.p99Ms / relay.latency.p99Ms };
+      figures.sendToDelta = { ...r, deltaVsRelayP50: ratio(r.delta.p50Ms, relay.latency.p50Ms), deltaVsRelayP99: ratio(r.delta.p99Ms, relay.latency.p99Ms) };
     });
     await attempt('manyDocuments', async () => {
       const r = await runManyDocuments(stack, config);

@@ -16,6 +16,14 @@ export interface SendToDeltaResult {
   delta: LatencySummary;
   ack: LatencySummary;
   msgsPerSec: number;
+  /**
+   * send→delta over the first and the last tenth of the measured messages. The chat view carries
+   * every message so far, so a gap between the two shows per-send work that grows with the document.
+   */
+  deltaFirstTenth: LatencySummary;
+  deltaLastTenth: LatencySummary;
+  /** Messages in the document when the run ended (warm-up included). */
+  documentMessages: number;
 }
 
 export async function runSendToDelta(stack: BenchStack, config: Readonly<BenchConfig>): Promise<SendToDeltaResult> {
@@ -51,7 +59,12 @@ export async function runSendToDelta(stack: BenchStack, config: Readonly<BenchCo
   }
   const elapsedMs = nowMs() - startMs;
   await Promise.all([docA.end(), docB.end()]);
-  return { delta: summarize(deltaMs), ack: summarize(ackMs), msgsPerSec: perSecond(deltaMs.length, elapsedMs) };
+  const tenth = Math.max(1, Math.floor(deltaMs.length / 10));
+  return {
+    delta: summarize(deltaMs), ack: summarize(ackMs), msgsPerSec: perSecond(deltaMs.length, elapsedMs),
+    deltaFirstTenth: summarize(deltaMs.slice(0, tenth)), deltaLastTenth: summarize(deltaMs.slice(-tenth)),
+    documentMessages: config.warmup + config.messages,
+  };
 }
 
 function lastMessageText(view: Json): string | undefined {

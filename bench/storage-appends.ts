@@ -2,13 +2,15 @@
  * @module storage-appends
  * The storage floor under the durable-appends figures: `SqlDataService.append` called directly on
  * a migrated database (pool of 10, as the cluster uses), one document, sequentially: first one
- * record per call, then `batch` records per call. Records resemble a counter `add`.
+ * record per call, then `batch` records per call, each after `warmup` unmeasured calls. Records
+ * resemble a counter `add`.
  */
 import { openStorage } from '../services/storage/open-storage';
 import type { ChangeRecord, DocRef } from '../services/storage/data-service';
 import type { SqlDataService } from '../services/storage/sql-data-service';
 import type { BenchConfig } from './config';
 import { runClosedLoop, type LoadResult } from './load-loop';
+import { withTimeout } from './timing';
 
 export interface StorageResult {
   single: LoadResult;
@@ -31,19 +33,15 @@ export async function runStorageAppends(databaseUrl: string, config: Readonly<Be
 async function appendPhase(data: SqlDataService, ref: DocRef, batch: number, config: Readonly<BenchConfig>): Promise<LoadResult> {
   if (!(await data.create(ref, HOST, record(1)))) throw new Error(`${ref.space}/${ref.key} already exists`);
   let head = 1;
-  return runClosedLoop({
-    workers: 1,
-    durationMs: config.seconds * 1000,
-    maxOps: config.maxOps,
-    opTimeoutMs: config.opTimeoutMs,
-    op: async () => {
-      const records = Array.from({ length: batch }, (_, i) => record(head + 1 + i));
-      const r = await data.append(ref, HOST, 1, head, records);
-      if (!r.ok) throw new Error(`append at head ${head} was fenced`);
-      head += batch;
-      return batch;
-    },
-  });
+  const appendNext = async (): Promise<number> => {
+    const records = Array.from({ length: batch }, (_, i) => record(head + 1 + i));
+    const r = await data.append(ref, HOST, 1, head, records);
+    if (!r.ok) throw new Error(`append at head ${head} was fenced`);
+    head += batch;
+    return batch;
+  };
+  for (let i = 0; i < config.warmup; i++) await withTimeout(appendNext(), config.opTimeoutMs, 'warm-up append');
+  return runClosedLoop({ workers: 1, durationMs: config.seconds * 1000, maxOps: config.maxOps, opTimeoutMs: config.opTimeoutMs, op: appendNext });
 }
 
 function record(seq: number): ChangeRecord {

@@ -68,7 +68,7 @@ export class DocumentHost implements HostClient {
     assertName('key', ref.key);
     // A document can leave memory between lookup and attach (idle unload, shed); one retry covers it.
     for (let attempt = 0; ; attempt++) {
-      const doc = await this.acquire(ref);
+      const doc = await this.acquire(ref, options.suspectHosts ?? []);
       try {
         const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
         return {
@@ -95,24 +95,24 @@ export class DocumentHost implements HostClient {
     if (!this.accepting) throw new AdamaError(E.HOST_SHUTTING_DOWN, `host ${this.deps.hostId} is shutting down`);
   }
 
-  private acquire(ref: DocRef): Promise<LivingDocument> {
+  private acquire(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
     const id = refId(ref);
     const doc = this.docs.get(id);
     if (doc && !doc.isGone) return Promise.resolve(doc);
     let pending = this.loading.get(id);
     if (!pending) {
-      pending = this.load(ref).finally(() => this.loading.delete(id));
+      pending = this.load(ref, suspectHosts).finally(() => this.loading.delete(id));
       this.loading.set(id, pending);
     }
     return pending;
   }
 
   /** findbind, then replay snapshot + log; refuses a log that does not reach the directory's head. */
-  private async load(ref: DocRef): Promise<LivingDocument> {
+  private async load(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
     const { data, hostId, log } = this.deps;
-    const bind = await data.findBind(ref, hostId, []);
+    const bind = await data.findBind(ref, hostId, suspectHosts.filter((h) => h !== hostId));
     if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
-    if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`);
+    if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`, { owner: bind.host });
     const sandbox = await this.spaces.latest(ref.space);
     const { snapshot, records } = await data.load(ref);
     let seq = snapshot?.seq ?? 0;

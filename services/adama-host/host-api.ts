@@ -16,7 +16,12 @@ export interface StreamSink {
   onClosed(error: ErrorBody): void;
 }
 
-export interface OpenStreamOptions { since?: number; viewerState: Json }
+export interface OpenStreamOptions {
+  since?: number;
+  viewerState: Json;
+  /** Hosts the caller believes dead (its connection to them broke); findbind may take their documents. */
+  suspectHosts?: readonly string[];
+}
 
 export interface DocumentStream {
   /** Resolves with the seq of the change once it is durable (or of the original change for a repeated dedupe key). */

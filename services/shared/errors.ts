@@ -69,6 +69,11 @@ export const E = defineErrors({
 
   // 5xxx: hosts and cluster
   HOST_SHUTTING_DOWN: { code: 5001, retry: true, grpc: 'UNAVAILABLE', description: 'The host is shutting down or draining and takes no new work; retry and you will be routed elsewhere.' },
+  HOST_UNREACHABLE: { code: 5002, retry: true, grpc: 'UNAVAILABLE', description: 'The proxy lost its connection to the host that served this request; streams move to another host, unacknowledged sends must be retried.' },
+  NO_LIVE_HOSTS: { code: 5003, retry: true, grpc: 'UNAVAILABLE', description: 'No live adama-host is known to this proxy right now.' },
+  TOO_MANY_REDIRECTS: { code: 5004, retry: true, grpc: 'ABORTED', description: 'Ownership of the document kept moving while the proxy followed redirects; retry.' },
+  PEER_QUEUE_FULL: { code: 5005, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'A peer stopped reading and its bounded outbound queue filled; the connection to it was closed.' },
+  PEER_PROTOCOL_ERROR: { code: 5006, retry: false, grpc: 'INVALID_ARGUMENT', description: 'A peer sent a message that does not follow the internal protocol (for example bad JSON in an envelope).' },
 
   // 9xxx: internal
   INTERNAL: { code: 9001, retry: true, grpc: 'INTERNAL', description: 'An unexpected server error; it was logged with its cause.' },
@@ -80,10 +85,13 @@ export type ErrorEntry = (typeof E)[ErrorName];
 /** An error that carries a registry entry; the only kind that crosses a boundary to a client. */
 export class AdamaError extends Error {
   readonly entry: ErrorEntry;
-  constructor(entry: ErrorEntry, message?: string, options?: { cause?: unknown }) {
+  /** For OWNED_ELSEWHERE: the host that owns the document, so the caller can follow the redirect. */
+  readonly owner?: string;
+  constructor(entry: ErrorEntry, message?: string, options?: { cause?: unknown; owner?: string }) {
     super(message ?? entry.description, options);
     this.name = `AdamaError(${entry.name})`;
     this.entry = entry;
+    if (options?.owner !== undefined) this.owner = options.owner;
   }
   get code(): number { return this.entry.code; }
   get retry(): boolean { return this.entry.retry; }
@@ -91,6 +99,12 @@ export class AdamaError extends Error {
 
 /** Wire shape of a failure, as clients receive it. */
 export interface ErrorBody { code: number; message: string; retry: boolean }
+
+/** Rebuilds an AdamaError from a failure that crossed a process boundary. */
+export function fromErrorBody(body: ErrorBody & { owner?: string }): AdamaError {
+  const entry = errorByCode(body.code) ?? E.INTERNAL;
+  return new AdamaError(entry, body.message, body.owner ? { owner: body.owner } : undefined);
+}
 
 /** Converts anything thrown into the client-facing shape; unknown errors become INTERNAL without leaking internals. */
 export function toErrorBody(err: unknown): ErrorBody {

@@ -7,7 +7,7 @@
  */
 import { Client } from 'pg';
 import type { Json, JsonObject } from '../shared/json';
-import type { DataService, DocRef } from './data-service';
+import type { DataService, DirectoryRow, DocRef } from './data-service';
 import { rec, replay } from './data-service.contract-fixtures';
 
 export interface ContractFixture {
@@ -178,6 +178,96 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       await expect(data.append(ref, a, 1, 1, [rec(3, {})])).rejects.toThrow(/seq 3, expected 2/);
       await expect(data.append(ref, a, 1, 1, [rec(2, {}), rec(4, {})])).rejects.toThrow(/seq 4, expected 3/);
       await expect(data.append(ref, a, 1, 1, [])).rejects.toThrow(/no records/);
+    });
+
+    it('appendMany commits several documents in one call', async () => {
+      const { a } = fresh();
+      const [x, y, z] = [fresh().ref, fresh().ref, fresh().ref] as [DocRef, DocRef, DocRef];
+      for (const ref of [x, y, z]) await data.create(ref, a, rec(1, { at: 1 }));
+      expect(await data.appendMany([
+        { ref: x, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { x: 2 })] },
+        { ref: y, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { y: 2 }), rec(3, { y: 3 }, null)] },
+        { ref: z, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { z: 2 }), rec(3, { z: 3 }), rec(4, { z: 4 })] },
+      ])).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+      expect((await data.lookup(x))?.headSeq).toBe(2);
+      expect((await data.lookup(y))?.headSeq).toBe(3);
+      expect((await data.lookup(z))?.headSeq).toBe(4);
+      expect(await data.readLog(y, 1, 3)).toEqual([rec(2, { y: 2 }), rec(3, { y: 3 }, null)]);
+      expect((await data.load(z)).records.map((r) => r.redo)).toEqual([{ at: 1 }, { z: 2 }, { z: 3 }, { z: 4 }]);
+    });
+
+    it('appendMany refuses a stale epoch or expected head and still commits the other items', async () => {
+      const { a, b } = fresh();
+      const [good1, takenOver, behind, good2] = [fresh().ref, fresh().ref, fresh().ref, fresh().ref] as [DocRef, DocRef, DocRef, DocRef];
+      for (const ref of [good1, takenOver, behind, good2]) await data.create(ref, a, rec(1, {}));
+      await data.findBind(takenOver, b, [a]);
+      await data.append(behind, a, 1, 1, [rec(2, { first: true })]);
+      expect(await data.appendMany([
+        { ref: good1, host: a, epoch: 1, expectedHead: 1, records: [rec(2, {})] },
+        { ref: takenOver, host: a, epoch: 1, expectedHead: 1, records: [rec(2, {})] },
+        { ref: behind, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { again: true })] },
+        { ref: good2, host: a, epoch: 1, expectedHead: 1, records: [rec(2, {}), rec(3, {})] },
+      ])).toEqual([{ ok: true }, { ok: false }, { ok: false }, { ok: true }]);
+      expect(await data.lookup(takenOver)).toMatchObject({ host: b, epoch: 2, headSeq: 1 });
+      expect(await data.readLog(takenOver, 1, 5)).toEqual([]);
+      expect(await data.readLog(behind, 1, 5)).toEqual([rec(2, { first: true })]);
+      expect((await data.lookup(good1))?.headSeq).toBe(2);
+      expect((await data.lookup(good2))?.headSeq).toBe(3);
+    });
+
+    it('appendMany refuses an item that collides on the log (23505) and still commits the others', async () => {
+      const { a } = fresh();
+      const [before, colliding, after] = [fresh().ref, fresh().ref, fresh().ref] as [DocRef, DocRef, DocRef];
+      for (const ref of [before, colliding, after]) await data.create(ref, a, rec(1, {}));
+      await sql(`INSERT INTO doc_log (space, key, seq, request, redo, undo) VALUES ($1, $2, 3, 'null', '{}', '{}')`, [colliding.space, colliding.key]);
+      expect(await data.appendMany([
+        { ref: before, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { v: 'before' })] },
+        { ref: colliding, host: a, epoch: 1, expectedHead: 1, records: [rec(2, {}), rec(3, {})] },
+        { ref: after, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { v: 'after' })] },
+      ])).toEqual([{ ok: true }, { ok: false }, { ok: true }]);
+      expect((await data.lookup(colliding))?.headSeq).toBe(1);
+      expect(await data.readLog(colliding, 1, 2)).toEqual([]);
+      expect(await data.readLog(before, 1, 2)).toEqual([rec(2, { v: 'before' })]);
+      expect(await data.readLog(after, 1, 2)).toEqual([rec(2, { v: 'after' })]);
+    });
+
+    it('appendMany of one item behaves exactly like append', async () => {
+      const { a, b } = fresh();
+      const viaAppend = fresh().ref;
+      const viaMany = fresh().ref;
+      type Step = [host: string, epoch: number, expectedHead: number, records: ReturnType<typeof rec>[]];
+      const steps: Step[] = [
+        [a, 1, 1, [rec(2, { n: 2 }), rec(3, { n: 3 }, null)]], // ok
+        [a, 1, 1, [rec(2, { stale: true })]], // stale head
+        [b, 1, 3, [rec(4, {})]], // not the owner
+        [a, 2, 3, [rec(4, {})]], // wrong epoch
+        [a, 1, 3, [rec(4, { n: null, list: [1, 'two'] })]], // ok
+      ];
+      for (const ref of [viaAppend, viaMany]) await data.create(ref, a, rec(1, { n: 1 }));
+      for (const [host, epoch, expectedHead, records] of steps) {
+        const one = await data.append(viaAppend, host, epoch, expectedHead, records);
+        expect(await data.appendMany([{ ref: viaMany, host, epoch, expectedHead, records }])).toEqual([one]);
+      }
+      const strip = (row: DirectoryRow | null): DirectoryRow | null => (row === null ? null : { ...row, key: '' });
+      expect(strip(await data.lookup(viaMany))).toEqual(strip(await data.lookup(viaAppend)));
+      expect(await data.load(viaMany)).toEqual(await data.load(viaAppend));
+      expect((await data.lookup(viaMany))?.headSeq).toBe(4);
+    });
+
+    it('appendMany of no items returns an empty list', async () => {
+      expect(await data.appendMany([])).toEqual([]);
+    });
+
+    it('appendMany validates every item like append and rejects a document named twice, writing nothing', async () => {
+      const { a } = fresh();
+      const [x, y] = [fresh().ref, fresh().ref] as [DocRef, DocRef];
+      for (const ref of [x, y]) await data.create(ref, a, rec(1, {}));
+      const ok = { ref: x, host: a, epoch: 1, expectedHead: 1, records: [rec(2, {})] };
+      await expect(data.appendMany([ok, { ref: y, host: a, epoch: 1, expectedHead: 1, records: [rec(3, {})] }])).rejects.toThrow(/seq 3, expected 2/);
+      await expect(data.appendMany([ok, { ref: y, host: a, epoch: 1, expectedHead: 1, records: [] }])).rejects.toThrow(/no records/);
+      await expect(data.appendMany([ok, { ...ok, records: [rec(2, { twice: true })] }])).rejects.toThrow(/twice/);
+      expect((await data.lookup(x))?.headSeq).toBe(1);
+      expect((await data.lookup(y))?.headSeq).toBe(1);
     });
 
     it('two concurrent findBind calls for one document bind exactly one host', async () => {

@@ -10,7 +10,8 @@
  *   Otherwise it reports the live owner and the caller redirects.
  * - `append` inserts change records and advances `head_seq` only if host, epoch and the expected
  *   head all still match; anything else (including a unique-key collision) is `{ok: false}`.
- *   No other code path writes `head_seq`.
+ *   `appendMany` is the same compare-and-set for many documents in one round trip, each item
+ *   fenced on its own. No other code path writes `head_seq`.
  */
 import type { Json } from '../shared/json';
 
@@ -45,6 +46,15 @@ export type FindBindResult =
 
 export type AppendResult = { ok: true } | { ok: false };
 
+/** One document's share of an `appendMany`: the arguments of `append`, as one object. */
+export interface AppendItem {
+  ref: DocRef;
+  host: string;
+  epoch: number;
+  expectedHead: number;
+  records: readonly ChangeRecord[];
+}
+
 export interface Snapshot { seq: number; state: Json; meta: Json }
 
 export interface SpaceVersion { space: string; version: number; code: string }
@@ -60,6 +70,15 @@ export interface DataService {
 
   /** Fenced compare-and-set append of records whose seqs run expectedHead+1 .. expectedHead+n. */
   append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult>;
+
+  /**
+   * `append` for several documents in one database round trip (group commit across documents).
+   * Results are positional. Each item is fenced independently: a stale or colliding item is
+   * `{ok: false}` and does not affect the others. All items commit together (one statement),
+   * so when the promise rejects (e.g. STORAGE_UNAVAILABLE) every item's outcome is unknown.
+   * Refs must be distinct within one call (throws otherwise); validation as for `append`.
+   */
+  appendMany(items: readonly AppendItem[]): Promise<AppendResult[]>;
 
   /** Gives the document up (state free, host null) if still owned by host at epoch; idempotent. */
   release(ref: DocRef, host: string, epoch: number): Promise<boolean>;

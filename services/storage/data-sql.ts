@@ -62,6 +62,36 @@ INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
 SELECT d.space, d.key, $5::bigint + r.ord, NULLIF(r.e->'who', 'null'::jsonb), r.e->'request', r.e->'redo', r.e->'undo'
 FROM d CROSS JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS r(e, ord)`;
 
+/**
+ * $1 items: jsonb array of {i, space, key, host, epoch, expected, head, records} where `records`
+ * is the same array APPEND_SQL takes and `head` = expected + its length. APPEND_SQL for many
+ * documents in one statement: each item is fenced on its own directory row (a stale item simply
+ * matches nothing), the log rows exist only for items whose row matched, and one row per
+ * committed item comes back as (i, inserted). Refs must be distinct within one call. A log
+ * collision (23505) on any item aborts the whole statement; the caller then retries item by item.
+ */
+export const APPEND_MANY_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+    AS x(i int, space text, key text, host text, epoch bigint, expected bigint, head bigint, records jsonb)
+),
+updated AS (
+  UPDATE directory d SET head_seq = input.head, updated_at = now()
+  FROM input
+  WHERE d.space = input.space AND d.key = input.key AND d.host = input.host AND d.epoch = input.epoch
+    AND d.head_seq = input.expected AND d.state = 'bound'
+  RETURNING input.i, d.space, d.key, input.expected, input.records
+),
+inserted AS (
+  INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
+  SELECT u.space, u.key, u.expected + r.ord, NULLIF(r.e->'who', 'null'::jsonb), r.e->'request', r.e->'redo', r.e->'undo'
+  FROM updated u CROSS JOIN jsonb_array_elements(u.records) WITH ORDINALITY AS r(e, ord)
+  RETURNING space, key
+)
+SELECT u.i, count(ins.key)::int AS inserted
+FROM updated u LEFT JOIN inserted ins ON ins.space = u.space AND ins.key = u.key
+GROUP BY u.i`;
+
 /** $1 space, $2 key, $3 host, $4 epoch. True if released now or already free at that epoch. */
 export const RELEASE_SQL = `
 WITH freed AS (

@@ -12,7 +12,7 @@ import { AdamaError, E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import { silentLogger, type Logger } from '../shared/log';
 import type {
-  AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, DocRef, FindBindResult,
+  AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, DocRef, FindBindResult,
   HostLease, Snapshot, SpaceVersion, Who,
 } from './data-service';
 import * as SQL from './data-sql';
@@ -75,13 +75,8 @@ export class SqlDataService implements DataService {
   }
 
   async append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult> {
-    if (records.length === 0) throw new AdamaError(E.INTERNAL, 'append: no records');
-    records.forEach((rec, i) => {
-      if (rec.seq !== expectedHead + 1 + i) {
-        throw new AdamaError(E.INTERNAL, `append ${ref.space}/${ref.key}: record ${i} has seq ${rec.seq}, expected ${expectedHead + 1 + i}`);
-      }
-    });
-    const payload = JSON.stringify(records.map((rec) => ({ who: rec.who ?? null, request: rec.request ?? null, redo: rec.redo ?? null, undo: rec.undo ?? null })));
+    checkAppend('append', ref, expectedHead, records);
+    const payload = JSON.stringify(records.map(recordPayload));
     try {
       const r = await this.pool.query(SQL.APPEND_SQL, [ref.space, ref.key, host, epoch, expectedHead, expectedHead + records.length, payload]);
       return r.rowCount === records.length ? { ok: true } : { ok: false };
@@ -90,6 +85,40 @@ export class SqlDataService implements DataService {
       if (isUniqueViolation(err)) return { ok: false };
       throw toStorageError(err, 'append');
     }
+  }
+
+  async appendMany(items: readonly AppendItem[]): Promise<AppendResult[]> {
+    if (items.length === 0) return [];
+    const seen = new Set<string>();
+    for (const item of items) {
+      checkAppend('appendMany', item.ref, item.expectedHead, item.records);
+      const id = refId(item.ref);
+      if (seen.has(id)) throw new AdamaError(E.INTERNAL, `appendMany: ${item.ref.space}/${item.ref.key} appears twice in one batch`);
+      seen.add(id);
+    }
+    const payload = JSON.stringify(items.map((item, i) => ({
+      i, space: item.ref.space, key: item.ref.key, host: item.host, epoch: item.epoch,
+      expected: item.expectedHead, head: item.expectedHead + item.records.length, records: item.records.map(recordPayload),
+    })));
+    let rows: { i: number; inserted: number }[];
+    try {
+      rows = (await this.pool.query<{ i: number; inserted: number }>(SQL.APPEND_MANY_SQL, [payload])).rows;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw toStorageError(err, 'appendMany');
+      // One item collided and the statement committed nothing: ask item by item so only the
+      // colliding item is refused. Wait for all of them before reporting a failure, so no append
+      // is still running when this call settles.
+      const settled = await Promise.allSettled(items.map((item) => this.append(item.ref, item.host, item.epoch, item.expectedHead, item.records)));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      return settled.map((s) => (s as PromiseFulfilledResult<AppendResult>).value);
+    }
+    const results: AppendResult[] = items.map(() => ({ ok: false }));
+    for (const row of rows) {
+      const item = items[row.i];
+      if (item && row.inserted === item.records.length) results[row.i] = { ok: true };
+    }
+    return results;
   }
 
   async release(ref: DocRef, host: string, epoch: number): Promise<boolean> {
@@ -190,6 +219,25 @@ function jsonParam(value: Json | undefined): string {
 /** A missing author is SQL NULL. */
 function whoParam(who: Who | null): string | null {
   return who === null ? null : JSON.stringify(who);
+}
+
+/** Records must be non-empty and run on from the expected head: expectedHead+1, +2, ... */
+function checkAppend(what: string, ref: DocRef, expectedHead: number, records: readonly ChangeRecord[]): void {
+  if (records.length === 0) throw new AdamaError(E.INTERNAL, `${what} ${ref.space}/${ref.key}: no records`);
+  records.forEach((rec, i) => {
+    if (rec.seq !== expectedHead + 1 + i) {
+      throw new AdamaError(E.INTERNAL, `${what} ${ref.space}/${ref.key}: record ${i} has seq ${rec.seq}, expected ${expectedHead + 1 + i}`);
+    }
+  });
+}
+
+/** A record as the append statements read it from jsonb; seqs come from array positions. */
+function recordPayload(rec: ChangeRecord): { who: Who | null; request: Json; redo: Json; undo: Json } {
+  return { who: rec.who ?? null, request: rec.request ?? null, redo: rec.redo ?? null, undo: rec.undo ?? null };
+}
+
+function refId(ref: DocRef): string {
+  return JSON.stringify([ref.space, ref.key]);
 }
 
 function int(v: Int8): number {

@@ -25,7 +25,8 @@ export function postgresUrl(): string | undefined {
 export async function freshDatabase(): Promise<FreshDatabase> {
   const adminUrl = postgresUrl();
   if (adminUrl === undefined) {
-    const embedded = await startEmbeddedPostgres();
+    // Several child processes (hosts, proxies) may share one test database.
+    const embedded = await startEmbeddedPostgres({ maxConnections: 128 });
     return { connectionString: embedded.connectionString, kind: 'pglite', close: () => embedded.close() };
   }
   const name = `adama_t_${randomBytes(6).toString('hex')}`;

@@ -1,0 +1,92 @@
+/**
+ * @module host-process
+ * `adama host`: one adama-host as its own process. Wires storage, the document host, its lease in
+ * the `hosts` table (membership), the gRPC server and the drain. SIGTERM runs the same drain as
+ * `adama host drain`, then exits.
+ */
+import { systemClock } from '../shared/clock';
+import { hostDefaults, resolveConfig, type HostConfig } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { openStorage } from '../storage/open-storage';
+import { createIsolatedSandbox } from '../runtime/isolated-sandbox';
+import { startGrpcServer } from '../grpc/server';
+import type { DrainReply } from '../grpc/host-messages';
+import { DocumentHost } from './document-host';
+import { startHostLease, type HostLease } from './host-lease';
+import { createHostService } from './grpc-host-service';
+
+export interface HostProcessOptions {
+  hostId: string;
+  databaseUrl: string;
+  bindAddress: string;
+  port: number;
+  /** Address other processes use to reach this host; defaults to bindAddress:port. */
+  advertise?: string;
+  leaseMs: number;
+  log: Logger;
+  config?: Partial<HostConfig>;
+}
+
+export interface HostProcess {
+  hostId: string;
+  port: number;
+  address: string;
+  host: DocumentHost;
+  drain(timeoutMs: number): Promise<DrainReply>;
+  close(): Promise<void>;
+}
+
+export async function startHostProcess(o: HostProcessOptions): Promise<HostProcess> {
+  const config = resolveConfig(hostDefaults, o.config);
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log });
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config });
+  let draining: Promise<DrainReply> | null = null;
+  let lease: HostLease | null = null;
+
+  const drain = (timeoutMs: number): Promise<DrainReply> => {
+    draining ??= (async () => {
+      o.log.info({ host: o.hostId }, 'drain.started');
+      // Leaving membership first makes proxies route new streams elsewhere while we unload.
+      await lease?.stop({ remove: true });
+      await host.shutdown('drain');
+      const remaining = (await storage.data.listByHost(o.hostId)).length;
+      o.log.info({ host: o.hostId, remaining }, 'drain.finished');
+      return { documents_remaining: remaining, drained: remaining === 0 };
+    })();
+    return Promise.race([
+      draining,
+      new Promise<DrainReply>((resolve) => {
+        const t = setTimeout(() => {
+          storage.data.listByHost(o.hostId).then((d) => resolve({ documents_remaining: d.length, drained: d.length === 0 }), () => resolve({ documents_remaining: 0, drained: false }));
+        }, timeoutMs);
+        t.unref();
+      }),
+    ]);
+  };
+
+  const server = await startGrpcServer(o.bindAddress, o.port, [{
+    file: 'host.proto', service: 'adama.host.v1.Host',
+    impl: createHostService({ host, log: o.log, drain, isDraining: () => draining !== null, maxBatch: 64, maxQueued: 50_000 }),
+  }]);
+  const address = o.advertise ?? `${o.bindAddress}:${server.port}`;
+  lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
+  o.log.info({ host: o.hostId, address }, 'host.ready');
+
+  let closing: Promise<void> | null = null;
+  return {
+    hostId: o.hostId,
+    port: server.port,
+    address,
+    host,
+    drain,
+    close() {
+      closing ??= (async () => {
+        server.setHealth('NOT_SERVING');
+        await drain(config.shutdownGraceMs);
+        await server.close(2_000);
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}

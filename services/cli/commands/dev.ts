@@ -1,0 +1,32 @@
+/** @module dev — `adama dev`: the whole cluster in one process (rung 1). */
+import { createLogger } from '../../shared/log';
+import { startDevCluster } from '../dev-cluster';
+import { parseFlags, type FlagSpec } from '../options';
+import { runUntilSignal } from '../run-until-signal';
+import type { Command } from './command';
+
+const flags: FlagSpec = {
+  port: { default: '8080', help: 'HTTP/WebSocket port (0 picks a free one)' },
+  'data-dir': { default: './.adama', help: 'embedded PGlite data directory' },
+  'database-url': { help: 'real PostgreSQL instead of PGlite' },
+  'spaces-dir': { help: 'folder of spaces to deploy (default examples/spaces)' },
+  bind: { default: '127.0.0.1', help: 'interface to listen on' },
+  'host-id': { default: 'dev-host', help: 'id of the in-process host' },
+};
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'the whole cluster in one process (web-proxy + adama-host) on embedded PGlite',
+  flags,
+  async run(args) {
+    const f = parseFlags(args, flags);
+    const log = createLogger('dev');
+    const cluster = await startDevCluster({
+      port: f.int('port', 0, 65535), dataDir: f.get('data-dir')!, databaseUrl: f.get('database-url'),
+      spacesDir: f.get('spaces-dir'), bindAddress: f.get('bind'), hostId: f.get('host-id')!, log,
+    });
+    log.info({ url: cluster.url, ws: cluster.wsUrl, port: cluster.port }, 'dev.ready');
+    process.stderr.write(`\n  Adama is running. Demo page: ${cluster.url}   WebSocket: ${cluster.wsUrl}\n  Stop with Ctrl-C (graceful).\n\n`);
+    return runUntilSignal(() => cluster.close(), log, 15_000);
+  },
+};

@@ -1,0 +1,30 @@
+/** @module proxy — `adama proxy`: one web-proxy routing to hosts over gRPC. */
+import { hostname } from 'node:os';
+import { createLogger } from '../../shared/log';
+import { startProxyProcess } from '../../web-proxy/proxy-process';
+import { parseFlags, type FlagSpec } from '../options';
+import { runUntilSignal } from '../run-until-signal';
+import { DATABASE_URL_FLAG, type Command } from './command';
+
+const flags: FlagSpec = {
+  ...DATABASE_URL_FLAG,
+  port: { default: '8080', help: 'HTTP/WebSocket port (0 picks a free one)' },
+  bind: { default: '127.0.0.1', help: 'interface to listen on' },
+  'proxy-id': { help: 'id in logs (default <hostname>-<port>)' },
+  'membership-poll-ms': { default: '500', help: 'how often the hosts table is read for membership' },
+};
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'run one web-proxy (WebSocket edge) routing documents to adama-hosts over gRPC',
+  flags,
+  async run(args) {
+    const f = parseFlags(args, flags);
+    const port = f.int('port', 0, 65535);
+    const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
+    const log = createLogger('proxy').child({ proxy: proxyId });
+    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log });
+    log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port }, 'proxy.ready');
+    return runUntilSignal(() => proc.close(), log, 15_000);
+  },
+};

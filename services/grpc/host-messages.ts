@@ -1,0 +1,36 @@
+/**
+ * @module host-messages
+ * TypeScript shapes of proto/host.proto as the loader delivers them (keepCase, longs: Number,
+ * defaults, oneofs: `body` names the member that is set). Keep in step with the .proto file.
+ */
+export interface WhoMsg { agent: string; authority: string }
+
+export interface OpenStreamMsg { space: string; key: string; who: WhoMsg; has_since: boolean; since: number; viewer_state_json: string; suspect_hosts: string[] }
+export interface SendMessageMsg { stream: number; channel: string; message_json: string; dedupe: string }
+export interface UpdateViewerMsg { stream: number; viewer_state_json: string }
+export interface CloseStreamMsg { stream: number }
+export interface CreateDocumentMsg { space: string; key: string; who: WhoMsg; arg_json: string }
+
+export type ProxyEnvelope =
+  | { id: number; body?: 'open'; open: OpenStreamMsg }
+  | { id: number; body?: 'send'; send: SendMessageMsg }
+  | { id: number; body?: 'update'; update: UpdateViewerMsg }
+  | { id: number; body?: 'close'; close: CloseStreamMsg }
+  | { id: number; body?: 'create'; create: CreateDocumentMsg };
+
+export interface ProxyBatch { items: ProxyEnvelope[] }
+
+export interface DeltaMsg { data_json: string; seq: number; reset: boolean }
+export interface FailureMsg { code: number; message: string; retry: boolean; owner: string }
+
+export type HostEnvelope =
+  | { id: number; body?: 'delta'; delta: DeltaMsg }
+  | { id: number; body?: 'closed'; closed: FailureMsg }
+  | { id: number; body?: 'reply'; reply: { seq: number } }
+  | { id: number; body?: 'failure'; failure: FailureMsg };
+
+export interface HostBatch { items: HostEnvelope[] }
+
+export interface DrainRequest { timeout_ms: number }
+export interface DrainReply { documents_remaining: number; drained: boolean }
+export interface StatusReply { host_id: string; draining: boolean; documents_loaded: number }

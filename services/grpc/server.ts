@@ -1,0 +1,43 @@
+/**
+ * @module server
+ * Starts a gRPC server on loopback (or a given interface) with our services and the standard
+ * grpc.health.v1 service, so probes and load balancers can ask `Check` without knowing our API.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { serviceClient } from './load-proto';
+
+export type HealthStatus = 'SERVING' | 'NOT_SERVING';
+
+export interface RunningGrpcServer {
+  port: number;
+  setHealth(status: HealthStatus): void;
+  /** Stops accepting calls, waits up to graceMs for calls to finish, then forces the rest closed. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(
+  bindAddress: string,
+  port: number,
+  services: { file: string; service: string; impl: grpc.UntypedServiceImplementation }[],
+): Promise<RunningGrpcServer> {
+  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.http2.min_ping_interval_without_data_ms': 1_000, 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 2_000 });
+  for (const s of services) server.addService(serviceClient(s.file, s.service).service, s.impl);
+  let health: HealthStatus = 'SERVING';
+  server.addService(serviceClient('health.proto', 'grpc.health.v1.Health').service, {
+    Check(_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<{ status: HealthStatus }>) { cb(null, { status: health }); },
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${bindAddress}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port: bound,
+    setHealth(status) { health = status; },
+    close(graceMs = 5_000) {
+      return new Promise<void>((resolve) => {
+        const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+        force.unref();
+        server.tryShutdown(() => { clearTimeout(force); resolve(); });
+      });
+    },
+  };
+}

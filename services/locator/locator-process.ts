@@ -1,0 +1,23 @@
+/**
+ * @module locator-process
+ * `adama locator`: the locator as its own process (gRPC on a port, health service included).
+ */
+import type { Logger } from '../shared/log';
+import { openStorage } from '../storage/open-storage';
+import { startGrpcServer } from '../grpc/server';
+import { createLocatorService } from './locator-service';
+
+export interface LocatorProcess { port: number; close(): Promise<void> }
+
+export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger }): Promise<LocatorProcess> {
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 4, log: o.log });
+  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data) }]);
+  o.log.info({ port: server.port }, 'locator.ready');
+  return {
+    port: server.port,
+    async close() {
+      await server.close(2_000);
+      await storage.close();
+    },
+  };
+}

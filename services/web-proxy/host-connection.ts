@@ -1,0 +1,154 @@
+/**
+ * @module host-connection
+ * The proxy's link to one adama-host: one gRPC channel and one Multiplex call carrying every
+ * document stream and request this proxy has on that host, batched. It implements `HostClient`
+ * for that host. When the call breaks, every pending request fails with HOST_UNREACHABLE and
+ * every stream is closed with it (retryable), so each ProxyStream re-attaches through routing.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AdamaError, E, fromErrorBody, type ErrorBody } from '../shared/errors';
+import type { Json } from '../shared/json';
+import type { Logger } from '../shared/log';
+import type { DocRef, Who } from '../storage/data-service';
+import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
+import type { FailureMsg, HostBatch, HostEnvelope, ProxyBatch, ProxyEnvelope } from '../grpc/host-messages';
+import { serviceClient } from '../grpc/load-proto';
+import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../adama-host/host-api';
+
+export interface HostConnectionOptions {
+  hostId: string;
+  address: string;
+  log: Logger;
+  maxBatch: number;
+  maxQueued: number;
+  /** Called once when the connection is dead for good (the owner drops and recreates it). */
+  onDead(conn: HostConnection, reason: string): void;
+}
+
+interface Pending { resolve(seq: number): void; reject(err: AdamaError): void }
+
+/** Keepalive so that a host that vanished without a FIN (SIGKILL behind NAT, frozen) is noticed. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 2_000,
+  'grpc.keepalive_timeout_ms': 2_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+};
+
+export class HostConnection implements HostClient {
+  readonly hostId: string;
+  private readonly client: grpc.Client;
+  private readonly call: grpc.ClientDuplexStream<ProxyBatch, HostBatch>;
+  private readonly out: EnvelopeBatcher<ProxyEnvelope>;
+  private readonly pending = new Map<number, Pending>();
+  private readonly sinks = new Map<number, StreamSink>();
+  private nextId = 1;
+  private dead = false;
+
+  constructor(private readonly o: HostConnectionOptions) {
+    this.hostId = o.hostId;
+    const Client = serviceClient('host.proto', 'adama.host.v1.Host');
+    this.client = new Client(o.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.call = (this.client as unknown as { Multiplex(): grpc.ClientDuplexStream<ProxyBatch, HostBatch> }).Multiplex();
+    this.out = new EnvelopeBatcher<ProxyEnvelope>(this.call, { maxBatch: o.maxBatch, maxQueued: o.maxQueued });
+    this.call.on('data', (batch: HostBatch) => { for (const env of batch.items ?? []) this.receive(env); });
+    this.call.on('error', (err: Error) => this.die(`stream error: ${err.message}`));
+    this.call.on('end', () => this.die('host ended the stream'));
+  }
+
+  get isDead(): boolean { return this.dead; }
+  get streamCount(): number { return this.sinks.size; }
+
+  async createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
+    const seq = await this.request({ create: { space: ref.space, key: ref.key, who, arg_json: JSON.stringify(arg) } });
+    return { seq };
+  }
+
+  async openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
+    const id = this.nextId++;
+    this.sinks.set(id, sink);
+    try {
+      await this.request({ open: { space: ref.space, key: ref.key, who, has_since: options.since !== undefined, since: options.since ?? 0, viewer_state_json: JSON.stringify(options.viewerState), suspect_hosts: [...(options.suspectHosts ?? [])] } }, id);
+    } catch (err) {
+      this.sinks.delete(id);
+      throw err;
+    }
+    return {
+      send: async (channel, message, dedupe) => ({ seq: await this.request({ send: { stream: id, channel, message_json: JSON.stringify(message), dedupe: dedupe ?? '' } }) }),
+      update: async (viewerState) => { await this.request({ update: { stream: id, viewer_state_json: JSON.stringify(viewerState) } }); },
+      close: async () => {
+        if (!this.sinks.delete(id) || this.dead) return;
+        await this.request({ close: { stream: id } }).catch(() => undefined);
+      },
+    };
+  }
+
+  close(): void {
+    this.die('closed by proxy');
+  }
+
+  /** `body` is one member of the envelope's oneof, e.g. `{ send: {...} }`. */
+  private request(body: Record<string, unknown>, id = this.nextId++): Promise<number> {
+    if (this.dead) return Promise.reject(new AdamaError(E.HOST_UNREACHABLE, `host ${this.hostId} is unreachable`));
+    return new Promise<number>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      try {
+        this.out.push({ id, ...body } as ProxyEnvelope);
+      } catch (err) {
+        this.pending.delete(id);
+        if (err instanceof QueueOverflowError) {
+          reject(new AdamaError(E.PEER_QUEUE_FULL, err.message));
+          this.die('host stopped reading');
+        } else reject(err);
+      }
+    });
+  }
+
+  private receive(env: HostEnvelope): void {
+    switch (env.body) {
+      case 'delta': {
+        let data: Json;
+        try { data = JSON.parse(env.delta.data_json) as Json; } catch { this.o.log.warn({ host: this.hostId }, 'host.bad_delta'); return; }
+        this.sinks.get(env.id)?.onDelta({ data, seq: env.delta.seq, ...(env.delta.reset ? { reset: true } : {}) });
+        return;
+      }
+      case 'closed': {
+        const sink = this.sinks.get(env.id);
+        this.sinks.delete(env.id);
+        sink?.onClosed(bodyOf(env.closed));
+        return;
+      }
+      case 'reply': this.settle(env.id, (p) => p.resolve(env.reply.seq)); return;
+      case 'failure': this.settle(env.id, (p) => p.reject(fromErrorBody({ ...env.failure, owner: env.failure.owner || undefined }))); return;
+      default: this.o.log.warn({ host: this.hostId, id: env.id }, 'host.envelope_without_body');
+    }
+  }
+
+  private settle(id: number, fn: (p: Pending) => void): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    fn(p);
+  }
+
+  /** Fails everything in flight and closes every stream with a retryable error; idempotent. */
+  private die(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.out.close();
+    const error = new AdamaError(E.HOST_UNREACHABLE, `host ${this.hostId}: ${reason}`);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    const sinks = [...this.sinks.values()];
+    this.sinks.clear();
+    for (const s of sinks) s.onClosed({ code: error.code, message: error.message, retry: true });
+    this.call.cancel();
+    this.client.close();
+    this.o.log.warn({ host: this.hostId, streams: sinks.length, reason }, 'host.connection_lost');
+    this.o.onDead(this, reason);
+  }
+}
+
+function bodyOf(f: FailureMsg): ErrorBody {
+  return { code: f.code, message: f.message, retry: f.retry };
+}

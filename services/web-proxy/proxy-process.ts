@@ -1,0 +1,58 @@
+/**
+ * @module proxy-process
+ * `adama proxy`: one stateless web-proxy as its own process. Membership comes from the `hosts`
+ * table leases (the gossip sidecar replaces this as the primary source later, behind the same
+ * `Membership` interface); documents are routed over gRPC by `RoutingHostClient`.
+ */
+import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { openStorage } from '../storage/open-storage';
+import { startLeaseMembership } from '../routing/lease-membership';
+import { DEFAULT_STATIC_DIR } from '../cli/dev-cluster';
+import { RoutingHostClient } from './routing-host-client';
+import { startProxyServer } from './proxy-server';
+
+export interface ProxyProcessOptions {
+  proxyId: string;
+  databaseUrl: string;
+  port: number;
+  bindAddress?: string;
+  staticDir?: string;
+  /** How often the hosts table is read for membership (ms). */
+  membershipPollMs: number;
+  log: Logger;
+  config?: Partial<ProxyConfig>;
+}
+
+export interface ProxyProcess { url: string; wsUrl: string; port: number; routing: RoutingHostClient; close(): Promise<void> }
+
+export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
+  const config = resolveConfig(proxyDefaults, o.config);
+  // A small pool: the proxy only reads the hosts table.
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 2, log: o.log });
+  const membership = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
+  await membership.ready;
+  membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));
+  const routing = new RoutingHostClient({ membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000 });
+  const proxy = await startProxyServer({
+    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log,
+    staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
+    health: () => ({ proxy: o.proxyId, hosts: membership.current().length, streamsByHost: routing.streamsByHost() }),
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    url: `${proxy.url}/`,
+    wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
+    port: proxy.port,
+    routing,
+    close() {
+      closing ??= (async () => {
+        await proxy.close();
+        routing.close();
+        await membership.close();
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * @module routing-host-client
+ * The split-tier `HostClient`: picks the host for a document (cached placement, else rendezvous
+ * over live hosts), follows redirects to the real owner, and on a broken host connection moves on
+ * to the next rendezvous host, telling it which host it lost so findbind can take the document
+ * over at once. Routing is only a guess that makes things fast; the host's findbind and the fenced
+ * append are what make them correct.
+ */
+import { AdamaError, E, isAdamaError } from '../shared/errors';
+import type { Json } from '../shared/json';
+import type { Logger } from '../shared/log';
+import type { DocRef, Who } from '../storage/data-service';
+import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../adama-host/host-api';
+import type { Membership } from '../routing/membership';
+import { PlacementCache, route } from '../routing/placement-cache';
+import { HostConnection } from './host-connection';
+
+export interface RoutingEvents {
+  routed?(kind: 'cached' | 'rendezvous' | 'redirect'): void;
+  redirected?(): void;
+  hostLost?(hostId: string): void;
+}
+
+export interface RoutingHostClientOptions {
+  membership: Membership;
+  log: Logger;
+  /** Envelopes per gRPC message and held per host connection (backpressure bound). */
+  maxBatch: number;
+  maxQueued: number;
+  /** How long a host whose connection broke is skipped, unless membership proves it back (ms). */
+  suspectForMs: number;
+  events?: RoutingEvents;
+}
+
+/** Redirects followed and hosts tried for one request before giving up with a retryable error. */
+const MAX_HOPS = 6;
+
+export class RoutingHostClient implements HostClient {
+  private readonly connections = new Map<string, HostConnection>();
+  /** Hosts whose connection broke recently, with the time until which they are skipped. */
+  private readonly suspects = new Map<string, number>();
+  private readonly cache = new PlacementCache();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: RoutingHostClientOptions) {
+    let known = new Set(o.membership.current().map((h) => h.id));
+    this.unsubscribe = o.membership.onChange((hosts) => {
+      const live = new Set(hosts.map((h) => h.id));
+      for (const id of known) if (!live.has(id)) { this.cache.invalidateHost(id); this.connections.get(id)?.close(); }
+      // A host that membership shows alive again is no longer suspected.
+      for (const id of live) if (!known.has(id)) this.suspects.delete(id);
+      known = live;
+    });
+  }
+
+  createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
+    return this.routed(ref, (conn) => conn.createDocument(ref, who, arg));
+  }
+
+  openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
+    return this.routed(ref, (conn, suspectHosts) => conn.openStream(ref, who, { ...options, suspectHosts }, sink));
+  }
+
+  /** Streams currently carried per host (for health and tests). */
+  streamsByHost(): Record<string, number> {
+    return Object.fromEntries([...this.connections].map(([id, c]) => [id, c.streamCount]));
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const c of this.connections.values()) c.close();
+    this.connections.clear();
+  }
+
+  private async routed<T>(ref: DocRef, attempt: (conn: HostConnection, suspectHosts: string[]) => Promise<T>): Promise<T> {
+    let redirectTo: string | undefined;
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const suspects = this.currentSuspects();
+      const hosts = this.o.membership.current();
+      let hostId: string | undefined;
+      if (redirectTo !== undefined && !suspects.has(redirectTo)) {
+        hostId = redirectTo;
+        this.o.events?.routed?.('redirect');
+      } else {
+        const choice = route(ref.space, ref.key, hosts, this.cache, suspects);
+        hostId = choice?.id;
+        if (hostId !== undefined) this.o.events?.routed?.(this.cache.get(ref.space, ref.key) === hostId ? 'cached' : 'rendezvous');
+      }
+      if (hostId === undefined) throw new AdamaError(E.NO_LIVE_HOSTS, `no live host for ${ref.space}/${ref.key} (${hosts.length} known, ${suspects.size} suspected)`);
+      redirectTo = undefined;
+      const conn = this.connection(hostId);
+      if (!conn) { this.suspect(hostId); continue; }
+      try {
+        const result = await attempt(conn, [...suspects]);
+        this.cache.set(ref.space, ref.key, hostId);
+        return result;
+      } catch (err) {
+        if (isAdamaError(err, E.OWNED_ELSEWHERE) && err.owner && err.owner !== hostId) {
+          this.o.events?.redirected?.();
+          this.cache.set(ref.space, ref.key, err.owner);
+          redirectTo = err.owner;
+          continue;
+        }
+        if (isAdamaError(err, E.HOST_UNREACHABLE) || isAdamaError(err, E.HOST_SHUTTING_DOWN)) {
+          if (isAdamaError(err, E.HOST_UNREACHABLE)) this.suspect(hostId);
+          else this.suspects.set(hostId, Date.now() + this.o.suspectForMs);
+          this.cache.invalidate(ref.space, ref.key);
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw new AdamaError(E.TOO_MANY_REDIRECTS, `${ref.space}/${ref.key}: gave up after ${MAX_HOPS} hops`);
+  }
+
+  private connection(hostId: string): HostConnection | undefined {
+    const existing = this.connections.get(hostId);
+    if (existing && !existing.isDead) return existing;
+    const member = this.o.membership.current().find((h) => h.id === hostId);
+    if (!member) return undefined;
+    const conn = new HostConnection({
+      hostId, address: member.address, log: this.o.log, maxBatch: this.o.maxBatch, maxQueued: this.o.maxQueued,
+      onDead: (c) => {
+        if (this.connections.get(hostId) === c) this.connections.delete(hostId);
+        this.suspect(hostId);
+      },
+    });
+    this.connections.set(hostId, conn);
+    return conn;
+  }
+
+  private suspect(hostId: string): void {
+    this.suspects.set(hostId, Date.now() + this.o.suspectForMs);
+    this.cache.invalidateHost(hostId);
+    this.o.events?.hostLost?.(hostId);
+  }
+
+  private currentSuspects(): Set<string> {
+    const now = Date.now();
+    for (const [id, until] of this.suspects) if (until <= now) this.suspects.delete(id);
+    return new Set(this.suspects.keys());
+  }
+}
