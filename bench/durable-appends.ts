@@ -5,12 +5,13 @@
  *   outstanding; shows how far the host scales across documents.
  * - one document: `senders` clients on the same document, one send in flight each; every batch
  *   becomes one fenced append (group commit per document), so records per append is reported.
- * The append probe counts the host's appends for the documents of the phase.
+ * The append probe counts the host's appends for the documents of the phase: records per document
+ * append, and document appends per statement (the host's group commit across documents).
  */
 import type { AdamaDocument } from '../client/index';
 import type { BenchConfig } from './config';
 import type { BenchStack } from './bench-stack';
-import { openAppendProbe } from './append-probe';
+import { openAppendProbe, type AppendCounts } from './append-probe';
 import { runClosedLoop, type LoadResult } from './load-loop';
 import { round } from './stats';
 import { withTimeout } from './timing';
@@ -18,9 +19,12 @@ import { withTimeout } from './timing';
 export interface DurableResult extends LoadResult {
   documents: number;
   senders: number;
-  /** Fenced appends the host made for these documents during the phase, and records per append. */
-  appends: number;
+  /** What reached the log for these documents during the phase (see append-probe.ts). */
+  appends: AppendCounts;
+  /** Records per document append: group commit within a document. */
   recordsPerAppend: number;
+  /** Document appends per statement: group commit across documents. */
+  documentsPerStatement: number;
 }
 
 /** Sends each client makes before the measured phase (sandbox and pool warm-up). */
@@ -59,6 +63,7 @@ async function measure(
   }
   const probe = openAppendProbe((ref) => ref.space === 'counter' && isOurKey(ref.key));
   let result: LoadResult;
+  let appends: AppendCounts;
   try {
     result = await runClosedLoop({
       workers,
@@ -67,13 +72,15 @@ async function measure(
       opTimeoutMs: config.opTimeoutMs,
       op: async (w) => { await docOf(w).send('add', { by: 1 }); },
     });
+    appends = probe.counts();
   } finally {
     probe.close();
   }
   await Promise.all(docs.map((d) => d.end()));
   const documents = new Set(docs.map((d) => d.key)).size;
   return {
-    ...result, documents, senders: workers, appends: probe.calls,
-    recordsPerAppend: probe.calls === 0 ? 0 : round(probe.records / probe.calls, 2),
+    ...result, documents, senders: workers, appends,
+    recordsPerAppend: appends.documentAppends === 0 ? 0 : round(appends.records / appends.documentAppends, 2),
+    documentsPerStatement: appends.statements === 0 ? 0 : round(appends.documentAppends / appends.statements, 2),
   };
 }

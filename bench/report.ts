@@ -32,15 +32,16 @@ export function printSendToDelta(tag: string, r: SendToDeltaResult, relay: Relay
 
 export function printDurable(tag: string, what: string, r: DurableResult): void {
   say(tag, `${what.padEnd(38)}${formatRate(r.okPerSec, 'acked sends')}  (${r.ok} in ${(r.elapsedMs / 1000).toFixed(1)} s, errors ${r.errors})`);
-  say(tag, `  ack latency ${formatLatency(r.latency)};  ${r.appends} appends, ${r.recordsPerAppend} records/append`);
+  say(tag, `  ack latency ${formatLatency(r.latency)}`);
+  say(tag, `  log: ${r.appends.records} records in ${r.appends.documentAppends} document appends (${r.recordsPerAppend} records each) in ${r.appends.statements} statements (${r.documentsPerStatement} documents each)`);
   printErrors(tag, r);
 }
 
 export function printStorage(tag: string, r: StorageResult): void {
   say(tag, `storage append, 1 record/call         ${formatRate(r.single.okPerSec, 'appends')}  call ${formatLatency(r.single.latency)}`);
   say(tag, `storage append, ${r.batched.batch} records/call        ${formatRate(r.batched.okPerSec, 'calls')} = ${formatRate(r.batched.unitsPerSec, 'records')}  call ${formatLatency(r.batched.latency)}`);
-  printErrors(tag, r.single);
-  printErrors(tag, r.batched);
+  say(tag, `storage appendMany, ${r.many.documents} docs x 1 record   ${formatRate(r.many.okPerSec, 'calls')} = ${formatRate(r.many.unitsPerSec, 'records')}  call ${formatLatency(r.many.latency)}`);
+  for (const phase of [r.single, r.batched, r.many]) printErrors(tag, phase);
 }
 
 export function printFailure(tag: string, scenario: string, err: string): void {

@@ -1,9 +1,10 @@
 /**
  * @module storage-appends
  * The storage floor under the durable-appends figures: `SqlDataService.append` called directly on
- * a migrated database (pool of 10, as the cluster uses), one document, sequentially: first one
- * record per call, then `batch` records per call, each after `warmup` unmeasured calls. Records
- * resemble a counter `add`.
+ * a migrated database (pool of 10, as the cluster uses), sequentially: one record per call, then
+ * `batch` records per call (one document), then `appendMany` with one record for each of `clients`
+ * documents per call (the statement the host's group committer sends). Each phase starts with
+ * `warmup` unmeasured calls. Records resemble a counter `add`.
  */
 import { openStorage } from '../services/storage/open-storage';
 import type { ChangeRecord, DocRef } from '../services/storage/data-service';
@@ -15,6 +16,8 @@ import { withTimeout } from './timing';
 export interface StorageResult {
   single: LoadResult;
   batched: LoadResult & { batch: number };
+  /** appendMany calls; units are records (one per document per call). */
+  many: LoadResult & { documents: number };
 }
 
 const HOST = 'bench-storage-host';
@@ -24,7 +27,8 @@ export async function runStorageAppends(databaseUrl: string, config: Readonly<Be
   try {
     const single = await appendPhase(storage.data, { space: 'counter', key: 'raw-single' }, 1, config);
     const batched = await appendPhase(storage.data, { space: 'counter', key: 'raw-batched' }, config.batch, config);
-    return { single, batched: { ...batched, batch: config.batch } };
+    const many = await appendManyPhase(storage.data, config);
+    return { single, batched: { ...batched, batch: config.batch }, many: { ...many, documents: config.clients } };
   } finally {
     await storage.close();
   }
@@ -41,6 +45,19 @@ async function appendPhase(data: SqlDataService, ref: DocRef, batch: number, con
     return batch;
   };
   for (let i = 0; i < config.warmup; i++) await withTimeout(appendNext(), config.opTimeoutMs, 'warm-up append');
+  return runClosedLoop({ workers: 1, durationMs: config.seconds * 1000, maxOps: config.maxOps, opTimeoutMs: config.opTimeoutMs, op: appendNext });
+}
+
+async function appendManyPhase(data: SqlDataService, config: Readonly<BenchConfig>): Promise<LoadResult> {
+  const docs = Array.from({ length: config.clients }, (_, i) => ({ ref: { space: 'counter', key: `raw-many-${i}` }, head: 1 }));
+  for (const d of docs) if (!(await data.create(d.ref, HOST, record(1)))) throw new Error(`${d.ref.space}/${d.ref.key} already exists`);
+  const appendNext = async (): Promise<number> => {
+    const results = await data.appendMany(docs.map((d) => ({ ref: d.ref, host: HOST, epoch: 1, expectedHead: d.head, records: [record(d.head + 1)] })));
+    if (results.some((r) => !r.ok)) throw new Error('an appendMany item was fenced');
+    for (const d of docs) d.head++;
+    return docs.length;
+  };
+  for (let i = 0; i < config.warmup; i++) await withTimeout(appendNext(), config.opTimeoutMs, 'warm-up appendMany');
   return runClosedLoop({ workers: 1, durationMs: config.seconds * 1000, maxOps: config.maxOps, opTimeoutMs: config.opTimeoutMs, op: appendNext });
 }
 

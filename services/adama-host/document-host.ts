@@ -16,6 +16,8 @@ import { LivingDocument } from '../runtime/living-document';
 import type { SandboxFactory } from '../runtime/space-sandbox';
 import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from './host-api';
 import { SpaceRegistry } from './space-registry';
+import { GroupCommitter } from './group-commit';
+import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
 
 export interface DocumentHostDeps {
   hostId: string;
@@ -24,6 +26,7 @@ export interface DocumentHostDeps {
   clock: Clock;
   log: Logger;
   config: Readonly<HostConfig>;
+  metrics?: AdamaMetrics;
 }
 
 const refId = (ref: DocRef): string => `${ref.space}/${ref.key}`;
@@ -32,9 +35,14 @@ export class DocumentHost implements HostClient {
   private readonly docs = new Map<string, LivingDocument>();
   private readonly loading = new Map<string, Promise<LivingDocument>>();
   private readonly spaces: SpaceRegistry;
+  private readonly committer: GroupCommitter;
+  private readonly metrics: AdamaMetrics;
   private accepting = true;
 
   constructor(private readonly deps: DocumentHostDeps) {
+    this.metrics = deps.metrics ?? noopTelemetry().metrics;
+    // Appends of every document on this host share round trips (group commit across documents).
+    this.committer = new GroupCommitter(deps.data, { clock: deps.clock });
     this.spaces = new SpaceRegistry(deps.data, deps.sandboxFactory, {
       memoryLimitMb: deps.config.sandboxMemoryMb,
       callTimeoutMs: deps.config.sandboxCallTimeoutMs,
@@ -88,6 +96,7 @@ export class DocumentHost implements HostClient {
     this.accepting = false;
     await Promise.allSettled([...this.loading.values()]);
     await Promise.all([...this.docs.values()].map((d) => d.unload(reason)));
+    await this.committer.close();
     this.spaces.dispose();
   }
 
@@ -134,15 +143,22 @@ export class DocumentHost implements HostClient {
         ref, epoch, sandbox,
         hostId: this.deps.hostId,
         data: this.deps.data,
+        appender: this.committer,
+        metrics: this.metrics,
         clock: this.deps.clock,
         log: this.deps.log,
         config: this.deps.config,
-        onGone: (d) => { if (this.docs.get(refId(ref)) === d) this.docs.delete(refId(ref)); },
+        onGone: (d) => {
+          if (this.docs.get(refId(ref)) === d) this.docs.delete(refId(ref));
+          this.metrics.documentsLoadedNow.add(-1);
+        },
       },
       committed,
       { recordsSinceSnapshot, recent, dedupe },
     );
     this.docs.set(refId(ref), doc);
+    this.metrics.documentsLoaded.add(1);
+    this.metrics.documentsLoadedNow.add(1);
     return doc;
   }
 }

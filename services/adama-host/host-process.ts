@@ -14,6 +14,7 @@ import type { DrainReply } from '../grpc/host-messages';
 import { DocumentHost } from './document-host';
 import { startHostLease, type HostLease } from './host-lease';
 import { createHostService } from './grpc-host-service';
+import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 
 export interface HostProcessOptions {
   hostId: string;
@@ -25,6 +26,7 @@ export interface HostProcessOptions {
   leaseMs: number;
   log: Logger;
   config?: Partial<HostConfig>;
+  telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
 }
 
 export interface HostProcess {
@@ -38,8 +40,9 @@ export interface HostProcess {
 
 export async function startHostProcess(o: HostProcessOptions): Promise<HostProcess> {
   const config = resolveConfig(hostDefaults, o.config);
+  const telemetry = await startTelemetry({ service: 'adama-host', instance: o.hostId, log: o.log, ...o.telemetry });
   const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log });
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config });
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics });
   let draining: Promise<DrainReply> | null = null;
   let lease: HostLease | null = null;
 
@@ -70,7 +73,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   }]);
   const address = o.advertise ?? `${o.bindAddress}:${server.port}`;
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
-  o.log.info({ host: o.hostId, address }, 'host.ready');
+  o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort }, 'host.ready');
 
   let closing: Promise<void> | null = null;
   return {
@@ -85,6 +88,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
         await drain(config.shutdownGraceMs);
         await server.close(2_000);
         await storage.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

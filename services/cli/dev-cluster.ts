@@ -14,6 +14,7 @@ import { DocumentHost } from '../adama-host/document-host';
 import { startHostLease } from '../adama-host/host-lease';
 import { startProxyServer } from '../web-proxy/proxy-server';
 import { deploySpacesFromDir } from './spaces-dir';
+import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 
 export interface DevClusterOptions {
   port: number;
@@ -26,12 +27,14 @@ export interface DevClusterOptions {
   log: Logger;
   host?: Partial<HostConfig>;
   proxy?: Partial<ProxyConfig>;
+  telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
 }
 
 export interface DevCluster {
   url: string;
   wsUrl: string;
   port: number;
+  metricsPort: number | undefined;
   host: DocumentHost;
   close(): Promise<void>;
 }
@@ -41,19 +44,20 @@ const LEASE_MS = 10_000;
 
 export const DEFAULT_SPACES_DIR = join(packageRoot(), 'examples', 'spaces');
 /** The demo page, bundled by `npm run build` (scripts/build-web.mjs). */
-export const DEFAULT_STATIC_DIR = join(packageRoot(), 'dist', 'web');
+export const DEFAULT_STATIC_DIR = join(packageRoot(), 'dist', 'public');
 
 export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster> {
   const hostConfig = resolveConfig(hostDefaults, o.host);
   const proxyConfig = resolveConfig(proxyDefaults, o.proxy);
+  const telemetry = await startTelemetry({ service: 'adama-dev', instance: o.hostId, log: o.log, ...o.telemetry });
   const storage = await openStorage({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
   o.log.info({ storage: storage.describe }, 'storage.opened');
   const spaces = await deploySpacesFromDir(storage.data, o.spacesDir ?? DEFAULT_SPACES_DIR);
   o.log.info({ spaces: spaces.map((s) => `${s.space}@${s.version}`) }, 'spaces.deployed');
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig });
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig, metrics: telemetry.metrics });
   const lease = await startHostLease(storage.data, o.hostId, 'in-process', LEASE_MS, o.log);
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log,
+    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log, metrics: telemetry.metrics,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ host: o.hostId, documents: host.loadedDocuments }),
   });
@@ -62,6 +66,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
     url: `${proxy.url}/`,
     wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
     port: proxy.port,
+    metricsPort: telemetry.metricsPort,
     host,
     close() {
       closing ??= (async () => {
@@ -69,6 +74,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
         await host.shutdown('shutdown');
         await lease.stop({ remove: true });
         await storage.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

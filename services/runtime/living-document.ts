@@ -16,6 +16,8 @@ import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { ChangeRecord, DataService, DocRef, Who } from '../storage/data-service';
 import type { StreamSink } from '../adama-host/host-api';
+import type { Appender } from '../adama-host/group-commit';
+import type { AdamaMetrics } from '../shared/telemetry';
 import { DedupeWindow } from './dedupe-window';
 import type { CallContext, SpaceSandbox } from './space-sandbox';
 import { DocumentHistory } from './document-history';
@@ -36,6 +38,9 @@ export interface LivingDocumentDeps {
   hostId: string;
   epoch: number;
   data: DataService;
+  /** Where appends go: the host's group committer (many documents per statement). */
+  appender: Appender;
+  metrics: AdamaMetrics;
   sandbox: SpaceSandbox;
   clock: Clock;
   log: Logger;
@@ -147,6 +152,7 @@ export class LivingDocument {
   }
 
   private async runBatch(batch: Op[]): Promise<void> {
+    this.deps.metrics.groupCommitBatchSize.record(batch.length);
     let working = this.committed;
     const records: ChangeRecord[] = [];
     const outcomes: Outcome[] = [];
@@ -236,15 +242,19 @@ export class LivingDocument {
 
   /** Returns the error that lost the batch, or null when the append committed. */
   private async appendOrLose(records: ChangeRecord[]): Promise<ErrorEntry | null> {
-    const { data, hostId, epoch, ref, log } = this.deps;
+    const { appender, hostId, epoch, ref, log, metrics, clock } = this.deps;
+    const startedMs = clock.nowMs();
     try {
-      const res = await data.append(ref, hostId, epoch, this.committed.seq, records);
-      if (res.ok) return null;
+      const res = await appender.append(ref, hostId, epoch, this.committed.seq, records);
+      metrics.appendDurationMs.record(clock.nowMs() - startedMs);
+      metrics.appends.add(1, { result: res.ok ? 'ok' : 'fenced' });
+      if (res.ok) { metrics.appendRecords.add(records.length); return null; }
       log.warn({ space: ref.space, key: ref.key, epoch, seq: this.committed.seq }, 'append.fenced');
       return E.APPEND_FENCED;
     } catch (err) {
       // The outcome is unknown: the rows may have committed. Shedding makes the next owner read
       // the truth; clients retry with their dedupe keys, so nothing is applied twice.
+      metrics.appends.add(1, { result: 'error' });
       log.error({ space: ref.space, key: ref.key, err: String(err) }, 'append.failed');
       return E.STORAGE_UNAVAILABLE;
     }
@@ -396,6 +406,7 @@ export class LivingDocument {
     const error = reason === 'idle' ? E.DOC_UNLOADED : E.HOST_SHUTTING_DOWN;
     for (const v of [...this.viewers.values()]) this.closeViewer(v, { code: error.code, message: `${this.ref.space}/${this.ref.key} moved (${reason})`, retry: true });
     this.deps.log.info({ space: this.ref.space, key: this.ref.key, seq: this.committed.seq, reason }, 'document.unloaded');
+    this.deps.metrics.documentsShed.add(1, { reason });
     this.deps.onGone(this);
   }
 
@@ -407,6 +418,7 @@ export class LivingDocument {
     this.failQueued(cause);
     for (const v of [...this.viewers.values()]) this.closeViewer(v, { code: cause.code, message: `${this.ref.space}/${this.ref.key}: ${cause.description}`, retry: true });
     this.deps.log.warn({ space: this.ref.space, key: this.ref.key, epoch: this.deps.epoch, code: cause.code }, 'document.shed');
+    this.deps.metrics.documentsShed.add(1, { reason: cause === E.APPEND_FENCED ? 'fenced' : 'storage_unavailable' });
     this.deps.onGone(this);
   }
 

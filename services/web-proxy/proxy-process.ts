@@ -11,6 +11,7 @@ import { startLeaseMembership } from '../routing/lease-membership';
 import { DEFAULT_STATIC_DIR } from '../cli/dev-cluster';
 import { RoutingHostClient } from './routing-host-client';
 import { startProxyServer } from './proxy-server';
+import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 
 export interface ProxyProcessOptions {
   proxyId: string;
@@ -22,20 +23,26 @@ export interface ProxyProcessOptions {
   membershipPollMs: number;
   log: Logger;
   config?: Partial<ProxyConfig>;
+  telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
 }
 
-export interface ProxyProcess { url: string; wsUrl: string; port: number; routing: RoutingHostClient; close(): Promise<void> }
+export interface ProxyProcess { url: string; wsUrl: string; port: number; metricsPort: number | undefined; routing: RoutingHostClient; close(): Promise<void> }
 
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
   const config = resolveConfig(proxyDefaults, o.config);
+  const telemetry = await startTelemetry({ service: 'web-proxy', instance: o.proxyId, log: o.log, ...o.telemetry });
+  const { metrics } = telemetry;
   // A small pool: the proxy only reads the hosts table.
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 2, log: o.log });
   const membership = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
   await membership.ready;
   membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));
-  const routing = new RoutingHostClient({ membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000 });
+  const routing = new RoutingHostClient({
+    membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000,
+    events: { routed: (kind) => metrics.routingDecisions.add(1, { kind }), redirected: () => metrics.redirects.add(1) },
+  });
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log,
+    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log, metrics,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ proxy: o.proxyId, hosts: membership.current().length, streamsByHost: routing.streamsByHost() }),
   });
@@ -44,6 +51,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     url: `${proxy.url}/`,
     wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
     port: proxy.port,
+    metricsPort: telemetry.metricsPort,
     routing,
     close() {
       closing ??= (async () => {
@@ -51,6 +59,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
         routing.close();
         await membership.close();
         await storage.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

@@ -13,6 +13,7 @@ import type { Logger } from '../shared/log';
 import type { ProxyConfig } from '../shared/config';
 import type { HostClient } from '../adama-host/host-api';
 import { SocketSession } from './socket-session';
+import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
 
 export interface ProxyServerOptions {
   port: number;
@@ -25,6 +26,7 @@ export interface ProxyServerOptions {
   staticDir?: string;
   /** Extra health facts merged into /healthz. */
   health?: () => Record<string, unknown>;
+  metrics?: AdamaMetrics;
 }
 
 export interface RunningProxy {
@@ -41,13 +43,14 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export async function startProxyServer(o: ProxyServerOptions): Promise<RunningProxy> {
   const sessions = new Set<SocketSession>();
+  const metrics = o.metrics ?? noopTelemetry().metrics;
   let nextConn = 1;
   let closing = false;
   const http: Server = createServer((req, res) => void serveHttp(req, res, o, () => ({ sessions: sessions.size, closing })));
   const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: o.config.hardMaxFrameBytes });
   wss.on('connection', (ws) => {
     if (closing) { ws.close(1001, `${E.HOST_SHUTTING_DOWN.code} ${E.HOST_SHUTTING_DOWN.name}`); return; }
-    const session = new SocketSession(ws, { host: o.host, config: o.config, log: o.log, connId: nextConn++ });
+    const session = new SocketSession(ws, { host: o.host, config: o.config, log: o.log, metrics, connId: nextConn++ });
     sessions.add(session);
     ws.on('close', () => sessions.delete(session));
   });

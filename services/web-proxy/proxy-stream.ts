@@ -17,6 +17,8 @@ export interface StreamOutput {
   delta(streamId: number, delta: Delta): void;
   /** The stream ended for good: the client is told with a failure frame for its id. */
   failed(streamId: number, error: ErrorBody): void;
+  /** The stream moved to a (possibly different) host after its host closed it. */
+  reattached?(streamId: number): void;
 }
 
 export interface ProxyStreamOptions {
@@ -112,6 +114,7 @@ export class ProxyStream {
       if (this.ended) throw new AdamaError(E.UNKNOWN_CONNECTION, `stream ${this.id} ended`);
       return this.attach();
     });
+    this.handle.then(() => this.o.output.reattached?.(this.id), () => undefined);
     this.handle.catch((err: unknown) => {
       if (this.ended) return;
       const body = err instanceof AdamaError ? { code: err.code, message: err.message, retry: err.retry } : { code: E.INTERNAL.code, message: E.INTERNAL.description, retry: true };

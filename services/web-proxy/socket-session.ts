@@ -8,7 +8,8 @@
 import type WebSocket from 'ws';
 import { decodeClientFrame } from '../protocol/codec';
 import type { Request, ServerFrame } from '../protocol/messages';
-import { AdamaError, E, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
+import { AdamaError, E, errorByCode, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
+import { requestResult, type AdamaMetrics } from '../shared/telemetry';
 import { parseIdentity } from '../shared/identity';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
@@ -24,6 +25,7 @@ export interface SessionDeps {
   host: HostClient;
   config: Readonly<ProxyConfig>;
   log: Logger;
+  metrics: AdamaMetrics;
   connId: number;
 }
 
@@ -40,6 +42,7 @@ export class SocketSession {
     ws.on('error', (err) => deps.log.debug({ conn: deps.connId, err: String(err) }, 'socket.error'));
     this.pingTimer = setInterval(() => this.ping(), deps.config.pingIntervalMs);
     this.pingTimer.unref();
+    deps.metrics.socketsOpen.add(1);
   }
 
   get streamCount(): number { return this.streams.size; }
@@ -77,8 +80,16 @@ export class SocketSession {
       }
       case 'connection/create': return this.openStream(req);
       case 'connection/send': {
-        const { seq } = await this.stream(req.connection).send(req.channel, req.message, req.dedupe);
-        this.reply(req.id, { seq });
+        const startedMs = Date.now();
+        try {
+          const { seq } = await this.stream(req.connection).send(req.channel, req.message, req.dedupe);
+          this.deps.metrics.sends.add(1, { result: 'ok' });
+          this.deps.metrics.sendToAckMs.record(Date.now() - startedMs);
+          this.reply(req.id, { seq });
+        } catch (err) {
+          this.deps.metrics.sends.add(1, { result: requestResult(toErrorBody(err)) });
+          throw err;
+        }
         return;
       }
       case 'connection/update': {
@@ -88,7 +99,7 @@ export class SocketSession {
       }
       case 'connection/end': {
         const stream = this.stream(req.connection);
-        this.streams.delete(req.connection);
+        this.removeStream(req.connection);
         await stream.end();
         this.reply(req.connection, {});
         if (req.id !== req.connection) this.reply(req.id, {});
@@ -115,17 +126,25 @@ export class SocketSession {
       rerouteBackoffMs: this.deps.config.rerouteBackoffMs,
       output: {
         delta: (id, delta) => this.write({ deliver: id, done: false, response: { delta } }),
-        failed: (id, error) => { this.streams.delete(id); this.writeFailure(id, error); },
+        failed: (id, error) => { this.removeStream(id); this.writeFailure(id, error); },
+        reattached: () => this.deps.metrics.failovers.add(1),
       },
     });
     this.streams.set(req.id, stream);
+    this.deps.metrics.streamsOpen.add(1);
     try {
       await stream.opened();
+      this.deps.metrics.connects.add(1, { result: 'ok' });
     } catch (err) {
-      this.streams.delete(req.id);
+      this.deps.metrics.connects.add(1, { result: requestResult(toErrorBody(err)) });
+      this.removeStream(req.id);
       throw err;
     }
     if (this.closed) void stream.end();
+  }
+
+  private removeStream(id: number): void {
+    if (this.streams.delete(id)) this.deps.metrics.streamsOpen.add(-1);
   }
 
   private who(identity: string | undefined): Who {
@@ -151,6 +170,7 @@ export class SocketSession {
   }
 
   private writeFailure(id: number | null, body: ErrorBody): void {
+    this.deps.metrics.protocolErrors.add(1, { code: errorByCode(body.code)?.name ?? 'INTERNAL' });
     this.write({ failure: id, code: body.code, message: body.message, retry: body.retry });
   }
 
@@ -179,6 +199,8 @@ export class SocketSession {
     this.closed = true;
     clearInterval(this.pingTimer);
     for (const s of this.streams.values()) void s.end();
+    this.deps.metrics.streamsOpen.add(-this.streams.size);
     this.streams.clear();
+    this.deps.metrics.socketsOpen.add(-1);
   }
 }

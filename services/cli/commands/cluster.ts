@@ -52,14 +52,15 @@ export const clusterCommand: Command = {
       await start('locator', ['locator', '--port', String(f.int('locator-port', 0, 65535))], 'locator.ready');
       const hostPort = f.int('host-port', 1, 65535);
       await Promise.all(Array.from({ length: f.int('hosts', 1, 64) }, (_, i) =>
-        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i)], 'host.ready')));
+        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0'], 'host.ready')));
       const proxyPort = f.int('proxy-port', 1, 65535);
       const proxies = await Promise.all(Array.from({ length: f.int('proxies', 1, 16) }, (_, i) =>
-        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i)], 'proxy.ready')));
+        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0'], 'proxy.ready')));
       process.stderr.write(`\n  Adama cluster is running (${children.length} processes, logs in ${logDir}).\n`);
       for (const p of proxies) process.stderr.write(`  Demo page: ${String(p.ready.url)}   WebSocket: ${String(p.ready.ws)}\n`);
       process.stderr.write(`  Drain a host live: node dist/services/cli/main.js host drain host-1\n  Stop with Ctrl-C.\n\n`);
-      log.info({ proxies: proxies.map((p) => p.ready.ws), processes: children.map((c) => c.name) }, 'cluster.ready');
+      const metrics = Object.fromEntries(children.filter((c) => c.ready.metricsPort).map((c) => [c.name, `http://127.0.0.1:${String(c.ready.metricsPort)}/metrics`]));
+      log.info({ proxies: proxies.map((p) => p.ready.ws), processes: children.map((c) => c.name), metrics }, 'cluster.ready');
     } catch (err) {
       for (const c of children) c.proc.kill('SIGKILL');
       throw err;

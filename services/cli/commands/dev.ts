@@ -3,7 +3,7 @@ import { createLogger } from '../../shared/log';
 import { startDevCluster } from '../dev-cluster';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import type { Command } from './command';
+import { METRICS_FLAGS, telemetryFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   port: { default: '8080', help: 'HTTP/WebSocket port (0 picks a free one)' },
@@ -12,6 +12,7 @@ const flags: FlagSpec = {
   'spaces-dir': { help: 'folder of spaces to deploy (default examples/spaces)' },
   bind: { default: '127.0.0.1', help: 'interface to listen on' },
   'host-id': { default: 'dev-host', help: 'id of the in-process host' },
+  ...METRICS_FLAGS,
 };
 
 export const devCommand: Command = {
@@ -23,9 +24,9 @@ export const devCommand: Command = {
     const log = createLogger('dev');
     const cluster = await startDevCluster({
       port: f.int('port', 0, 65535), dataDir: f.get('data-dir')!, databaseUrl: f.get('database-url'),
-      spacesDir: f.get('spaces-dir'), bindAddress: f.get('bind'), hostId: f.get('host-id')!, log,
+      spacesDir: f.get('spaces-dir'), bindAddress: f.get('bind'), hostId: f.get('host-id')!, log, telemetry: telemetryFlags(f),
     });
-    log.info({ url: cluster.url, ws: cluster.wsUrl, port: cluster.port }, 'dev.ready');
+    log.info({ url: cluster.url, ws: cluster.wsUrl, port: cluster.port, metricsPort: cluster.metricsPort }, 'dev.ready');
     process.stderr.write(`\n  Adama is running. Demo page: ${cluster.url}   WebSocket: ${cluster.wsUrl}\n  Stop with Ctrl-C (graceful).\n\n`);
     return runUntilSignal(() => cluster.close(), log, 15_000);
   },

@@ -8,7 +8,7 @@ import type { DrainReply, StatusReply } from '../../grpc/host-messages';
 import { startHostProcess } from '../../adama-host/host-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, type Command } from './command';
+import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
@@ -18,6 +18,7 @@ const flags: FlagSpec = {
   advertise: { help: 'address other tiers use to reach this host (default bind:port)' },
   'lease-ms': { default: '4000', help: 'lease in the hosts table; a host silent this long is dead' },
   'timeout-ms': { default: '60000', help: '(drain) how long to wait for the drain' },
+  ...METRICS_FLAGS,
 };
 
 export const hostCommand: Command = {
@@ -37,7 +38,7 @@ export const hostCommand: Command = {
     const log = createLogger('host').child({ host: hostId });
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
-      advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log,
+      advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),
     });
     log.info({ host: hostId, address: proc.address, port: proc.port }, 'host.listening');
     return runUntilSignal(() => proc.close(), log, 60_000);

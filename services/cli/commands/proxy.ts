@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/log';
 import { startProxyProcess } from '../../web-proxy/proxy-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, type Command } from './command';
+import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
@@ -12,6 +12,7 @@ const flags: FlagSpec = {
   bind: { default: '127.0.0.1', help: 'interface to listen on' },
   'proxy-id': { help: 'id in logs (default <hostname>-<port>)' },
   'membership-poll-ms': { default: '500', help: 'how often the hosts table is read for membership' },
+  ...METRICS_FLAGS,
 };
 
 export const proxyCommand: Command = {
@@ -23,8 +24,8 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log });
-    log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port }, 'proxy.ready');
+    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f) });
+    log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },
 };
