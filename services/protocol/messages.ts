@@ -55,7 +55,7 @@ export interface Delta {
 export type ServerFrame =
   | { deliver: number; done: false; response: { delta: Delta } }
   | { deliver: number; done: true; response: Record<string, Json> }
-  | { failure: number | null; code: number; message: string; retry: boolean }
+  | { failure: number | null; code: number; message: string; retry: boolean; retryAfterMs?: number }
   | { ping: number };
 
 export type ClientFrame = Request | { pong: number };

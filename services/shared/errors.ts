@@ -11,7 +11,7 @@
 
 export type GrpcStatusName =
   | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'PERMISSION_DENIED' | 'RESOURCE_EXHAUSTED'
-  | 'FAILED_PRECONDITION' | 'ABORTED' | 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | 'INTERNAL' | 'UNAUTHENTICATED';
+  | 'FAILED_PRECONDITION' | 'ABORTED' | 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | 'INTERNAL' | 'UNAUTHENTICATED' | 'DATA_LOSS';
 
 export interface ErrorSpec {
   readonly code: number;
@@ -40,10 +40,17 @@ export const E = defineErrors({
   PONG_TIMEOUT: { code: 1009, retry: true, grpc: 'DEADLINE_EXCEEDED', description: 'The client did not answer pings within the keepalive timeout; the socket was closed.' },
   MESSAGE_TOO_LARGE: { code: 1010, retry: false, grpc: 'RESOURCE_EXHAUSTED', description: 'The message sent to a channel exceeds the maximum message size.' },
   PENDING_SENDS_FULL: { code: 1011, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'The stream has the maximum number of unacknowledged sends in flight.' },
+  RATE_LIMITED: { code: 1012, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'Too many sockets, streams or messages for this principal or address; retry after `retryAfterMs`.' },
+  TOO_MANY_SOCKETS: { code: 1013, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'This principal already has the maximum number of open sockets on this proxy.' },
+  ORIGIN_FORBIDDEN: { code: 1014, retry: false, grpc: 'PERMISSION_DENIED', description: 'The browser Origin of this socket is not in the allowed list.' },
 
   // 2xxx: identity and access
   IDENTITY_INVALID: { code: 2001, retry: false, grpc: 'UNAUTHENTICATED', description: 'The identity is missing or malformed (expected "anonymous:<name>" or a signed token).' },
   CONNECT_DENIED: { code: 2002, retry: false, grpc: 'PERMISSION_DENIED', description: "The space's connect() refused this viewer." },
+  TOKEN_INVALID: { code: 2003, retry: false, grpc: 'UNAUTHENTICATED', description: 'The token is malformed, uses a forbidden algorithm (such as none) or its signature does not verify.' },
+  TOKEN_EXPIRED: { code: 2004, retry: false, grpc: 'UNAUTHENTICATED', description: 'The token has expired (or is not valid yet), beyond the allowed clock skew; get a new one.' },
+  TOKEN_CLAIMS_REJECTED: { code: 2005, retry: false, grpc: 'UNAUTHENTICATED', description: 'The token was signed correctly but its issuer, audience or subject is not accepted.' },
+  TOKEN_KEY_UNKNOWN: { code: 2006, retry: true, grpc: 'UNAUTHENTICATED', description: 'No configured key matches the token\'s key id (kid); keys may be rotating, retry shortly.' },
 
   // 3xxx: spaces, documents and the sandbox
   SPACE_NOT_FOUND: { code: 3001, retry: false, grpc: 'NOT_FOUND', description: 'No space with that name is deployed.' },
@@ -66,6 +73,9 @@ export const E = defineErrors({
   STORAGE_UNAVAILABLE: { code: 4102, retry: true, grpc: 'UNAVAILABLE', description: 'The database could not be reached or timed out; the change was not acknowledged.' },
   LOG_CORRUPT: { code: 4103, retry: false, grpc: 'INTERNAL', description: "The document's log has a gap or does not reach the directory's head; loading was refused." },
   OWNED_ELSEWHERE: { code: 4104, retry: true, grpc: 'FAILED_PRECONDITION', description: 'Another live host owns the document; follow the redirect.' },
+  ARCHIVE_MISSING: { code: 4105, retry: false, grpc: 'DATA_LOSS', description: 'The document is archived but its object is missing from the object store; it was not restored (never silently empty).' },
+  ARCHIVE_CORRUPT: { code: 4106, retry: false, grpc: 'INTERNAL', description: "The document's archived object fails its checksum or seq check; it was not restored." },
+  OBJECT_STORE_UNAVAILABLE: { code: 4107, retry: true, grpc: 'UNAVAILABLE', description: 'The object store could not be reached or timed out.' },
 
   // 5xxx: hosts and cluster
   HOST_SHUTTING_DOWN: { code: 5001, retry: true, grpc: 'UNAVAILABLE', description: 'The host is shutting down or draining and takes no new work; retry and you will be routed elsewhere.' },
@@ -87,18 +97,27 @@ export class AdamaError extends Error {
   readonly entry: ErrorEntry;
   /** For OWNED_ELSEWHERE: the host that owns the document, so the caller can follow the redirect. */
   readonly owner?: string;
-  constructor(entry: ErrorEntry, message?: string, options?: { cause?: unknown; owner?: string }) {
+  /** For RATE_LIMITED: how long the client should wait before retrying. */
+  readonly retryAfterMs?: number;
+  constructor(entry: ErrorEntry, message?: string, options?: { cause?: unknown; owner?: string; retryAfterMs?: number }) {
     super(message ?? entry.description, options);
     this.name = `AdamaError(${entry.name})`;
     this.entry = entry;
     if (options?.owner !== undefined) this.owner = options.owner;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
   get code(): number { return this.entry.code; }
   get retry(): boolean { return this.entry.retry; }
 }
 
 /** Wire shape of a failure, as clients receive it. */
-export interface ErrorBody { code: number; message: string; retry: boolean }
+export interface ErrorBody {
+  code: number;
+  message: string;
+  retry: boolean;
+  /** For RATE_LIMITED and similar: how long to wait before retrying. */
+  retryAfterMs?: number;
+}
 
 /** Rebuilds an AdamaError from a failure that crossed a process boundary. */
 export function fromErrorBody(body: ErrorBody & { owner?: string }): AdamaError {
@@ -108,7 +127,9 @@ export function fromErrorBody(body: ErrorBody & { owner?: string }): AdamaError 
 
 /** Converts anything thrown into the client-facing shape; unknown errors become INTERNAL without leaking internals. */
 export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof AdamaError) return { code: err.code, message: err.message, retry: err.retry };
+  if (err instanceof AdamaError) {
+    return err.retryAfterMs === undefined ? { code: err.code, message: err.message, retry: err.retry } : { code: err.code, message: err.message, retry: err.retry, retryAfterMs: err.retryAfterMs };
+  }
   return { code: E.INTERNAL.code, message: E.INTERNAL.description, retry: E.INTERNAL.retry };
 }
 

@@ -171,7 +171,7 @@ export class SocketSession {
 
   private writeFailure(id: number | null, body: ErrorBody): void {
     this.deps.metrics.protocolErrors.add(1, { code: errorByCode(body.code)?.name ?? 'INTERNAL' });
-    this.write({ failure: id, code: body.code, message: body.message, retry: body.retry });
+    this.write({ failure: id, code: body.code, message: body.message, retry: body.retry, ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}) });
   }
 
   /** Every frame goes through here: a socket that stopped reading is closed rather than buffered without bound. */

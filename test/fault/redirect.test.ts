@@ -94,6 +94,34 @@ describe('redirects between hosts (2 host processes, in-test routing clients)', 
     proxy.client.close();
   }, 30_000);
 
+  // host-1 keeps the document in memory after host-2 took it over on a (wrong) suspicion from
+  // another proxy; a proxy whose placement still says host-1 must end up on host-2 and see its
+  // changes, whether or not attaching writes a record (chat's connect does, counter's does not).
+  it.each([['counter', 'add', { by: 5 }, { value: 5 }], ['chat', 'say', { text: 'from-host-2' }, { messages: [{ text: 'from-host-2' }] }]])(
+    'corrects a stale placement to a host that lost the %s document while alive, and shows the new owner\'s changes', async (space, channel, message, expected) => {
+      const key = keyOwnedBy(both, 'host-1', `stale-${space}`);
+      const ref = { space, key };
+      const proxy = router(both);
+      await proxy.client.createDocument(ref, who('creator'), {});
+      const first = new ViewWatcher();
+      await proxy.client.openStream(ref, who('alice'), { viewerState: {} }, first);
+      await first.until(() => true);
+      // Another proxy cannot reach host-1, so host-2 takes the document over on its hint.
+      const dead = await deadAddress();
+      const other = router(both.map((h) => (h.id === 'host-1' ? { ...h, address: dead } : h)));
+      const moved = await other.client.openStream(ref, who('bob'), { viewerState: {} }, new ViewWatcher());
+      await moved.send(channel, message, 'moved-1');
+      expect(await c.storage.data.lookup(ref)).toMatchObject({ host: 'host-2', epoch: 2 });
+
+      const late = new ViewWatcher();
+      await proxy.client.openStream(ref, who('carol'), { viewerState: {} }, late);
+      expect(await late.until(() => true)).toMatchObject(expected);
+      expect(proxy.seen.redirects).toBe(1);
+      expect(await c.storage.data.lookup(ref)).toMatchObject({ host: 'host-2', epoch: 2 });
+      proxy.client.close();
+      other.client.close();
+    }, 30_000);
+
   it('fails with a coded, retryable error after trying each host once when no host is reachable', async () => {
     const dead = await deadAddress();
     const proxy = router(both.map((h) => ({ ...h, address: dead })));
