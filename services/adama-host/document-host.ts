@@ -18,6 +18,7 @@ import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '
 import { SpaceRegistry } from './space-registry';
 import { GroupCommitter } from './group-commit';
 import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
+import type { ObjectStore } from '../archiver/object-store';
 
 export interface DocumentHostDeps {
   hostId: string;
@@ -27,6 +28,10 @@ export interface DocumentHostDeps {
   log: Logger;
   config: Readonly<HostConfig>;
   metrics?: AdamaMetrics;
+  /** Where archived documents are restored from; without it an archived document cannot load. */
+  objectStore?: ObjectStore;
+  /** Hosts membership (gossip) believes dead right now; findbind may take their documents. */
+  deadHosts?: () => readonly string[];
 }
 
 const refId = (ref: DocRef): string => `${ref.space}/${ref.key}`;
@@ -119,7 +124,8 @@ export class DocumentHost implements HostClient {
   /** findbind, then replay snapshot + log; refuses a log that does not reach the directory's head. */
   private async load(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
     const { data, hostId, log } = this.deps;
-    const bind = await data.findBind(ref, hostId, suspectHosts.filter((h) => h !== hostId));
+    const dead = [...suspectHosts, ...(this.deps.deadHosts?.() ?? [])].filter((h) => h !== hostId);
+    const bind = await data.findBind(ref, hostId, dead);
     if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
     if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`, { owner: bind.host });
     const sandbox = await this.spaces.latest(ref.space);

@@ -15,6 +15,9 @@ import { DocumentHost } from './document-host';
 import { startHostLease, type HostLease } from './host-lease';
 import { createHostService } from './grpc-host-service';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
+import { openObjectStore } from '../archiver/object-store';
+import { startLeaseMembership } from '../routing/lease-membership';
+import { connectGossipMembership } from '../gossip/gossip-membership';
 
 export interface HostProcessOptions {
   hostId: string;
@@ -27,6 +30,10 @@ export interface HostProcessOptions {
   log: Logger;
   config?: Partial<HostConfig>;
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
+  /** Spec of the object store archived documents are restored from (`fs:<dir>` or `s3://bucket/prefix`). */
+  objectStore?: string;
+  /** host:port of the local gossip sidecar; when set, gossip decides which hosts are dead. */
+  gossipAddress?: string;
 }
 
 export interface HostProcess {
@@ -42,7 +49,15 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   const config = resolveConfig(hostDefaults, o.config);
   const telemetry = await startTelemetry({ service: 'adama-host', instance: o.hostId, log: o.log, ...o.telemetry });
   const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log });
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics });
+  const objectStore = o.objectStore ? await openObjectStore(o.objectStore) : undefined;
+  const leases = startLeaseMembership({ data: storage.data, pollIntervalMs: Math.max(100, Math.floor(o.leaseMs / 4)), log: o.log });
+  const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases }) : leases;
+  // Hosts that hold leases but that membership no longer lists are dead as far as findbind is concerned.
+  const deadHosts = (): string[] => {
+    const live = new Set(membership.current().map((h) => h.id));
+    return leases.current().filter((h) => !live.has(h.id)).map((h) => h.id);
+  };
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, objectStore, deadHosts });
   let draining: Promise<DrainReply> | null = null;
   let lease: HostLease | null = null;
 
@@ -87,6 +102,8 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
         server.setHealth('NOT_SERVING');
         await drain(config.shutdownGraceMs);
         await server.close(2_000);
+        await membership.close();
+        if (membership !== leases) await leases.close();
         await storage.close();
         await telemetry.shutdown();
       })();

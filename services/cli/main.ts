@@ -12,9 +12,13 @@ import { hostCommand } from './commands/host';
 import { locatorCommand } from './commands/locator';
 import { proxyCommand } from './commands/proxy';
 import { spaceCommand } from './commands/space';
+import { gossipCommand } from './commands/gossip';
+import { archiverCommand } from './commands/archiver';
+import { docCommand } from './commands/doc';
+import { tokenCommand } from './commands/token';
 import { usageOf } from './options';
 
-const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, spaceCommand];
+const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand];
 
 function usage(): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];

@@ -8,6 +8,7 @@ import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config
 import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
 import { startLeaseMembership } from '../routing/lease-membership';
+import { connectGossipMembership } from '../gossip/gossip-membership';
 import { DEFAULT_STATIC_DIR } from '../cli/dev-cluster';
 import { RoutingHostClient } from './routing-host-client';
 import { startProxyServer } from './proxy-server';
@@ -24,6 +25,8 @@ export interface ProxyProcessOptions {
   log: Logger;
   config?: Partial<ProxyConfig>;
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
+  /** host:port of the local gossip sidecar (primary membership); the hosts table is the fallback. */
+  gossipAddress?: string;
 }
 
 export interface ProxyProcess { url: string; wsUrl: string; port: number; metricsPort: number | undefined; routing: RoutingHostClient; close(): Promise<void> }
@@ -34,7 +37,9 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   const { metrics } = telemetry;
   // A small pool: the proxy only reads the hosts table.
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 2, log: o.log });
-  const membership = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
+  const leases = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
+  await leases.ready;
+  const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases }) : leases;
   await membership.ready;
   membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));
   const routing = new RoutingHostClient({
@@ -58,6 +63,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
         await proxy.close();
         routing.close();
         await membership.close();
+        if (membership !== leases) await leases.close();
         await storage.close();
         await telemetry.shutdown();
       })();

@@ -19,6 +19,8 @@ const flags: FlagSpec = {
   'lease-ms': { default: '4000', help: 'lease in the hosts table; a host silent this long is dead' },
   'timeout-ms': { default: '60000', help: '(drain) how long to wait for the drain' },
   ...METRICS_FLAGS,
+  'object-store': { help: 'restore archived documents from fs:<dir> or s3://bucket/prefix' },
+  gossip: { help: 'host:port of the local gossip sidecar (primary membership)' },
 };
 
 export const hostCommand: Command = {
@@ -39,6 +41,7 @@ export const hostCommand: Command = {
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
       advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),
+      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'),
     });
     log.info({ host: hostId, address: proc.address, port: proc.port }, 'host.listening');
     return runUntilSignal(() => proc.close(), log, 60_000);

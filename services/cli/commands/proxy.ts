@@ -13,6 +13,7 @@ const flags: FlagSpec = {
   'proxy-id': { help: 'id in logs (default <hostname>-<port>)' },
   'membership-poll-ms': { default: '500', help: 'how often the hosts table is read for membership' },
   ...METRICS_FLAGS,
+  gossip: { help: 'host:port of the local gossip sidecar (primary membership; the hosts table is the fallback)' },
 };
 
 export const proxyCommand: Command = {
@@ -24,7 +25,7 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f) });
+    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip') });
     log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },
