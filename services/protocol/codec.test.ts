@@ -31,4 +31,13 @@ describe('decodeClientFrame', () => {
   });
   it('refuses unexpected fields', () => expect(code('{"id":2,"method":"connection/end","connection":1,"extra":true}')).toBe(E.INVALID_REQUEST.code));
   it('does not treat __proto__ keys specially', () => expect(code('{"id":3,"method":"__proto__"}')).toBe(E.UNKNOWN_METHOD.code));
+  it('refuses a deeply nested message without throwing (1000 levels in 2 KB)', () => {
+    const deep = '['.repeat(1000) + ']'.repeat(1000);
+    const d = decodeClientFrame(`{"id":5,"method":"connection/send","connection":1,"channel":"c","message":${deep}}`, MAX * 4);
+    expect(d.kind === 'error' && d.id === 5 && d.error.code === E.INVALID_REQUEST.code && /deeper/.test(d.error.message)).toBe(true);
+  });
+  it('accepts nesting up to the limit', () => {
+    const ok = '['.repeat(63) + ']'.repeat(63);
+    expect(code(`{"id":6,"method":"connection/send","connection":1,"channel":"c","message":${ok}}`)).toBe('request');
+  });
 });

@@ -14,6 +14,15 @@ export type Decoded =
   | { kind: 'error'; id: number | null; error: AdamaError };
 
 export function decodeClientFrame(text: string, maxFrameBytes: number): Decoded {
+  try {
+    return decode(text, maxFrameBytes);
+  } catch {
+    // Nothing a client sends may throw out of the decoder; this is the last line of defence.
+    return { kind: 'error', id: null, error: new AdamaError(E.INVALID_REQUEST, 'frame could not be decoded') };
+  }
+}
+
+function decode(text: string, maxFrameBytes: number): Decoded {
   if (Buffer.byteLength(text, 'utf8') > maxFrameBytes) {
     return { kind: 'error', id: null, error: new AdamaError(E.FRAME_TOO_LARGE, `frame exceeds ${maxFrameBytes} bytes`) };
   }

@@ -7,9 +7,26 @@
 import { z } from 'zod';
 import type { Json } from '../shared/json';
 
-const json: z.ZodType<Json> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(json), z.record(json)]),
-);
+/** Deepest nesting accepted in a client JSON value; deeper values are refused before anything recurses over them. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A value that came out of JSON.parse is already valid JSON, so the only thing left to check is its
+ * depth, and that check must not recurse: a recursive schema (zod's z.lazy union) overflowed the
+ * stack on a 2 KB frame nested 1000 deep and spent ~1 s on a 64 KB frame of small arrays.
+ */
+export function jsonDepthWithin(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > maxDepth) return false;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
+const json = z.custom<Json>((v) => v !== undefined && jsonDepthWithin(v, MAX_JSON_DEPTH), { message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
 
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().min(1).max(128);
