@@ -6,10 +6,17 @@
 import type { DataService } from '../storage/data-service';
 import { AdamaError, E } from '../shared/errors';
 import type { SandboxFactory, SandboxLimits, SpaceSandbox } from '../runtime/space-sandbox';
+import { pooledSandboxFactory } from '../runtime/pooled-sandbox';
+
+/** Isolates per space per host: calls of different documents run in parallel on isolated-vm's threads. */
+export const DEFAULT_ISOLATES_PER_SPACE = 2;
 
 export class SpaceRegistry {
   private readonly sandboxes = new Map<string, Promise<SpaceSandbox>>();
-  constructor(private readonly data: DataService, private readonly factory: SandboxFactory, private readonly limits: SandboxLimits) {}
+  private readonly factory: SandboxFactory;
+  constructor(private readonly data: DataService, factory: SandboxFactory, private readonly limits: SandboxLimits, isolatesPerSpace = DEFAULT_ISOLATES_PER_SPACE) {
+    this.factory = pooledSandboxFactory(factory, isolatesPerSpace);
+  }
 
   /** The sandbox for the newest deployed version of `space`. */
   async latest(space: string): Promise<SpaceSandbox> {
