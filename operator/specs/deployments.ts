@@ -1,0 +1,90 @@
+/**
+ * @module deployments
+ * Proxies, the locator and the archiver are stateless Deployments of the same image. Proxies drain
+ * their sockets on SIGTERM (15 s in `adama proxy`), so their grace period is a little longer.
+ */
+import type { AdamaCluster, TierSpec } from '../api/v1alpha1/types';
+import {
+  childMeta, connectionEnv, containerSecurityContext, mergeEnv, metricsArgs, names, podNameEnv, selectorLabels, TMP_MOUNT, type Component,
+} from './common';
+import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
+import type { Container, ContainerPort, Deployment, Probe } from './k8s';
+import { buildPodTemplate } from './pod-template';
+
+interface TierShape {
+  component: Exclude<Component, 'gossip' | 'config'>;
+  name: string;
+  tier: TierSpec;
+  args: string[];
+  ports: ContainerPort[];
+  probe?: Probe;
+  graceSeconds: number;
+  /** Gossip sidecar; only proxies among the Deployments carry one. */
+  sidecar: boolean;
+}
+
+function tierContainer(c: AdamaCluster, s: TierShape): Container {
+  const ports = [...s.ports];
+  if (c.spec.metrics.enabled && s.component !== 'locator') ports.push({ name: 'metrics', containerPort: c.spec.metrics.port, protocol: 'TCP' });
+  return {
+    name: s.component,
+    image: s.tier.image ?? c.spec.image,
+    imagePullPolicy: c.spec.imagePullPolicy,
+    args: s.args,
+    env: mergeEnv([podNameEnv('ADAMA_POD_NAME'), ...connectionEnv(c)], s.tier.env),
+    envFrom: [{ configMapRef: { name: names.config(c) } }],
+    ports,
+    ...(s.tier.resources ? { resources: s.tier.resources } : {}),
+    ...(s.probe ? { readinessProbe: { ...s.probe, periodSeconds: 5 }, livenessProbe: { ...s.probe, periodSeconds: 10, failureThreshold: 6 } } : {}),
+    securityContext: containerSecurityContext(),
+    volumeMounts: [TMP_MOUNT],
+  };
+}
+
+function buildTierDeployment(c: AdamaCluster, s: TierShape): Deployment {
+  const containers = [tierContainer(c, s), ...(s.sidecar ? [buildGossipSidecar(c, 'proxy')] : [])];
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(c, s.name, s.component),
+    spec: {
+      replicas: s.tier.replicas,
+      selector: { matchLabels: selectorLabels(c, s.component) },
+      // Never below the wanted count during a roll: a new pod is ready before an old one goes.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: buildPodTemplate(c, s.component, containers, s.graceSeconds),
+    },
+  };
+}
+
+export function buildProxyDeployment(c: AdamaCluster): Deployment {
+  const p = c.spec.proxies;
+  const gossip = c.spec.gossip.enabled;
+  return buildTierDeployment(c, {
+    component: 'proxy', name: names.proxies(c), tier: p, sidecar: gossip, graceSeconds: 30,
+    args: ['proxy', '--proxy-id', '$(ADAMA_POD_NAME)', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : [])],
+    ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
+    probe: { httpGet: { path: '/healthz', port: 'http' } },
+  });
+}
+
+export function buildLocatorDeployment(c: AdamaCluster): Deployment {
+  const l = c.spec.locator;
+  return buildTierDeployment(c, {
+    component: 'locator', name: names.locator(c), tier: l, sidecar: false, graceSeconds: 20,
+    args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0'],
+    ports: [{ name: 'grpc', containerPort: l.port, protocol: 'TCP' }],
+    probe: { grpc: { port: l.port } },
+  });
+}
+
+/** Undefined when the archiver is disabled: the reconciler then deletes any old one. */
+export function buildArchiverDeployment(c: AdamaCluster): Deployment | undefined {
+  const a = c.spec.archiver;
+  if (!a.enabled) return undefined;
+  return buildTierDeployment(c, {
+    component: 'archiver', name: names.archiver(c), tier: a, sidecar: false, graceSeconds: 60,
+    args: ['archiver', ...metricsArgs(c)],
+    ports: [],
+  });
+}

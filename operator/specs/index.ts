@@ -1,0 +1,8 @@
+/** @module specs — pure builders of every child object; tested without a cluster. */
+export { buildHostStatefulSet, hostPreStopCommand, hostTerminationGraceSeconds } from './host-statefulset';
+export { buildProxyDeployment, buildLocatorDeployment, buildArchiverDeployment } from './deployments';
+export { buildServices } from './services';
+export { buildPodDisruptionBudgets } from './pod-disruption-budgets';
+export { buildConfigMap } from './config-map';
+export { buildGossipSidecar } from './gossip-sidecar';
+export { names, labels, selectorLabels, ownerReference } from './common';

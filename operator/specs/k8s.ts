@@ -1,0 +1,139 @@
+/**
+ * @module k8s
+ * The slice of Kubernetes object shapes our builders produce. Hand-written and narrow on purpose:
+ * the operator applies these with server-side apply, so only the fields we own appear.
+ */
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+  blockOwnerDeletion: boolean;
+}
+
+export interface ChildMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences: OwnerReference[];
+}
+
+export interface EnvVarSource {
+  secretKeyRef?: { name: string; key: string; optional?: boolean };
+  configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  fieldRef?: { fieldPath: string };
+}
+
+export interface EnvVar { name: string; value?: string; valueFrom?: EnvVarSource }
+
+export interface ContainerPort { name: string; containerPort: number; protocol?: 'TCP' | 'UDP' }
+
+export interface Probe {
+  grpc?: { port: number };
+  httpGet?: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
+  initialDelaySeconds?: number;
+}
+
+export interface ContainerSecurityContext {
+  allowPrivilegeEscalation: false;
+  readOnlyRootFilesystem: true;
+  runAsNonRoot: true;
+  capabilities: { drop: ['ALL'] };
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy: string;
+  args: string[];
+  env: EnvVar[];
+  envFrom?: { configMapRef: { name: string } }[];
+  ports: ContainerPort[];
+  resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  lifecycle?: { preStop: { exec: { command: string[] } } };
+  securityContext: ContainerSecurityContext;
+  volumeMounts: { name: string; mountPath: string }[];
+}
+
+export interface PodSecurityContext {
+  runAsNonRoot: true;
+  runAsUser: number;
+  runAsGroup: number;
+  fsGroup: number;
+  seccompProfile: { type: 'RuntimeDefault' };
+}
+
+export interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  spec: {
+    containers: Container[];
+    securityContext: PodSecurityContext;
+    automountServiceAccountToken: false;
+    enableServiceLinks: false;
+    terminationGracePeriodSeconds: number;
+    imagePullSecrets?: { name: string }[];
+    volumes: { name: string; emptyDir: Record<string, never> }[];
+  };
+}
+
+export interface StatefulSet {
+  apiVersion: 'apps/v1';
+  kind: 'StatefulSet';
+  metadata: ChildMeta;
+  spec: {
+    replicas: number;
+    serviceName: string;
+    podManagementPolicy: 'OrderedReady' | 'Parallel';
+    updateStrategy: { type: 'OnDelete' };
+    selector: { matchLabels: Record<string, string> };
+    template: PodTemplate;
+  };
+}
+
+export interface Deployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ChildMeta;
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    strategy: { type: 'RollingUpdate'; rollingUpdate: { maxUnavailable: number; maxSurge: number } };
+    template: PodTemplate;
+  };
+}
+
+export interface ServicePort { name: string; port: number; targetPort: string; protocol: 'TCP' | 'UDP' }
+
+export interface Service {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ChildMeta;
+  spec: {
+    type: string;
+    clusterIP?: 'None';
+    publishNotReadyAddresses?: boolean;
+    selector: Record<string, string>;
+    ports: ServicePort[];
+  };
+}
+
+export interface PodDisruptionBudget {
+  apiVersion: 'policy/v1';
+  kind: 'PodDisruptionBudget';
+  metadata: ChildMeta;
+  spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+}
+
+export interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: ChildMeta;
+  data: Record<string, string>;
+}
