@@ -70,6 +70,11 @@ export class DocumentHost implements HostClient {
       throw new AdamaError(E.DOCUMENT_ALREADY_EXISTS, `${refId(ref)} already exists`);
     }
     this.deps.log.info({ space: ref.space, key: ref.key, agent: who.agent }, 'document.created');
+    if (!this.accepting) {
+      // A drain started while we created it: the document exists, but must not stay bound here.
+      await this.deps.data.release(ref, this.deps.hostId, 1);
+      return { seq: 1 };
+    }
     // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
     if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded, plain: state }, [first], 1, [], sandbox);
     return { seq: 1 };
@@ -81,6 +86,8 @@ export class DocumentHost implements HostClient {
     assertName('key', ref.key);
     // A document can leave memory between lookup and attach (idle unload, shed); one retry covers it.
     for (let attempt = 0; ; attempt++) {
+      // Checked on every attempt: a retry after a drain unloaded the document must not bind it here again.
+      this.assertAccepting();
       const doc = await this.acquire(ref, options.suspectHosts ?? []);
       try {
         const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
@@ -105,14 +112,24 @@ export class DocumentHost implements HostClient {
     this.spaces.dispose();
   }
 
+  /** One indexed read per attach to a document in memory: is the directory still ours at this epoch? */
+  private async stillOwns(doc: LivingDocument): Promise<boolean> {
+    const row = await this.deps.data.lookup(doc.ref);
+    return row !== null && row.state === 'bound' && row.host === this.deps.hostId && row.epoch === doc.epoch;
+  }
+
   private assertAccepting(): void {
     if (!this.accepting) throw new AdamaError(E.HOST_SHUTTING_DOWN, `host ${this.deps.hostId} is shutting down`);
   }
 
-  private acquire(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
+  private async acquire(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
     const id = refId(ref);
     const doc = this.docs.get(id);
-    if (doc && !doc.isGone) return Promise.resolve(doc);
+    if (doc && !doc.isGone) {
+      if (await this.stillOwns(doc)) return doc;
+      // Another host took the document over while we kept a copy: never serve a stale view.
+      doc.loseOwnership();
+    }
     let pending = this.loading.get(id);
     if (!pending) {
       pending = this.load(ref, suspectHosts).finally(() => this.loading.delete(id));

@@ -410,6 +410,11 @@ export class LivingDocument {
     this.deps.onGone(this);
   }
 
+  /** Called when the directory shows another owner: sheds at once, streams re-attach to the new owner. */
+  loseOwnership(): void {
+    this.shed(E.APPEND_FENCED);
+  }
+
   /** Drops the document at once after losing ownership; the streams re-attach and the new owner loads the log. */
   private shed(cause: ErrorEntry): void {
     if (this.gone) return;

@@ -6,7 +6,7 @@
  * every stream is closed with it (retryable), so each ProxyStream re-attaches through routing.
  */
 import * as grpc from '@grpc/grpc-js';
-import { AdamaError, E, fromErrorBody, type ErrorBody } from '../shared/errors';
+import { AdamaError, E, fromErrorBody, isAdamaError, type ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { DocRef, Who } from '../storage/data-service';
@@ -74,8 +74,8 @@ export class HostConnection implements HostClient {
       throw err;
     }
     return {
-      send: async (channel, message, dedupe) => ({ seq: await this.request({ send: { stream: id, channel, message_json: JSON.stringify(message), dedupe: dedupe ?? '' } }) }),
-      update: async (viewerState) => { await this.request({ update: { stream: id, viewer_state_json: JSON.stringify(viewerState) } }); },
+      send: async (channel, message, dedupe) => ({ seq: await this.streamRequest(id, { send: { stream: id, channel, message_json: JSON.stringify(message), dedupe: dedupe ?? '' } }) }),
+      update: async (viewerState) => { await this.streamRequest(id, { update: { stream: id, viewer_state_json: JSON.stringify(viewerState) } }); },
       close: async () => {
         if (!this.sinks.delete(id) || this.dead) return;
         await this.request({ close: { stream: id } }).catch(() => undefined);
@@ -85,6 +85,23 @@ export class HostConnection implements HostClient {
 
   close(): void {
     this.die('closed by proxy');
+  }
+
+  /**
+   * A request on a document stream. The host writes a stream's `closed` before any later answer on
+   * the same ordered call, so an UNKNOWN_CONNECTION for a stream whose sink is already gone means
+   * "the host closed it while this was in flight": the request was not applied and is retryable
+   * once the stream has re-attached.
+   */
+  private async streamRequest(id: number, body: Record<string, unknown>): Promise<number> {
+    const closedError = () => new AdamaError(E.DOC_UNLOADED, `stream ${id} on host ${this.hostId} was closed; retry`);
+    if (!this.sinks.has(id)) throw closedError();
+    try {
+      return await this.request(body);
+    } catch (err) {
+      if (isAdamaError(err, E.UNKNOWN_CONNECTION) && !this.sinks.has(id)) throw closedError();
+      throw err;
+    }
   }
 
   /** `body` is one member of the envelope's oneof, e.g. `{ send: {...} }`. */

@@ -102,8 +102,13 @@ export class RoutingHostClient implements HostClient {
           continue;
         }
         if (isAdamaError(err, E.HOST_UNREACHABLE) || isAdamaError(err, E.HOST_SHUTTING_DOWN)) {
-          if (isAdamaError(err, E.HOST_UNREACHABLE)) this.suspect(hostId);
-          else this.suspects.set(hostId, Date.now() + this.o.suspectForMs);
+          // onDead already suspected an unreachable host; a host shutting down is only skipped for a while.
+          if (!this.suspects.has(hostId)) this.suspects.set(hostId, Date.now() + this.o.suspectForMs);
+          this.cache.invalidate(ref.space, ref.key);
+          continue;
+        }
+        if (isAdamaError(err, E.APPEND_FENCED) || isAdamaError(err, E.DOC_UNLOADED)) {
+          // The host lost or dropped the document under us: the placement is stale, route again.
           this.cache.invalidate(ref.space, ref.key);
           continue;
         }

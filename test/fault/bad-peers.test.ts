@@ -70,7 +70,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     await sink.until(absent('garbage-peer'));
     expect(c.hosts.get('host-1')!.proc.exitCode).toBeNull();
     await stillServing();
-  }, 30_000);
+  }, 60_000);
 
   it('answers envelopes with bad JSON, no body or no who with PEER_PROTOCOL_ERROR and keeps the call open', async () => {
     await watch('bad-json');
@@ -95,7 +95,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     expect(await raw.answer(8)).toMatchObject({ body: 'reply', reply: { seq: expect.any(Number) } });
     await raw.next((e) => e.id === 1 && e.body === 'delta' && e.delta.data_json.includes('still here'));
     raw.close();
-  }, 30_000);
+  }, 60_000);
 
   it('answers many requests for unknown streams with UNKNOWN_CONNECTION, one answer each', async () => {
     const raw = new RawMultiplex(address);
@@ -113,7 +113,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     expect((await raw.answer(1)).body).toBe('reply');
     raw.close();
     await stillServing();
-  }, 30_000);
+  }, 60_000);
 
   it('detaches the viewers of a proxy connection that is cancelled mid-stream', async () => {
     const { sink, stream } = await watch('cancelled');
@@ -124,7 +124,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     await sink.until(absent('leaver'));
     await stream.send('say', { text: 'after the leaver' }, undefined);
     await sink.until((v) => (v as ChatView).messages.some((m) => m.text === 'after the leaver'));
-  }, 30_000);
+  }, 60_000);
 
   it('detaches the viewers of a proxy process killed with SIGKILL and keeps the document loaded and usable', async () => {
     const { sink, stream } = await watch('ghost-room');
@@ -142,5 +142,5 @@ describe('an adama-host process facing misbehaving peers', () => {
     await stream.send('say', { text: 'after the ghost' }, undefined);
     await sink.until((v) => (v as ChatView).messages.some((m) => m.text === 'after the ghost'));
     expect(c.hosts.get('host-1')!.proc.exitCode).toBeNull();
-  }, 30_000);
+  }, 60_000);
 });

@@ -50,26 +50,35 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     let releaseDrain!: () => void;
     const drainMoment = new Promise<void>((r) => (releaseDrain = r));
     let drainReplied = false;
+    let stopped = false; // set when the test ends, passed or not, so no writer outlives it
     let markDrained!: () => void;
     const drained = new Promise<void>((r) => (markDrained = r));
-    const run = writers.map(async (w) => {
-      for (let i = 0; w.afterDrain < AFTER_DRAIN; i++) {
+    const all = Promise.all(writers.map(async (w) => {
+      for (let i = 0; w.afterDrain < AFTER_DRAIN && !stopped; i++) {
         if (i === MAX_DURING_DRAIN) await drained; // bounded: no writer runs away while the drain is slow
         const text = `${w.name}#${i}`;
+        const startedAfterDrain = drainReplied;
         await w.doc.send('say', { text });
         w.acked.push(text);
-        if (drainReplied) w.afterDrain++;
+        if (startedAfterDrain) w.afterDrain++;
         if (i === BEFORE_DRAIN - 1 && ++warmedUp === writers.length) releaseDrain();
       }
-    });
-    await drainMoment;
-    const reply = await admin.drain(60_000); // the writers keep sending meanwhile
-    drainReplied = true;
-    markDrained();
-    expect(reply).toEqual({ documents_remaining: 0, drained: true });
-    expect(await c.storage.data.listByHost(victim)).toEqual([]);
-    expect((await c.storage.data.liveHosts()).map((h) => h.hostId)).not.toContain(victim);
-    await Promise.all(run);
+    }));
+    all.catch(() => undefined);
+    try {
+      await Promise.race([drainMoment, all]);
+      const reply = await admin.drain(60_000); // the writers keep sending meanwhile
+      drainReplied = true;
+      markDrained();
+      expect(reply).toEqual({ documents_remaining: 0, drained: true });
+      expect(await c.storage.data.listByHost(victim)).toEqual([]);
+      expect((await c.storage.data.liveHosts()).map((h) => h.hostId)).not.toContain(victim);
+      await all;
+    } finally {
+      stopped = true;
+      markDrained();
+      admin.close();
+    }
     expect(writers.every((w) => w.afterDrain >= AFTER_DRAIN)).toBe(true);
 
     for (let d = 0; d < DOCS; d++) {
@@ -88,7 +97,6 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     // Readers opened one socket each; writers opened none after the start.
     expect(c.socketsOpened.count - socketsBefore).toBe(DOCS);
     expect(await c.storage.data.listByHost(victim)).toEqual([]);
-    admin.close();
   }, 120_000);
 
   it('leaves the drained host refusing new documents and streams, and saying so in Status', async () => {

@@ -73,7 +73,7 @@ describe('redirects between hosts (2 host processes, in-test routing clients)', 
     expect(proxy.seen).toEqual({ routed: ['rendezvous', 'redirect', 'cached'], redirects: 1, lost: [] });
     creator.client.close();
     proxy.client.close();
-  }, 30_000);
+  }, 60_000);
 
   it('takes the document over on the next host when the owner it was redirected to is unreachable', async () => {
     const [owner, other] = ['host-1', 'host-2'];
@@ -92,7 +92,7 @@ describe('redirects between hosts (2 host processes, in-test routing clients)', 
     expect(await c.storage.data.lookup(ref)).toMatchObject({ host: other, epoch: 2 });
     creator.client.close();
     proxy.client.close();
-  }, 30_000);
+  }, 60_000);
 
   // host-1 keeps the document in memory after host-2 took it over on a (wrong) suspicion from
   // another proxy; a proxy whose placement still says host-1 must end up on host-2 and see its
@@ -120,7 +120,7 @@ describe('redirects between hosts (2 host processes, in-test routing clients)', 
       expect(await c.storage.data.lookup(ref)).toMatchObject({ host: 'host-2', epoch: 2 });
       proxy.client.close();
       other.client.close();
-    }, 30_000);
+    }, 60_000);
 
   it('fails with a coded, retryable error after trying each host once when no host is reachable', async () => {
     const dead = await deadAddress();
@@ -130,7 +130,7 @@ describe('redirects between hosts (2 host processes, in-test routing clients)', 
     expect(new Set(proxy.seen.lost)).toEqual(new Set(['host-1', 'host-2']));
     expect(proxy.seen.routed).toHaveLength(2);
     proxy.client.close();
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('redirects between two hosts that each name the other as owner', () => {

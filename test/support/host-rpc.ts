@@ -21,8 +21,8 @@ export function hostAdmin(address: string): { status(): Promise<StatusReply>; dr
     client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
   });
   return {
-    status: () => call<StatusReply>('Status', {}, 10_000),
-    drain: (timeoutMs) => call<DrainReply>('Drain', { timeout_ms: timeoutMs }, timeoutMs + 10_000),
+    status: () => call<StatusReply>('Status', {}, 20_000),
+    drain: (timeoutMs) => call<DrainReply>('Drain', { timeout_ms: timeoutMs }, timeoutMs + 20_000),
     close: () => client.close(),
   };
 }
@@ -62,7 +62,7 @@ export class RawMultiplex {
   send(...items: ProxyEnvelope[]): void { this.writeRaw(encodeBatch(items)); }
 
   /** The first answer (received or future) matching `pred`. */
-  next(pred: (e: HostEnvelope) => boolean, timeoutMs = 10_000): Promise<HostEnvelope> {
+  next(pred: (e: HostEnvelope) => boolean, timeoutMs = 20_000): Promise<HostEnvelope> {
     const i = this.received.findIndex(pred);
     if (i >= 0) return Promise.resolve(this.received.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
@@ -103,7 +103,7 @@ export class ViewWatcher implements StreamSink {
 
   onClosed(error: ErrorBody): void { this.markClosed(error); }
 
-  until(pred: (v: Json) => boolean, timeoutMs = 10_000): Promise<Json> {
+  until(pred: (v: Json) => boolean, timeoutMs = 20_000): Promise<Json> {
     if (this.view !== undefined && pred(this.view)) return Promise.resolve(this.view);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`view did not match in time; last: ${JSON.stringify(this.view)}`)), timeoutMs);
