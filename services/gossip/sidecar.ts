@@ -1,0 +1,109 @@
+/**
+ * @module sidecar
+ * `adama gossip`: wiring only. A gRPC server (peer Push + local Watch + standard health), the
+ * GossipRunner on the system clock, an optional health probe of the local host that gates
+ * heartbeats, and a graceful leave on close (announce departure, let a few rounds carry it).
+ */
+import { startGrpcServer } from '../grpc/server';
+import { systemClock, type Clock } from '../shared/clock';
+import type { Logger } from '../shared/log';
+import type { GossipConfig } from './config';
+import { createGrpcTransport } from './grpc-transport';
+import { createHealthProbe } from './health-probe';
+import type { Role } from './member';
+import { mathRng } from './rng';
+import { GossipRunner } from './runner';
+import { createWatchHub, watchedMembers } from './watch';
+
+export interface SidecarOptions {
+  id: string;
+  role: Role;
+  /** Advertised for the member: the host's gRPC address or the proxy's URL. */
+  memberAddress: string;
+  weight: number;
+  bindAddress: string;
+  port: number;
+  /** Address peers use to reach this sidecar (default bind:port). */
+  advertise?: string;
+  seeds: readonly string[];
+  /** Local host gRPC address to probe; unset: always heartbeat (proxies). */
+  healthAddress?: string;
+  /** A probe slower than this counts as failed, ms. */
+  healthTimeoutMs: number;
+  /** How long close() keeps gossiping after announcing departure, ms. */
+  leaveGraceMs: number;
+  cfg: Readonly<GossipConfig>;
+  log: Logger;
+  clock?: Clock;
+}
+
+export interface Sidecar { port: number; address: string; runner: GossipRunner; close(): Promise<void> }
+
+export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
+  const clock = o.clock ?? systemClock;
+  let advertised = '';
+  const transport = createGrpcTransport({ address: () => advertised, log: o.log, pushDeadlineMs: o.cfg.gossipIntervalMs * 2 });
+  const hub = createWatchHub();
+  const server = await startGrpcServer(o.bindAddress, o.port, [
+    { file: 'gossip.proto', service: 'adama.gossip.v1.GossipPeer', impl: transport.peerService },
+    { file: 'gossip.proto', service: 'adama.gossip.v1.GossipLocal', impl: hub.service },
+  ]);
+  advertised = o.advertise ?? `${o.bindAddress}:${server.port}`;
+  const runner = new GossipRunner({
+    cfg: o.cfg, clock, rng: mathRng, transport, seeds: o.seeds.filter((s) => s !== advertised),
+    self: { id: o.id, address: o.memberAddress, role: o.role, weight: o.weight },
+    // Wall time in heartbeats: a restarted sidecar's counter is above anything it said before.
+    initialCounter: Math.floor(Date.now() / o.cfg.heartbeatIntervalMs),
+  });
+  hub.publish(watchedMembers(runner.state));
+  runner.onSetChange((s) => {
+    hub.publish(watchedMembers(s));
+    o.log.info({ members: s.chain.current.ids, hash: s.chain.current.hash }, 'gossip.members_changed');
+  });
+  runner.onEvent((e) => {
+    if (e.kind === 'dead') o.log.info({ peer: e.id, cause: e.cause }, 'gossip.member_dead');
+    else if (e.kind === 'joined') o.log.info({ peer: e.id }, 'gossip.member_joined');
+    else o.log.debug({}, 'gossip.slow_path');
+  });
+
+  let probeTimer: ReturnType<Clock['setTimeout']> | undefined;
+  let closed = false;
+  const probe = o.healthAddress ? createHealthProbe(o.healthAddress) : undefined;
+  if (probe) {
+    runner.setHealthy(false); // until the host first answers
+    let healthy = false;
+    const loop = async (): Promise<void> => {
+      if (closed) return;
+      const ok = await probe.check(o.healthTimeoutMs);
+      if (closed) return;
+      if (ok !== healthy) o.log.info({ healthy: ok, health: o.healthAddress }, 'gossip.local_health');
+      healthy = ok;
+      runner.setHealthy(ok);
+      probeTimer = clock.setTimeout(() => void loop(), o.cfg.heartbeatIntervalMs);
+    };
+    await loop();
+  }
+  runner.start();
+  o.log.info({ port: server.port, address: advertised, id: o.id, role: o.role, cfg: o.cfg }, 'gossip.ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: server.port,
+    address: advertised,
+    runner,
+    close() {
+      closing ??= (async () => {
+        runner.leave();
+        o.log.info({ id: o.id }, 'gossip.leaving');
+        await new Promise<void>((r) => clock.setTimeout(r, o.leaveGraceMs));
+        closed = true;
+        if (probeTimer) clock.clearTimeout(probeTimer);
+        probe?.close();
+        hub.close();
+        await runner.stop();
+        await server.close(1_000);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * @module state
+ * The pure state of one member and the transitions that need no peer: heartbeat, expiry, health,
+ * departure, and opening a round. Every transition is `(state, input, nowMs) → Step` and never
+ * reads a clock, a timer or Math.random (the shell passes time and an Rng in).
+ */
+import { advanceChain, newChain, type Chain } from './chain';
+import type { GossipConfig } from './config';
+import type { Deletion, GossipMessage, MemberEntry, MemberMeta } from './messages';
+import { pick, type Rng } from './rng';
+import { assertMemberId, sortIds } from './set-hash';
+
+export interface Tombstone {
+  /** Kept so a deleted member that keeps heartbeating can come back with its addresses. */
+  readonly meta: MemberMeta | undefined;
+  readonly counter: number;
+  readonly atMs: number;
+  readonly self: boolean;
+}
+
+export interface GossipState {
+  readonly cfg: Readonly<GossipConfig>;
+  readonly selfId: string;
+  readonly self: MemberMeta;
+  /** False while the local host fails its health check: our counter stops rising. */
+  readonly heartbeating: boolean;
+  readonly leaving: boolean;
+  readonly chain: Chain;
+  readonly meta: ReadonlyMap<string, MemberMeta>;
+  /**
+   * Aligned with chain.current.ids. Float64Array because the hot path copies these on nearly
+   * every message (a copy is one memcpy, and one object for the collector). Never mutated once
+   * in a state: transitions copy.
+   */
+  readonly counters: Float64Array;
+  /** When each member's counter last rose here (ms, the caller's clock). */
+  readonly seenAtMs: Float64Array;
+  readonly index: ReadonlyMap<string, number>;
+  readonly tombstones: ReadonlyMap<string, Tombstone>;
+}
+
+export type GossipEvent =
+  | { kind: 'dead'; id: string; cause: 'timeout' | 'deletion' | 'departure' }
+  | { kind: 'joined'; id: string }
+  | { kind: 'slow-path' };
+
+export interface Send { readonly to: string; readonly msg: GossipMessage }
+export interface Step { readonly state: GossipState; readonly send: Send[]; readonly events: GossipEvent[] }
+
+export const noop = (state: GossipState): Step => ({ state, send: [], events: [] });
+
+export function createState(cfg: Readonly<GossipConfig>, self: MemberMeta, nowMs: number, initialCounter = 0): GossipState {
+  assertMemberId(self.id);
+  return {
+    cfg, selfId: self.id, self, heartbeating: true, leaving: false,
+    chain: newChain([self.id]), meta: new Map([[self.id, self]]), counters: Float64Array.of(initialCounter), seenAtMs: Float64Array.of(nowMs),
+    index: new Map([[self.id, 0]]), tombstones: new Map(),
+  };
+}
+
+/**
+ * Rebuilds the set: removes `remove`, adds `add` (counter as given, seen now), keeps the rest,
+ * and advances the chain. Callers have already decided; this only reshapes arrays.
+ */
+export function reshape(s: GossipState, add: readonly MemberEntry[], remove: ReadonlySet<string>, nowMs: number, tombstones: ReadonlyMap<string, Tombstone> = s.tombstones): GossipState {
+  if (add.length === 0 && remove.size === 0) return tombstones === s.tombstones ? s : { ...s, tombstones };
+  const meta = new Map(s.meta);
+  const counter = new Map<string, number>();
+  const seen = new Map<string, number>();
+  s.chain.current.ids.forEach((id, i) => { if (!remove.has(id)) { counter.set(id, s.counters[i]!); seen.set(id, s.seenAtMs[i]!); } });
+  for (const id of remove) meta.delete(id);
+  for (const e of add) {
+    const { counter: c, ...m } = e;
+    meta.set(e.id, m);
+    counter.set(e.id, c);
+    seen.set(e.id, nowMs);
+  }
+  const ids = sortIds(counter.keys());
+  return {
+    ...s, meta, tombstones,
+    chain: advanceChain(s.chain, ids, s.cfg.historySets),
+    counters: Float64Array.from(ids, (id) => counter.get(id)!),
+    seenAtMs: Float64Array.from(ids, (id) => seen.get(id)!),
+    index: new Map(ids.map((id, i) => [id, i])),
+  };
+}
+
+/** Our own counter rises by one, unless the local host is unhealthy or we are leaving. (Our own sighting time is never read: we do not expire ourselves.) */
+export function applyHeartbeat(s: GossipState, nowMs: number): GossipState {
+  const i = s.index.get(s.selfId);
+  if (!s.heartbeating || s.leaving || i === undefined) return s;
+  const counters = s.counters.slice();
+  counters[i] = counters[i]! + 1;
+  void nowMs;
+  return { ...s, counters };
+}
+
+/** Declares dead every member whose counter has not risen for failureTimeoutMs; forgets old tombstones. */
+export function applyExpiry(s: GossipState, nowMs: number): Step {
+  // Runs every heartbeat at every member: allocate nothing unless something actually expires.
+  const ids = s.chain.current.ids;
+  let dead: Set<string> | undefined;
+  for (let i = 0; i < ids.length; i++) {
+    if (nowMs - s.seenAtMs[i]! > s.cfg.failureTimeoutMs && ids[i] !== s.selfId) (dead ??= new Set()).add(ids[i]!);
+  }
+  let stale = false;
+  for (const [id, t] of s.tombstones) if (nowMs - t.atMs >= s.cfg.tombstoneTtlMs && !(t.self && id === s.selfId)) stale = true;
+  if (dead === undefined && !stale) return noop(s);
+  const tombstones = new Map<string, Tombstone>();
+  for (const [id, t] of s.tombstones) if (nowMs - t.atMs < s.cfg.tombstoneTtlMs || (t.self && id === s.selfId)) tombstones.set(id, t);
+  const events: GossipEvent[] = [];
+  for (const id of dead ?? []) {
+    const i = s.index.get(id)!;
+    tombstones.set(id, { meta: s.meta.get(id), counter: s.counters[i]!, atMs: nowMs, self: false });
+    events.push({ kind: 'dead', id, cause: 'timeout' });
+  }
+  return { state: reshape(s, [], dead ?? new Set(), nowMs, tombstones), send: [], events };
+}
+
+export function applyHealth(s: GossipState, healthy: boolean): GossipState {
+  return s.heartbeating === healthy ? s : { ...s, heartbeating: healthy };
+}
+
+/** The deletions every message carries: our tombstones, still fresh. */
+export function outboundDeletions(s: GossipState): Deletion[] {
+  const out: Deletion[] = [];
+  for (const [id, t] of s.tombstones) out.push({ id, counter: t.counter, self: t.self });
+  return out;
+}
+
+/** Picks a random peer from the set, or a seed address while we know no one; opens a round with our hash. */
+export function planRound(s: GossipState, rng: Rng, seeds: readonly string[]): Send | undefined {
+  const ids = s.chain.current.ids;
+  const others = ids.length - (s.index.has(s.selfId) ? 1 : 0);
+  let to: string | undefined;
+  if (others > 0) {
+    let id = s.selfId;
+    while (id === s.selfId) id = ids[pick(rng, ids.length)]!;
+    to = s.meta.get(id)!.gossipAddress;
+  } else if (seeds.length > 0) {
+    to = seeds[pick(rng, seeds.length)];
+  }
+  if (to === undefined || to === s.self.gossipAddress) return undefined;
+  return { to, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: s.chain.current.hash, deletions: outboundDeletions(s) } };
+}
+
+/**
+ * A draining or stopping member announces its own departure: it leaves its own set, keeps a
+ * self-tombstone (which needs no guard at the receiver) and tells `leaveFanout` random peers at
+ * once; the rounds it still runs until exit carry the same deletion.
+ */
+export function applyLeave(s: GossipState, rng: Rng, nowMs: number): Step {
+  if (s.leaving) return noop(s);
+  const i = s.index.get(s.selfId)!;
+  const tombstones = new Map(s.tombstones);
+  tombstones.set(s.selfId, { meta: s.self, counter: s.counters[i]!, atMs: nowMs, self: true });
+  const state = reshape({ ...s, leaving: true, heartbeating: false }, [], new Set([s.selfId]), nowMs, tombstones);
+  const peers = new Set<string>();
+  const ids = state.chain.current.ids;
+  for (let tries = 0; peers.size < Math.min(s.cfg.leaveFanout, ids.length) && tries < 10 * s.cfg.leaveFanout; tries++) {
+    peers.add(state.meta.get(ids[pick(rng, ids.length)]!)!.gossipAddress);
+  }
+  const send: Send[] = [...peers].map((to) => ({ to, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: state.chain.current.hash, deletions: outboundDeletions(state) } }));
+  return { state, send, events: [] };
+}
+
+/** Live members other than us would route to: id, meta and whether alive (tombstones are not). */
+export function liveMembers(s: GossipState): MemberMeta[] {
+  return s.chain.current.ids.map((id) => s.meta.get(id)!);
+}
