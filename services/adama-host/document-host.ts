@@ -19,6 +19,7 @@ import { SpaceRegistry } from './space-registry';
 import { GroupCommitter } from './group-commit';
 import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
 import type { ObjectStore } from '../archiver/object-store';
+import { fetchArchive } from '../archiver/restore';
 
 export interface DocumentHostDeps {
   hostId: string;
@@ -146,6 +147,8 @@ export class DocumentHost implements HostClient {
     if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
     if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`, { owner: bind.host });
     const sandbox = await this.spaces.latest(ref.space);
+    // A set archive_ref means the hot rows may be gone: the object is the truth (docs/archiver.md).
+    if (bind.archiveRef !== null) return this.restore(ref, bind.epoch, bind.headSeq, bind.archiveRef, sandbox);
     const { snapshot, records } = await data.load(ref);
     let seq = snapshot?.seq ?? 0;
     let encoded: Json = snapshot?.state ?? null;
@@ -158,6 +161,35 @@ export class DocumentHost implements HostClient {
     const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
     return this.install(ref, bind.epoch, { seq, encoded, plain: decode(encoded) }, records, records.length, dedupe, sandbox);
+  }
+
+  /**
+   * Restores an archived document we just bound: fetch + verify the object, write it as the
+   * document's snapshot at the archived head (clearing archive_ref, fenced on our epoch), install.
+   * On failure the binding goes back to 'archived' with the same ref, so the error is coded, the
+   * document is never served empty, and a repaired object can still be restored later.
+   */
+  private async restore(ref: DocRef, epoch: number, headSeq: number, archiveRef: string, sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): Promise<LivingDocument> {
+    const { data, hostId, log, clock } = this.deps;
+    const startedMs = clock.nowMs();
+    let restored: Awaited<ReturnType<typeof fetchArchive>>;
+    try {
+      restored = await fetchArchive(this.deps.objectStore, archiveRef, ref, headSeq);
+      const snapshot = { seq: headSeq, state: restored.doc.state, meta: restored.doc.meta };
+      if (!(await data.restoreArchived(ref, hostId, epoch, archiveRef, snapshot))) {
+        throw new AdamaError(E.APPEND_FENCED, `${refId(ref)}: lost ownership at epoch ${epoch} while restoring`);
+      }
+    } catch (err) {
+      const code = isAdamaError(err) ? err.entry.code : undefined;
+      log.warn({ space: ref.space, key: ref.key, epoch, seq: headSeq, code, ref: archiveRef, err: String(err) }, 'document.restore_failed');
+      if (!isAdamaError(err, E.APPEND_FENCED)) {
+        await data.releaseToArchived(ref, hostId, epoch, archiveRef).catch((e: unknown) => log.warn({ space: ref.space, key: ref.key, err: String(e) }, 'document.restore_release_failed'));
+      }
+      throw err;
+    }
+    log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms: clock.nowMs() - startedMs, ref: archiveRef }, 'document.restored');
+    const encoded = restored.doc.state;
+    return this.install(ref, epoch, { seq: headSeq, encoded, plain: decode(encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
   }
 
   private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json; plain: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): LivingDocument {

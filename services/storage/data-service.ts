@@ -14,6 +14,7 @@
  *   fenced on its own. No other code path writes `head_seq`.
  */
 import type { Json } from '../shared/json';
+import type { ArchiveData } from './archive-data';
 
 export interface Who { agent: string; authority: string }
 
@@ -61,7 +62,8 @@ export interface SpaceVersion { space: string; version: number; code: string }
 
 export interface HostLease { hostId: string; address: string; leaseExpiresAtMs: number }
 
-export interface DataService {
+/** `ArchiveData` (archive-data.ts) holds the archiver's and the restore path's operations. */
+export interface DataService extends ArchiveData {
   /** Creates the document: directory row bound to `host` at epoch 1 and head 1, plus record seq 1, atomically. False if it exists. */
   create(ref: DocRef, host: string, first: ChangeRecord): Promise<boolean>;
 

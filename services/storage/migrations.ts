@@ -75,6 +75,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'archiver claim lease on directory',
+    // The archiver's work claim (docs/archiver.md): who holds it and until when, by the database
+    // clock. A lease column instead of a held row lock, because PGlite serves every pool client
+    // over one session and a transaction held across the object upload would stall every host.
+    sql: `
+      ALTER TABLE directory ADD COLUMN IF NOT EXISTS archive_claimed_by text;
+      ALTER TABLE directory ADD COLUMN IF NOT EXISTS archive_claim_until timestamptz;
+      CREATE INDEX IF NOT EXISTS directory_cold_idx ON directory (state, updated_at);
+    `,
+  },
 ];
 
 const RACE_CODES: ReadonlySet<string> = new Set([SQLSTATE.uniqueViolation, SQLSTATE.duplicateTable, SQLSTATE.duplicateObject]);

@@ -4,6 +4,7 @@
  */
 import { Client } from 'pg';
 import { freshStorage, postgresUrl } from '../../test/support/databases';
+import { runArchiveDataContract } from './archive-data.contract';
 import { runDataServiceContract } from './data-service.contract';
 
 const REASON = 'real PostgreSQL suite skipped: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run it';
@@ -13,6 +14,7 @@ if (postgresUrl() === undefined) {
   it.skip(REASON, () => undefined);
 } else {
   runDataServiceContract('SqlDataService on PostgreSQL', () => freshStorage(8));
+  runArchiveDataContract('SqlDataService on PostgreSQL', () => freshStorage(8));
 
   describe('SqlDataService on PostgreSQL under contention', () => {
     it('findBind retries when a concurrent bind commits after its snapshot and reports the new owner', async () => {

@@ -16,6 +16,8 @@ import type {
   HostLease, Snapshot, SpaceVersion, Who,
 } from './data-service';
 import * as SQL from './data-sql';
+import * as ASQL from './data-sql-archive';
+import type { ColdDocument, HotRows, UntrimmedDocument } from './archive-data';
 import { isUniqueViolation, toStorageError } from './pg-errors';
 
 export interface SqlDataServiceOptions {
@@ -32,6 +34,8 @@ export interface SqlDataServiceOptions {
 export const SQL_DATA_SERVICE_DEFAULTS = { ownsPool: true, raceRetries: 5 } as const;
 
 type Int8 = string | number;
+
+interface ColdRow { space: string; key: string; epoch: Int8; head_seq: Int8; updated_at_ms: number }
 
 interface RecordRow { seq: Int8; who: Json; request: Json; redo: Json; undo: Json }
 
@@ -193,6 +197,69 @@ export class SqlDataService implements DataService {
     await this.query('removeHost', SQL.REMOVE_HOST_SQL, [hostId]);
   }
 
+  // ---- archive (archive-data.ts, docs/archiver.md) -------------------------------------------
+
+  async claimColdDocuments(worker: string, idleMs: number, leaseMs: number, limit: number): Promise<ColdDocument[]> {
+    const r = await this.query<ColdRow>('claimColdDocuments', ASQL.CLAIM_COLD_SQL, [worker, idleMs, leaseMs, limit]);
+    return r.rows.map(toCold);
+  }
+
+  async claimDocument(ref: DocRef, worker: string, leaseMs: number): Promise<ColdDocument | null> {
+    const r = await this.query<ColdRow>('claimDocument', ASQL.CLAIM_ONE_SQL, [ref.space, ref.key, worker, leaseMs]);
+    return r.rows[0] ? toCold(r.rows[0]) : null;
+  }
+
+  async releaseClaim(ref: DocRef, worker: string): Promise<void> {
+    await this.query('releaseClaim', ASQL.RELEASE_CLAIM_SQL, [ref.space, ref.key, worker]);
+  }
+
+  async markArchived(ref: DocRef, worker: string, epoch: number, headSeq: number, archiveRef: string): Promise<boolean> {
+    const r = await this.query('markArchived', ASQL.MARK_ARCHIVED_SQL, [ref.space, ref.key, worker, epoch, headSeq, archiveRef]);
+    return r.rowCount === 1;
+  }
+
+  async trimArchived(ref: DocRef, archiveRef: string): Promise<{ trimmed: boolean; logRows: number; snapshotRows: number }> {
+    const r = await this.query<{ owned: number; log_rows: number; snapshot_rows: number }>('trimArchived', ASQL.TRIM_ARCHIVED_SQL, [ref.space, ref.key, archiveRef]);
+    const row = r.rows[0];
+    return { trimmed: (row?.owned ?? 0) > 0, logRows: row?.log_rows ?? 0, snapshotRows: row?.snapshot_rows ?? 0 };
+  }
+
+  async listUntrimmed(limit: number): Promise<UntrimmedDocument[]> {
+    const r = await this.query<{ space: string; key: string; archive_ref: string }>('listUntrimmed', ASQL.LIST_UNTRIMMED_SQL, [limit]);
+    return r.rows.map((row) => ({ space: row.space, key: row.key, archiveRef: row.archive_ref }));
+  }
+
+  async referencedArchiveRefs(keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const r = await this.query<{ archive_ref: string }>('referencedArchiveRefs', ASQL.REFERENCED_REFS_SQL, [[...keys]]);
+    return new Set(r.rows.map((row) => row.archive_ref));
+  }
+
+  async restoreArchived(ref: DocRef, host: string, epoch: number, archiveRef: string, snapshot: Snapshot): Promise<boolean> {
+    const r = await this.query<{ restored: number }>('restoreArchived', ASQL.RESTORE_BOUND_SQL, [
+      ref.space, ref.key, host, epoch, archiveRef, snapshot.seq, jsonParam(snapshot.state), jsonParam(snapshot.meta),
+    ]);
+    return (r.rows[0]?.restored ?? 0) > 0;
+  }
+
+  async unarchive(ref: DocRef, archiveRef: string, snapshot: Snapshot): Promise<boolean> {
+    const r = await this.query<{ restored: number }>('unarchive', ASQL.UNARCHIVE_SQL, [
+      ref.space, ref.key, archiveRef, snapshot.seq, jsonParam(snapshot.state), jsonParam(snapshot.meta),
+    ]);
+    return (r.rows[0]?.restored ?? 0) > 0;
+  }
+
+  async releaseToArchived(ref: DocRef, host: string, epoch: number, archiveRef: string): Promise<boolean> {
+    const r = await this.query('releaseToArchived', ASQL.RELEASE_TO_ARCHIVED_SQL, [ref.space, ref.key, host, epoch, archiveRef]);
+    return r.rowCount === 1;
+  }
+
+  async hotRows(ref: DocRef): Promise<HotRows> {
+    const r = await this.query<{ log_rows: number; snapshot_seq: Int8 | null }>('hotRows', ASQL.HOT_ROWS_SQL, [ref.space, ref.key]);
+    const row = r.rows[0];
+    return { logRows: row?.log_rows ?? 0, snapshotSeq: row?.snapshot_seq == null ? null : int(row.snapshot_seq) };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -248,4 +315,8 @@ function int(v: Int8): number {
 
 function toRecord(row: RecordRow): ChangeRecord {
   return { seq: int(row.seq), who: row.who === null ? null : (row.who as unknown as Who), request: row.request, redo: row.redo, undo: row.undo };
+}
+
+function toCold(row: ColdRow): ColdDocument {
+  return { space: row.space, key: row.key, epoch: int(row.epoch), headSeq: int(row.head_seq), updatedAtMs: Math.floor(row.updated_at_ms) };
 }

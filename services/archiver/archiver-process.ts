@@ -1,0 +1,68 @@
+/**
+ * @module archiver-process
+ * Wiring for `adama archiver`: storage, object store, the archive loop and the admin gRPC server.
+ *
+ * ADAMA_ARCHIVER_CRASH_AFTER=object-write|directory-update exists FOR TESTS ONLY
+ * (test/fault/archiver-crash.test.ts): the process SIGKILLs itself right after that step of the
+ * first document it archives, so crash recovery can be tested at exact points. Never set it in
+ * production.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { systemClock } from '../shared/clock';
+import type { Logger } from '../shared/log';
+import { openStorage } from '../storage/open-storage';
+import { startGrpcServer } from '../grpc/server';
+import { Archiver, type ArchiverFaults } from './archiver';
+import { ArchiverLoop } from './archiver-loop';
+import { resolveArchiverConfig, type ArchiverConfig } from './archiver-plan';
+import { createArchiverService } from './archiver-service';
+import { openObjectStore } from './object-store';
+
+export interface ArchiverProcessOptions {
+  databaseUrl: string;
+  objectStore: string;
+  bindAddress: string;
+  port: number;
+  workerId?: string;
+  config?: Partial<ArchiverConfig>;
+  log: Logger;
+}
+
+export interface RunningArchiver { port: number; workerId: string; close(): Promise<void> }
+
+export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<RunningArchiver> {
+  const config = resolveArchiverConfig(o.config);
+  const workerId = o.workerId ?? `${hostname()}-${process.pid}`;
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: config.concurrency + 2, log: o.log });
+  const store = await openObjectStore(o.objectStore);
+  const archiver = new Archiver({
+    data: storage.data, store, clock: systemClock, log: o.log, workerId, config,
+    random: () => randomBytes(6).toString('hex'),
+    faults: crashFaults(process.env.ADAMA_ARCHIVER_CRASH_AFTER, o.log),
+  });
+  const loop = new ArchiverLoop({ archiver, data: storage.data, clock: systemClock, log: o.log, workerId, config });
+  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'archiver.proto', service: 'adama.archiver.v1.Archiver', impl: createArchiverService(archiver) }]);
+  o.log.info({ storage: storage.describe, store: store.describe(), workerId, config }, 'archiver.config');
+  loop.start();
+  return {
+    port: server.port,
+    workerId,
+    async close() {
+      server.setHealth('NOT_SERVING');
+      await loop.stop();
+      await server.close();
+      await storage.close();
+    },
+  };
+}
+
+function crashFaults(point: string | undefined, log: Logger): ArchiverFaults | undefined {
+  if (point === undefined || point === '') return undefined;
+  if (point !== 'object-write' && point !== 'directory-update') throw new Error(`ADAMA_ARCHIVER_CRASH_AFTER must be object-write or directory-update, got ${point}`);
+  const die = (): void => {
+    log.warn({ point }, 'archiver.test_crash');
+    process.kill(process.pid, 'SIGKILL');
+  };
+  return point === 'object-write' ? { afterObjectWrite: die } : { afterDirectoryUpdate: die };
+}

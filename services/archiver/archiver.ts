@@ -1,0 +1,192 @@
+/**
+ * @module archiver
+ * The archiver's steps, each safe to interrupt at any point and to run on several replicas:
+ *
+ * 1. claim a free, idle document (lease; replicas take disjoint sets);
+ * 2. cut its state at the claimed head from the hot rows and upload it under a new key;
+ * 3. THE commit point: markArchived, only if still free at the claimed epoch and head;
+ * 4. trim its hot rows, only while it is still archived under that key.
+ *
+ * A crash after 2 leaves an orphan object (collected later) and a claim that expires; after 3, an
+ * archived document with hot rows, which `finishTrims` completes (a host that binds it first
+ * restores from the object and the guarded trim then does nothing). See docs/archiver.md.
+ */
+import type { Clock } from '../shared/clock';
+import { AdamaError, E, isAdamaError } from '../shared/errors';
+import type { Logger } from '../shared/log';
+import type { ColdDocument, HotRows } from '../storage/archive-data';
+import type { DataService, DirectoryRow, DocRef } from '../storage/data-service';
+import { ARCHIVE_PREFIX, archiveKey, encodeArchive } from './archive-format';
+import { cutArchive } from './archive-cut';
+import type { ArchiverConfig } from './archiver-plan';
+import { planGcCandidates } from './archiver-plan';
+import type { ObjectStore } from './object-store';
+import { fetchArchive } from './restore';
+
+/** Counters since start; exposed by the admin Inspect call and logged each pass. */
+export interface ArchiverCounters {
+  archived: number;
+  restored: number;
+  skipped: number;
+  failures: number;
+  trimmed: number;
+  gcDeleted: number;
+  bytesWritten: number;
+  bytesRead: number;
+  /** How far behind the idle threshold the oldest document of the last pass was (ms). */
+  lagMs: number;
+}
+
+export type ArchiveOutcome =
+  | { kind: 'archived'; objectKey: string; bytes: number; headSeq: number }
+  | { kind: 'skipped'; reason: string };
+
+/** Test-only crash points (ADAMA_ARCHIVER_CRASH_AFTER, archiver-process.ts). */
+export interface ArchiverFaults { afterObjectWrite?(): void; afterDirectoryUpdate?(): void }
+
+export interface ArchiverDeps {
+  data: DataService;
+  store: ObjectStore;
+  clock: Clock;
+  log: Logger;
+  /** Names this replica's claims. */
+  workerId: string;
+  /** Random suffix of object keys; lower-case alphanumerics. */
+  random(): string;
+  config: Readonly<ArchiverConfig>;
+  faults?: ArchiverFaults;
+}
+
+export interface Inspection {
+  directory: DirectoryRow | null;
+  hot: HotRows;
+  object: { key: string; exists: boolean; bytes: number; verified: boolean; error?: string } | null;
+}
+
+export class Archiver {
+  readonly counters: ArchiverCounters = { archived: 0, restored: 0, skipped: 0, failures: 0, trimmed: 0, gcDeleted: 0, bytesWritten: 0, bytesRead: 0, lagMs: 0 };
+
+  constructor(private readonly deps: ArchiverDeps) {}
+
+  /** Admin ArchiveNow: claims one free document however recently used, then archives it. */
+  async archiveNow(ref: DocRef): Promise<ArchiveOutcome> {
+    const claimed = await this.deps.data.claimDocument(ref, this.deps.workerId, this.deps.config.claimLeaseMs);
+    if (!claimed) {
+      const row = await this.deps.data.lookup(ref);
+      if (!row) throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${ref.space}/${ref.key} does not exist`);
+      return this.skip(ref, row.state === 'free' ? 'claimed by another archiver' : `it is ${row.state}`);
+    }
+    return this.archiveClaimed(claimed);
+  }
+
+  /** Steps 2–4 for one claimed document. Rejects only on infrastructure failures (counted). */
+  async archiveClaimed(c: ColdDocument): Promise<ArchiveOutcome> {
+    const { data, store, log, clock, workerId } = this.deps;
+    const ref: DocRef = { space: c.space, key: c.key };
+    try {
+      const { snapshot, records } = await data.load(ref);
+      const cut = cutArchive(snapshot, records, c.headSeq, this.deps.config.dedupeKeys);
+      if (cut.kind === 'skip') {
+        await data.releaseClaim(ref, workerId);
+        return this.skip(ref, cut.reason);
+      }
+      const nowMs = clock.nowMs();
+      const objectKey = archiveKey(ref, c.headSeq, nowMs, this.deps.random());
+      const body = encodeArchive({ ...ref, headSeq: c.headSeq, epoch: c.epoch, archivedAtMs: nowMs, state: cut.state, meta: cut.meta });
+      await store.put(objectKey, body);
+      this.deps.faults?.afterObjectWrite?.();
+      if (!(await data.markArchived(ref, workerId, c.epoch, c.headSeq, objectKey))) {
+        // Touched since the claim (bound, written, or our lease ran out): the object is not the
+        // document. Delete it now; if that fails, the collector will.
+        await store.delete(objectKey).catch(() => undefined);
+        await data.releaseClaim(ref, workerId);
+        return this.skip(ref, 'the directory row changed since the claim');
+      }
+      this.deps.faults?.afterDirectoryUpdate?.();
+      await this.trim(ref, objectKey);
+      this.counters.archived += 1;
+      this.counters.bytesWritten += body.length;
+      log.info({ space: ref.space, key: ref.key, seq: c.headSeq, epoch: c.epoch, bytes: body.length, ref: objectKey }, 'archiver.archived');
+      return { kind: 'archived', objectKey, bytes: body.length, headSeq: c.headSeq };
+    } catch (err) {
+      this.counters.failures += 1;
+      log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: isAdamaError(err) ? err.entry.code : undefined, err: String(err) }, 'archiver.failed');
+      throw err;
+    }
+  }
+
+  /**
+   * Admin RestoreNow: brings an archived document back to the hot tables without a host (state
+   * free), verified exactly as a host's restore is. A document that is not archived is left alone.
+   */
+  async restoreNow(ref: DocRef): Promise<{ restored: boolean; headSeq: number; reason?: string }> {
+    const row = await this.deps.data.lookup(ref);
+    if (!row || row.state === 'deleted') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${ref.space}/${ref.key} does not exist`);
+    if (row.state !== 'archived' || row.archiveRef === null) return { restored: false, headSeq: row.headSeq, reason: `it is ${row.state}` };
+    try {
+      const { doc, bytes } = await fetchArchive(this.deps.store, row.archiveRef, ref, row.headSeq);
+      const ok = await this.deps.data.unarchive(ref, row.archiveRef, { seq: row.headSeq, state: doc.state, meta: doc.meta });
+      if (!ok) return { restored: false, headSeq: row.headSeq, reason: 'the directory row changed (a host may have restored it)' };
+      this.counters.restored += 1;
+      this.counters.bytesRead += bytes;
+      this.deps.log.info({ space: ref.space, key: ref.key, seq: row.headSeq, bytes, ref: row.archiveRef }, 'archiver.restored');
+      return { restored: true, headSeq: row.headSeq };
+    } catch (err) {
+      this.counters.failures += 1;
+      throw err;
+    }
+  }
+
+  /** Completes trims interrupted by a crash between the directory update and the trim. */
+  async finishTrims(limit: number): Promise<number> {
+    let n = 0;
+    for (const u of await this.deps.data.listUntrimmed(limit)) if (await this.trim(u, u.archiveRef)) n += 1;
+    return n;
+  }
+
+  /** Deletes archive objects no directory row references and old enough that none ever will. */
+  async collectGarbage(): Promise<number> {
+    const { store, data, clock, config, log } = this.deps;
+    const candidates = planGcCandidates(await store.list(ARCHIVE_PREFIX), clock.nowMs(), config.gcGraceMs);
+    let deleted = 0;
+    for (let i = 0; i < candidates.length; i += 500) {
+      const chunk = candidates.slice(i, i + 500);
+      const referenced = await data.referencedArchiveRefs(chunk);
+      for (const key of chunk) {
+        if (referenced.has(key)) continue;
+        await store.delete(key);
+        deleted += 1;
+        log.info({ ref: key }, 'archiver.gc_deleted');
+      }
+    }
+    this.counters.gcDeleted += deleted;
+    return deleted;
+  }
+
+  async inspect(ref: DocRef): Promise<Inspection> {
+    const directory = await this.deps.data.lookup(ref);
+    const hot = await this.deps.data.hotRows(ref);
+    if (!directory?.archiveRef) return { directory, hot, object: null };
+    const key = directory.archiveRef;
+    try {
+      const { bytes } = await fetchArchive(this.deps.store, key, ref, directory.headSeq);
+      return { directory, hot, object: { key, exists: true, bytes, verified: true } };
+    } catch (err) {
+      const exists = !isAdamaError(err, E.ARCHIVE_MISSING);
+      return { directory, hot, object: { key, exists, bytes: 0, verified: false, error: String(err) } };
+    }
+  }
+
+  private async trim(ref: DocRef, objectKey: string): Promise<boolean> {
+    const t = await this.deps.data.trimArchived(ref, objectKey);
+    if (t.trimmed) this.counters.trimmed += 1;
+    this.deps.log.debug({ space: ref.space, key: ref.key, ...t }, 'archiver.trimmed');
+    return t.trimmed;
+  }
+
+  private skip(ref: DocRef, reason: string): ArchiveOutcome {
+    this.counters.skipped += 1;
+    this.deps.log.info({ space: ref.space, key: ref.key, reason }, 'archiver.skipped');
+    return { kind: 'skipped', reason };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * @module fs-object-store
+ * `ObjectStore` on a directory: the single-process default and a PersistentVolume. A put writes a
+ * temporary file, fsyncs it and renames it into place, so a reader (or a crash) never sees half an
+ * object. Key segments map to subdirectories; a segment starting with '.' and every '%' are
+ * percent-escaped so no key can name '..' or escape the root.
+ */
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AdamaError, E } from '../shared/errors';
+import type { ObjectStore } from './object-store';
+
+export class FsObjectStore implements ObjectStore {
+  constructor(private readonly root: string) {}
+
+  describe(): string { return `fs:${this.root}`; }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    const path = this.pathOf(key);
+    const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+    await guard('put', key, async () => {
+      await mkdir(dirname(path), { recursive: true });
+      const fh = await open(tmp, 'w');
+      try { await fh.writeFile(body); await fh.sync(); } finally { await fh.close(); }
+      await rename(tmp, path);
+    }).catch(async (err: unknown) => { await rm(tmp, { force: true }).catch(() => undefined); throw err; });
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    return guard('get', key, async () => {
+      try { return await readFile(this.pathOf(key)); } catch (err) { if (isMissing(err)) return null; throw err; }
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await guard('delete', key, () => rm(this.pathOf(key), { force: true }));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return guard('list', prefix, async () => {
+      const out: string[] = [];
+      await this.walk(this.root, '', out);
+      return out.filter((k) => k.startsWith(prefix)).sort();
+    });
+  }
+
+  private async walk(dir: string, keyPrefix: string, out: string[]): Promise<void> {
+    let entries;
+    try { entries = await readdir(dir, { withFileTypes: true }); } catch (err) { if (isMissing(err)) return; throw err; }
+    for (const e of entries) {
+      const key = keyPrefix + decodeURIComponent(e.name);
+      if (e.isDirectory()) await this.walk(join(dir, e.name), `${key}/`, out);
+      else if (e.isFile() && !e.name.includes('.tmp-')) out.push(key);
+    }
+  }
+
+  private pathOf(key: string): string {
+    const segments = key.split('/');
+    if (key === '' || segments.some((s) => s === '')) throw new AdamaError(E.INTERNAL, `object key ${JSON.stringify(key)} has an empty segment`);
+    return join(this.root, ...segments.map(escapeSegment));
+  }
+}
+
+function escapeSegment(s: string): string {
+  return s.replace(/%/g, '%25').replace(/^\./, '%2E');
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Filesystem failures are the store being unavailable (full disk, unmounted volume), retryable. */
+async function guard<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AdamaError) throw err;
+    throw new AdamaError(E.OBJECT_STORE_UNAVAILABLE, `fs object store ${op} ${key}: ${(err as Error).message}`, { cause: err });
+  }
+}
