@@ -38,7 +38,8 @@ export interface ClientOptions {
 }
 
 export class AdamaFailure extends Error {
-  constructor(readonly code: number, message: string, readonly retry: boolean) { super(message); this.name = 'AdamaFailure'; }
+  /** `retryAfterMs`: for RATE_LIMITED, how long the server asks us to wait before trying again. */
+  constructor(readonly code: number, message: string, readonly retry: boolean, readonly retryAfterMs?: number) { super(message); this.name = 'AdamaFailure'; }
 }
 
 interface Pending { resolve(v: Record<string, Json>): void; reject(e: AdamaFailure): void }
@@ -155,7 +156,7 @@ export class AdamaClient {
     try { frame = JSON.parse(text) as ServerFrame; } catch { return; }
     if ('ping' in frame) { this.ws?.send(JSON.stringify({ pong: frame.ping })); return; }
     if ('failure' in frame) {
-      const failure = new AdamaFailure(frame.code, frame.message, frame.retry);
+      const failure = new AdamaFailure(frame.code, frame.message, frame.retry, frame.retryAfterMs);
       if (frame.failure === null) return;
       const doc = this.docs.get(frame.failure);
       const p = this.pending.get(frame.failure);
@@ -204,7 +205,9 @@ export class AdamaDocument {
       } catch (err) {
         const f = err instanceof AdamaFailure ? err : new AdamaFailure(0, String(err), false);
         if (!f.retry || attempt >= attempts || this.ended) throw f;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(2000, 50 * 2 ** attempt)));
+        // A rate-limited send waits as long as the server asked (plus jitter, so retries do not arrive together).
+        const delayMs = f.retryAfterMs !== undefined ? f.retryAfterMs + Math.random() * 50 : Math.random() * Math.min(2000, 50 * 2 ** attempt);
+        await new Promise((r) => setTimeout(r, delayMs));
       }
     }
   }

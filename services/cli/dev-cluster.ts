@@ -4,6 +4,9 @@
  * PostgreSQL when a URL is given). The same parts the split tiers run, wired directly.
  */
 import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { FsObjectStore } from '../archiver/fs-object-store';
 import { packageRoot } from '../shared/paths';
 import { systemClock } from '../shared/clock';
 import { hostDefaults, proxyDefaults, resolveConfig, type HostConfig, type ProxyConfig } from '../shared/config';
@@ -15,6 +18,8 @@ import { startHostLease } from '../adama-host/host-lease';
 import { startProxyServer } from '../web-proxy/proxy-server';
 import { deploySpacesFromDir } from './spaces-dir';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
+import { startDevEdge, type DevEdge } from '../web-proxy/edge/dev-edge';
+import type { EdgeConfig } from '../web-proxy/edge/edge-config';
 
 export interface DevClusterOptions {
   port: number;
@@ -28,6 +33,8 @@ export interface DevClusterOptions {
   host?: Partial<HostConfig>;
   proxy?: Partial<ProxyConfig>;
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
+  /** Edge settings; dev allows anonymous identities and trusts its own dev key (docs/security.md). */
+  edge?: Partial<EdgeConfig>;
 }
 
 export interface DevCluster {
@@ -36,6 +43,8 @@ export interface DevCluster {
   port: number;
   metricsPort: number | undefined;
   host: DocumentHost;
+  /** Mints a token the dev proxy accepts (null when an explicit JWKS replaced the dev key). */
+  mintDevToken: DevEdge['mintDevToken'];
   close(): Promise<void>;
 }
 
@@ -54,10 +63,15 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   o.log.info({ storage: storage.describe }, 'storage.opened');
   const spaces = await deploySpacesFromDir(storage.data, o.spacesDir ?? DEFAULT_SPACES_DIR);
   o.log.info({ spaces: spaces.map((s) => `${s.space}@${s.version}`) }, 'spaces.deployed');
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig, metrics: telemetry.metrics });
+  // Archived documents restore from a filesystem store beside the data (docs/archiver.md); an
+  // in-memory cluster gets a temporary one, removed on close.
+  const objectsDir = o.dataDir === '' ? mkdtempSync(join(tmpdir(), 'adama-objects-')) : join(o.dataDir, 'objects');
+  const objectStore = new FsObjectStore(objectsDir);
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig, metrics: telemetry.metrics, objectStore });
   const lease = await startHostLease(storage.data, o.hostId, 'in-process', LEASE_MS, o.log);
+  const edge = await startDevEdge({ dataDir: o.dataDir, edge: o.edge, proxy: proxyConfig, log: o.log, metrics: telemetry.metrics });
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log, metrics: telemetry.metrics,
+    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log, metrics: telemetry.metrics, edge: edge.edge,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ host: o.hostId, documents: host.loadedDocuments }),
   });
@@ -68,13 +82,16 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
     port: proxy.port,
     metricsPort: telemetry.metricsPort,
     host,
+    mintDevToken: edge.mintDevToken,
     close() {
       closing ??= (async () => {
         await proxy.close();
+        await edge.edge.close();
         await host.shutdown('shutdown');
         await lease.stop({ remove: true });
         await storage.close();
         await telemetry.shutdown();
+        if (o.dataDir === '') rmSync(objectsDir, { recursive: true, force: true });
       })();
       return closing;
     },

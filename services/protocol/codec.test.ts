@@ -40,4 +40,8 @@ describe('decodeClientFrame', () => {
     const ok = '['.repeat(63) + ']'.repeat(63);
     expect(code(`{"id":6,"method":"connection/send","connection":1,"channel":"c","message":${ok}}`)).toBe('request');
   });
+  it('refuses U+0000 in a string or a key, which PostgreSQL jsonb cannot store', () => {
+    expect(code('{"id":7,"method":"document/create","space":"chat","key":"k","arg":{"t":"a\\u0000b"}}')).toBe(E.INVALID_REQUEST.code);
+    expect(code('{"id":8,"method":"document/create","space":"chat","key":"k","arg":{"a\\u0000":1}}')).toBe(E.INVALID_REQUEST.code);
+  });
 });

@@ -48,6 +48,35 @@ export const proxyDefaults = {
   pongTimeoutMs: 10_000,
   /** Delay before a stream whose document moved is re-attached (ms, doubled per retry up to 2 s). */
   rerouteBackoffMs: 50,
+
+  // Edge limits (docs/security.md). Rates are token buckets: `PerSec` refills, `Burst` is the
+  // capacity. They are shared by every proxy through Redis when one is configured, else per
+  // process. Over a limit the client gets RATE_LIMITED (retryable, with `retryAfterMs`); its
+  // socket stays open. Per-IP limits are coarse ceilings (many users may share an address behind a
+  // NAT), so they are set well above the per-principal ones.
+
+  /** New sockets per client address per second. */
+  socketsPerIpPerSec: 50,
+  socketsPerIpBurst: 200,
+  /** `auth` per principal per second (each socket authenticates once). */
+  socketsPerPrincipalPerSec: 10,
+  socketsPerPrincipalBurst: 40,
+  /** Sockets one principal may hold open on one proxy at once (TOO_MANY_SOCKETS past it). */
+  maxSocketsPerPrincipal: 64,
+  /** New document streams (and document creates) per principal per second. */
+  streamsPerPrincipalPerSec: 100,
+  streamsPerPrincipalBurst: 200,
+  /** New document streams per client address per second. */
+  streamsPerIpPerSec: 1000,
+  streamsPerIpBurst: 2000,
+  /** Sends and viewer updates per principal per second; each costs a log append, so this is the one that matters. */
+  messagesPerPrincipalPerSec: 500,
+  messagesPerPrincipalBurst: 1000,
+  /** Sends and viewer updates per client address per second. */
+  messagesPerIpPerSec: 20_000,
+  messagesPerIpBurst: 40_000,
+  /** Largest message to a channel (bytes of JSON); MESSAGE_TOO_LARGE past it. Per-space overrides: edge config. */
+  maxMessageBytes: 32 * 1024,
 } as const;
 
 export type HostConfig = { -readonly [K in keyof typeof hostDefaults]: number };

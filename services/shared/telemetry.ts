@@ -83,6 +83,7 @@ export const METRICS = {
   documentsLoadedNow: updown('adama_documents_loaded', '{document}', 'Documents in adama-host memory now (+1 on load, -1 when it leaves).'),
   streamsOpen: updown('adama_streams_open', '{stream}', 'Document streams open in the web-proxy now (+1 on attach, -1 on close).'),
   socketsOpen: updown('adama_sockets_open', '{socket}', 'Client WebSockets open in the web-proxy now (+1 on upgrade, -1 on close).'),
+  rateLimiterDegraded: updown('adama_rate_limiter_degraded', '{limiter}', 'Web-proxy rate limiters deciding on local per-process buckets because Redis is unreachable now (1 while degraded, 0 when shared limits apply).'),
 } as const;
 
 type LabelsOf<L extends LabelValues> = { readonly [K in keyof L]: L[K][number] };

@@ -13,6 +13,8 @@ import { DEFAULT_STATIC_DIR } from '../cli/dev-cluster';
 import { RoutingHostClient } from './routing-host-client';
 import { startProxyServer } from './proxy-server';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
+import { resolveEdgeConfig, type EdgeConfig } from './edge/edge-config';
+import { startEdge } from './edge/start-edge';
 
 export interface ProxyProcessOptions {
   proxyId: string;
@@ -27,12 +29,15 @@ export interface ProxyProcessOptions {
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
   /** host:port of the local gossip sidecar (primary membership); the hosts table is the fallback. */
   gossipAddress?: string;
+  /** Keys, anonymous policy, Redis, origins, TLS; anonymous identities are refused unless enabled here. */
+  edge?: Partial<EdgeConfig>;
 }
 
 export interface ProxyProcess { url: string; wsUrl: string; port: number; metricsPort: number | undefined; routing: RoutingHostClient; close(): Promise<void> }
 
 export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyProcess> {
   const config = resolveConfig(proxyDefaults, o.config);
+  const edgeConfig = resolveEdgeConfig(o.edge);
   const telemetry = await startTelemetry({ service: 'web-proxy', instance: o.proxyId, log: o.log, ...o.telemetry });
   const { metrics } = telemetry;
   // A small pool: the proxy only reads the hosts table.
@@ -46,8 +51,9 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000,
     events: { routed: (kind) => metrics.routingDecisions.add(1, { kind }), redirected: () => metrics.redirects.add(1) },
   });
+  const edge = await startEdge({ edge: edgeConfig, proxy: config, log: o.log, metrics });
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log, metrics,
+    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log, metrics, edge,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ proxy: o.proxyId, hosts: membership.current().length, streamsByHost: routing.streamsByHost() }),
   });
@@ -61,6 +67,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
     close() {
       closing ??= (async () => {
         await proxy.close();
+        await edge.close();
         routing.close();
         await membership.close();
         if (membership !== leases) await leases.close();

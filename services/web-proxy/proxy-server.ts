@@ -1,10 +1,14 @@
 /**
  * @module proxy-server
  * The web-proxy's HTTP shell: the WebSocket endpoint at /ws, /healthz, and static files (the
- * demo page) from one port. Graceful close: stop accepting, close sockets with 1001 so clients
- * reconnect elsewhere, then stop the server.
+ * demo page) from one port, over TLS when the edge config names a certificate and key. Browser
+ * upgrades from an Origin that is not allowed are refused with HTTP 403 before any socket exists.
+ * Graceful close: stop accepting, close sockets with 1001 so clients reconnect elsewhere, then
+ * stop the server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer } from 'ws';
@@ -14,6 +18,8 @@ import type { ProxyConfig } from '../shared/config';
 import type { HostClient } from '../adama-host/host-api';
 import { SocketSession } from './socket-session';
 import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
+import type { Edge } from './edge/start-edge';
+import { isOriginAllowed } from './edge/origin-check';
 
 export interface ProxyServerOptions {
   port: number;
@@ -27,6 +33,8 @@ export interface ProxyServerOptions {
   /** Extra health facts merged into /healthz. */
   health?: () => Record<string, unknown>;
   metrics?: AdamaMetrics;
+  /** Authentication, rate limits, origins and TLS (edge/start-edge.ts). */
+  edge: Edge;
 }
 
 export interface RunningProxy {
@@ -46,11 +54,29 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   const metrics = o.metrics ?? noopTelemetry().metrics;
   let nextConn = 1;
   let closing = false;
-  const http: Server = createServer((req, res) => void serveHttp(req, res, o, () => ({ sessions: sessions.size, closing })));
-  const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: o.config.hardMaxFrameBytes });
-  wss.on('connection', (ws) => {
+  const edge = o.edge.config;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, o, () => ({ sessions: sessions.size, closing }));
+  const tls = edge.tlsCertFile !== undefined && edge.tlsKeyFile !== undefined;
+  const http: Server = tls ? createTlsServer({ cert: readFileSync(edge.tlsCertFile!), key: readFileSync(edge.tlsKeyFile!) }, onRequest) : createServer(onRequest);
+  const wss = new WebSocketServer({
+    server: http, path: '/ws', maxPayload: o.config.hardMaxFrameBytes,
+    // One message event per tick instead of a whole TCP chunk at once: a burst from one socket
+    // cannot hold the event loop while every other socket waits.
+    allowSynchronousEvents: false,
+    verifyClient: (info: { origin: string; req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      const origin = info.req.headers.origin;
+      if (isOriginAllowed(origin, info.req.headers.host, edge.allowedOrigins)) { done(true); return; }
+      metrics.protocolErrors.add(1, { code: 'ORIGIN_FORBIDDEN' });
+      o.log.warn({ origin: String(origin).slice(0, 200), ip: clientAddress(info.req, edge.trustForwardedFor), code: E.ORIGIN_FORBIDDEN.code }, 'socket.origin_forbidden');
+      done(false, 403, `${E.ORIGIN_FORBIDDEN.code} ${E.ORIGIN_FORBIDDEN.name}`);
+    },
+  });
+  wss.on('connection', (ws, req) => {
     if (closing) { ws.close(1001, `${E.HOST_SHUTTING_DOWN.code} ${E.HOST_SHUTTING_DOWN.name}`); return; }
-    const session = new SocketSession(ws, { host: o.host, config: o.config, log: o.log, metrics, connId: nextConn++ });
+    const session = new SocketSession(ws, {
+      host: o.host, config: o.config, log: o.log, metrics, connId: nextConn++,
+      edge: o.edge.guard, remoteAddress: clientAddress(req, edge.trustForwardedFor),
+    });
     sessions.add(session);
     ws.on('close', () => sessions.delete(session));
   });
@@ -63,7 +89,7 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   o.log.info({ port }, 'proxy.listening');
   return {
     port,
-    url: `http://${o.bindAddress && o.bindAddress !== '0.0.0.0' ? o.bindAddress : '127.0.0.1'}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${o.bindAddress && o.bindAddress !== '0.0.0.0' ? o.bindAddress : '127.0.0.1'}:${port}`,
     sessions: () => sessions.size,
     async close() {
       closing = true;
@@ -75,12 +101,30 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   };
 }
 
+/** The client's address: the socket peer, or the first X-Forwarded-For entry behind a trusted balancer. */
+export function clientAddress(req: IncomingMessage, trustForwardedFor: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  if (trustForwardedFor && first) return first.slice(0, 64);
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Process memory for /healthz (tests watch it return to baseline after abuse). */
+function memoryFacts(gcRequested: boolean): Record<string, number | boolean> {
+  // `global.gc` exists only when the operator started node with --expose-gc (tests do); then ?gc=1 runs it first.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gcRequested && gc) gc();
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, gcRan: gcRequested && gc !== undefined };
+}
+
 async function serveHttp(req: IncomingMessage, res: ServerResponse, o: ProxyServerOptions, state: () => { sessions: number; closing: boolean }): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0]!;
+  const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
   if (path === '/healthz') {
     const s = state();
     res.writeHead(s.closing ? 503 : 200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: s.closing ? 'shutting_down' : 'ok', sessions: s.sessions, ...o.health?.() }));
+    const memory = memoryFacts(new URLSearchParams(query ?? '').get('gc') === '1');
+    res.end(JSON.stringify({ status: s.closing ? 'shutting_down' : 'ok', sessions: s.sessions, rateLimiterDegraded: o.edge.degraded(), memory, ...o.health?.() }));
     return;
   }
   if (!o.staticDir || (req.method !== 'GET' && req.method !== 'HEAD')) { res.writeHead(404).end(); return; }

@@ -40,6 +40,8 @@ const MAX_BACKOFF_MS = 2000;
 export class ProxyStream {
   readonly id: number;
   readonly ref: DocRef;
+  /** Whom the stream acts for; per-principal message limits are charged to it. */
+  readonly who: Who;
   private lastSeq: number | undefined;
   private viewerState: Json;
   private handle: Promise<DocumentStream>;
@@ -51,6 +53,7 @@ export class ProxyStream {
   constructor(private readonly o: ProxyStreamOptions) {
     this.id = o.id;
     this.ref = o.ref;
+    this.who = o.who;
     this.viewerState = o.viewerState;
     this.lastSeq = o.since;
     this.handle = this.attach();

@@ -4,19 +4,25 @@
  * streams, keeps the connection alive with pings, and writes every reply in the protocol's
  * shape. Every failure a client can cause is answered with a coded failure frame; nothing a
  * client sends can throw out of here.
+ *
+ * Edge checks (identity, rate limits, message size) run in arrival order through one promise
+ * chain per socket, so an `auth` is in force for the frames behind it and two sends on a stream
+ * reach the host in the order the client wrote them; only the checks are serialised, not the
+ * host's work, so a slow send never holds up the next one.
  */
 import type WebSocket from 'ws';
 import { decodeClientFrame } from '../protocol/codec';
 import type { Request, ServerFrame } from '../protocol/messages';
 import { AdamaError, E, errorByCode, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
 import { requestResult, type AdamaMetrics } from '../shared/telemetry';
-import { parseIdentity } from '../shared/identity';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { ProxyConfig } from '../shared/config';
 import type { Who } from '../storage/data-service';
 import type { HostClient } from '../adama-host/host-api';
 import { ProxyStream } from './proxy-stream';
+import type { EdgeGuard } from './edge/edge-guard';
+import type { Principal } from './edge/token-verifier';
 
 /** WebSocket close code for closes the server initiates for a protocol reason; the reason names the error code. */
 export const CLOSE_PROTOCOL = 4000;
@@ -27,11 +33,17 @@ export interface SessionDeps {
   log: Logger;
   metrics: AdamaMetrics;
   connId: number;
+  edge: EdgeGuard;
+  /** The client's address, the key of per-address limits. */
+  remoteAddress: string;
 }
 
 export class SocketSession {
   private readonly streams = new Map<number, ProxyStream>();
-  private defaultWho: Who | null = null;
+  private principal: Principal | null = null;
+  private releaseSocketSlot: (() => void) | null = null;
+  /** Tail of the in-order edge checks; starts with this socket's own admission. */
+  private checks: Promise<unknown>;
   private lastPongAtMs = Date.now();
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
@@ -43,6 +55,13 @@ export class SocketSession {
     this.pingTimer = setInterval(() => this.ping(), deps.config.pingIntervalMs);
     this.pingTimer.unref();
     deps.metrics.socketsOpen.add(1);
+    const admitted = deps.edge.admit('socket', deps.remoteAddress, null);
+    this.checks = admitted.catch(() => undefined);
+    admitted.catch((err: unknown) => {
+      // Over the per-address socket rate: say why with the usual coded frame, then close with the code.
+      this.fail(null, err);
+      this.close(E.RATE_LIMITED);
+    });
   }
 
   get streamCount(): number { return this.streams.size; }
@@ -54,31 +73,85 @@ export class SocketSession {
     this.onClose();
   }
 
+  /**
+   * Inbound backpressure: a socket with this many requests still being checked or handled stops
+   * being read until half of them finished, so one flooding client queues in its own TCP buffer
+   * instead of in our event loop, and other sockets keep their latency.
+   */
+  private static readonly MAX_IN_FLIGHT = 32;
+  private inFlight = 0;
+
+  private started(): void {
+    if (++this.inFlight >= SocketSession.MAX_IN_FLIGHT && !this.ws.isPaused) this.ws.pause();
+  }
+
+  private finished(): void {
+    if (--this.inFlight <= SocketSession.MAX_IN_FLIGHT / 2 && this.ws.isPaused && !this.closed) this.ws.resume();
+  }
+
   private onMessage(text: string | null): void {
     if (text === null) { this.fail(null, new AdamaError(E.FRAME_NOT_JSON, 'binary frames are not accepted')); return; }
     const decoded = decodeClientFrame(text, this.deps.config.maxFrameBytes);
     switch (decoded.kind) {
       case 'pong': this.lastPongAtMs = Date.now(); return;
       case 'error': this.fail(decoded.id, decoded.error); return;
-      case 'request':
+      case 'request': {
         this.lastPongAtMs = Date.now();
-        this.handle(decoded.request).catch((err: unknown) => this.fail(decoded.request.id, err));
+        const req = decoded.request;
+        this.started();
+        const checked = this.checks.then(() => this.check(req));
+        this.checks = checked.catch(() => undefined);
+        checked.then((who) => this.handle(req, who)).catch((err: unknown) => this.fail(req.id, err)).finally(() => this.finished());
+      }
     }
   }
 
-  private async handle(req: Request): Promise<void> {
+  /** The edge checks of one request, in arrival order; returns the identity a create acts as. */
+  private async check(req: Request): Promise<Who | null> {
+    const { edge, remoteAddress } = this.deps;
     switch (req.method) {
       case 'auth': {
-        this.defaultWho = parseIdentity(req.identity);
-        this.reply(req.id, { agent: this.defaultWho.agent, authority: this.defaultWho.authority });
+        const principal = await edge.authenticate(req.identity);
+        await edge.admit('socket', remoteAddress, principal.who);
+        const release = edge.claimSocket(principal.who);
+        this.releaseSocketSlot?.();
+        this.releaseSocketSlot = release;
+        this.principal = principal;
+        if (this.closed) this.releaseSocketSlot();
+        return principal.who;
+      }
+      case 'document/create':
+      case 'connection/create': {
+        const who = await this.who(req.identity);
+        await edge.admit('stream', remoteAddress, who);
+        return who;
+      }
+      case 'connection/send': {
+        const stream = this.stream(req.connection);
+        edge.checkMessageSize(stream.ref.space, req.message);
+        await edge.admit('message', remoteAddress, stream.who);
+        return null;
+      }
+      case 'connection/update': {
+        await edge.admit('message', remoteAddress, this.stream(req.connection).who);
+        return null;
+      }
+      case 'connection/end': return null;
+    }
+  }
+
+  private async handle(req: Request, who: Who | null): Promise<void> {
+    switch (req.method) {
+      case 'auth': {
+        this.reply(req.id, { agent: who!.agent, authority: who!.authority });
         return;
       }
       case 'document/create': {
-        const { seq } = await this.deps.host.createDocument({ space: req.space, key: req.key }, this.who(req.identity), req.arg ?? null);
+        const { seq } = await this.deps.host.createDocument({ space: req.space, key: req.key }, who!, req.arg ?? null);
         this.reply(req.id, { seq });
         return;
       }
-      case 'connection/create': return this.openStream(req);
+      case 'connection/create': return this.openStream(req, who!);
       case 'connection/send': {
         const startedMs = Date.now();
         try {
@@ -108,12 +181,11 @@ export class SocketSession {
     }
   }
 
-  private async openStream(req: Extract<Request, { method: 'connection/create' }>): Promise<void> {
+  private async openStream(req: Extract<Request, { method: 'connection/create' }>, who: Who): Promise<void> {
     if (this.streams.has(req.id)) throw new AdamaError(E.DUPLICATE_REQUEST_ID, `stream ${req.id} is already open`);
     if (this.streams.size >= this.deps.config.maxStreamsPerSocket) {
       throw new AdamaError(E.TOO_MANY_STREAMS, `this socket already has ${this.streams.size} streams (limit ${this.deps.config.maxStreamsPerSocket})`);
     }
-    const who = this.who(req.identity);
     const stream = new ProxyStream({
       id: req.id,
       ref: { space: req.space, key: req.key },
@@ -147,10 +219,14 @@ export class SocketSession {
     if (this.streams.delete(id)) this.deps.metrics.streamsOpen.add(-1);
   }
 
-  private who(identity: string | undefined): Who {
-    if (identity !== undefined) return parseIdentity(identity);
-    if (this.defaultWho) return this.defaultWho;
-    throw new AdamaError(E.IDENTITY_INVALID, 'no identity: send auth first or pass identity');
+  /** The identity given with this request, else the socket's `auth`, which must not have expired. */
+  private async who(identity: string | undefined): Promise<Who> {
+    if (identity !== undefined) return (await this.deps.edge.authenticate(identity)).who;
+    if (!this.principal) throw new AdamaError(E.IDENTITY_INVALID, 'no identity: send auth first or pass identity');
+    if (this.principal.expiresAtMs !== null && this.principal.expiresAtMs <= Date.now()) {
+      throw new AdamaError(E.TOKEN_EXPIRED, 'the token given with auth has expired; send auth with a new token');
+    }
+    return this.principal.who;
   }
 
   private stream(id: number): ProxyStream {
@@ -198,6 +274,7 @@ export class SocketSession {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pingTimer);
+    this.releaseSocketSlot?.();
     for (const s of this.streams.values()) void s.end();
     this.deps.metrics.streamsOpen.add(-this.streams.size);
     this.streams.clear();

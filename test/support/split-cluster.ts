@@ -34,7 +34,7 @@ export async function startSplitCluster(o: { hosts: number; proxies: number; lea
   };
   await Promise.all(Array.from({ length: o.hosts }, (_, i) => startHost(`host-${i + 1}`)));
   const proxies = await Promise.all(Array.from({ length: o.proxies }, () =>
-    spawnAdama(['proxy', '--port', '0', '--membership-poll-ms', '200', ...db], 'proxy.ready', { ...env, ADAMA_LOG_LEVEL: 'info' })));
+    spawnAdama(['proxy', '--port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', ...db], 'proxy.ready', { ...env, ADAMA_LOG_LEVEL: 'info' })));
   const socketsOpened = { count: 0 };
   class CountingWebSocket extends WebSocket {
     constructor(url: string) { super(url); socketsOpened.count++; }

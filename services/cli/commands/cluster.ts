@@ -55,7 +55,7 @@ export const clusterCommand: Command = {
         start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0'], 'host.ready')));
       const proxyPort = f.int('proxy-port', 1, 65535);
       const proxies = await Promise.all(Array.from({ length: f.int('proxies', 1, 16) }, (_, i) =>
-        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0'], 'proxy.ready')));
+        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0', '--allow-anonymous', 'true'], 'proxy.ready')));
       process.stderr.write(`\n  Adama cluster is running (${children.length} processes, logs in ${logDir}).\n`);
       for (const p of proxies) process.stderr.write(`  Demo page: ${String(p.ready.url)}   WebSocket: ${String(p.ready.ws)}\n`);
       process.stderr.write(`  Drain a host live: node dist/services/cli/main.js host drain host-1\n  Stop with Ctrl-C.\n\n`);

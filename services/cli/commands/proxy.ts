@@ -5,6 +5,7 @@ import { startProxyProcess } from '../../web-proxy/proxy-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
 import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { EDGE_FLAGS, edgeFlags } from './edge-flags';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
@@ -14,6 +15,7 @@ const flags: FlagSpec = {
   'membership-poll-ms': { default: '500', help: 'how often the hosts table is read for membership' },
   ...METRICS_FLAGS,
   gossip: { help: 'host:port of the local gossip sidecar (primary membership; the hosts table is the fallback)' },
+  ...EDGE_FLAGS,
 };
 
 export const proxyCommand: Command = {
@@ -25,7 +27,7 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip') });
+    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f) });
     log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },
