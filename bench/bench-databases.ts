@@ -15,14 +15,24 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
+/** The one database the split-tier scenarios run on: PostgreSQL when DATABASE_URL is set, else PGlite. */
+export function splitDatabaseKind(): DatabaseKind {
+  return postgresUrl() === undefined ? 'pglite' : 'postgres';
+}
+
 /** pglite always; postgres too when DATABASE_URL is set. */
 export function databaseKinds(): DatabaseKind[] {
   return postgresUrl() === undefined ? ['pglite'] : ['pglite', 'postgres'];
 }
 
-export async function openBenchDatabase(kind: DatabaseKind): Promise<BenchDatabase> {
+export interface BenchDatabaseOptions {
+  /** PGlite only: connections its server accepts at once (default 16). Several processes sharing it need more. */
+  maxConnections?: number;
+}
+
+export async function openBenchDatabase(kind: DatabaseKind, options: BenchDatabaseOptions = {}): Promise<BenchDatabase> {
   if (kind === 'pglite') {
-    const embedded = await startEmbeddedPostgres();
+    const embedded = await startEmbeddedPostgres({ maxConnections: options.maxConnections });
     return { kind, connectionString: embedded.connectionString, close: () => embedded.close() };
   }
   // freshDatabase() creates adama_t_<random> through DATABASE_URL and drops it on close.
@@ -32,8 +42,8 @@ export async function openBenchDatabase(kind: DatabaseKind): Promise<BenchDataba
 }
 
 /** Opens a database, runs `fn`, and closes the database whatever happens. */
-export async function withBenchDatabase<T>(kind: DatabaseKind, fn: (db: BenchDatabase) => Promise<T>): Promise<T> {
-  const db = await openBenchDatabase(kind);
+export async function withBenchDatabase<T>(kind: DatabaseKind, fn: (db: BenchDatabase) => Promise<T>, options: BenchDatabaseOptions = {}): Promise<T> {
+  const db = await openBenchDatabase(kind, options);
   try {
     return await fn(db);
   } finally {

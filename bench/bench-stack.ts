@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { AdamaClient, type WebSocketFactory } from '../client/index';
 import { startDevCluster, type DevCluster } from '../services/cli/dev-cluster';
+import type { ProxyConfig } from '../services/shared/config';
 import { silentLogger } from '../services/shared/log';
 import { withTimeout } from './timing';
 
@@ -16,11 +17,25 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
+/**
+ * Every benchmark client connects from 127.0.0.1, so the proxy's per-address edge limits (sized
+ * for one address being a NAT in front of many users) would throttle the benchmark itself: sockets
+ * per address in particular (burst 200, 50/s, and each socket takes a token at connect and again
+ * at auth). The benchmark lifts the per-address limits only; per-principal limits stay at their
+ * defaults (every benchmark client is its own principal). The split stack's proxies get the same
+ * values through ADAMA_<NAME> variables.
+ */
+export const BENCH_PROXY_LIMITS = {
+  socketsPerIpPerSec: 1_000_000, socketsPerIpBurst: 1_000_000,
+  streamsPerIpPerSec: 1_000_000, streamsPerIpBurst: 1_000_000,
+  messagesPerIpPerSec: 1_000_000, messagesPerIpBurst: 1_000_000,
+} as const satisfies Partial<ProxyConfig>;
+
 /** Generous bound on a clean cluster shutdown (unloading documents writes snapshots). */
 const CLOSE_TIMEOUT_MS = 30_000;
 
 export async function startBenchStack(databaseUrl: string): Promise<BenchStack> {
-  const cluster = await startDevCluster({ port: 0, dataDir: '', databaseUrl, hostId: 'bench-host', log: silentLogger });
+  const cluster = await startDevCluster({ port: 0, dataDir: '', databaseUrl, hostId: 'bench-host', log: silentLogger, proxy: BENCH_PROXY_LIMITS });
   const clients: AdamaClient[] = [];
   return {
     cluster,

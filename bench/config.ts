@@ -1,7 +1,8 @@
 /**
  * @module config
  * Benchmark knobs, each overridable through the environment (BENCH_<NAME>). The defaults keep one
- * run, both databases included, around a minute on a 2-core machine.
+ * run, both databases included, around a minute on a 2-core machine for the
+ * single-process scenarios, plus about 45 s for the split-tier ones (on one database).
  */
 
 export const benchDefaults = {
@@ -23,6 +24,20 @@ export const benchDefaults = {
   maxOps: 200_000,
   /** BENCH_OP_TIMEOUT_MS: one send, delta or append taking longer than this counts as an error. */
   opTimeoutMs: 15_000,
+  /** BENCH_FANOUT_DOCS: `chat` documents in the fan-out scenario (single-process and split stacks). */
+  fanoutDocs: 20,
+  /** BENCH_FANOUT_CLIENTS: clients (sockets) per fan-out document: one sender, the rest receive. */
+  fanoutClients: 10,
+  /** BENCH_FANOUT_MESSAGES: measured `say` messages per fan-out document, one at a time (after 20 warm-up ones). */
+  fanoutMessages: 20,
+  /** BENCH_SPLIT_PROXIES: `adama proxy` processes in the split stack (always 3 `adama host`); clients alternate between them. */
+  splitProxies: 2,
+  /** BENCH_GROUP_COMMIT_DOCS: documents in the group-commit scenario, one append in flight each. */
+  groupCommitDocs: 50,
+  /** BENCH_FAILOVER_ROUNDS: SIGKILLs of the busiest host (each followed by a restart under the same id). */
+  failoverRounds: 5,
+  /** BENCH_FAILOVER_DOCS: `chat` documents in the failover scenario, one client (socket) each. */
+  failoverDocs: 24,
 } as const;
 
 export type BenchConfig = { -readonly [K in keyof typeof benchDefaults]: number };

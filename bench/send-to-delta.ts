@@ -67,7 +67,8 @@ export async function runSendToDelta(stack: BenchStack, config: Readonly<BenchCo
   };
 }
 
-function lastMessageText(view: Json): string | undefined {
+/** The text of the last message in a `chat` view, if any. */
+export function lastMessageText(view: Json): string | undefined {
   if (typeof view !== 'object' || view === null || Array.isArray(view)) return undefined;
   const messages = view.messages;
   if (!Array.isArray(messages) || messages.length === 0) return undefined;

@@ -61,7 +61,8 @@ async function appendManyPhase(data: SqlDataService, config: Readonly<BenchConfi
   return runClosedLoop({ workers: 1, durationMs: config.seconds * 1000, maxOps: config.maxOps, opTimeoutMs: config.opTimeoutMs, op: appendNext });
 }
 
-function record(seq: number): ChangeRecord {
+/** A change record resembling a counter `add` (seq 1 is the create). */
+export function record(seq: number): ChangeRecord {
   return {
     seq,
     who: { agent: 'bench', authority: 'anonymous' },
