@@ -61,6 +61,8 @@ export class AdamaClient {
   private markConnected!: () => void;
   private attempt = 0;
   private closedByUser = false;
+  /** Set when the server refused our identity (not retryable); cleared by a later successful auth. */
+  private authFailure: AdamaFailure | null = null;
   private lastFrameAtMs = Date.now();
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly sendSalt = Math.random().toString(36).slice(2, 10);
@@ -101,6 +103,7 @@ export class AdamaClient {
   async request(body: Record<string, Json>, onOpen?: (id: number) => void): Promise<Record<string, Json>> {
     await this.connected;
     if (this.closedByUser) throw new AdamaFailure(0, 'client closed', false);
+    if (this.authFailure) throw this.authFailure;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -120,7 +123,7 @@ export class AdamaClient {
       this.attempt = 0;
       this.lastFrameAtMs = Date.now();
       const id = this.nextId++;
-      this.pending.set(id, { resolve: () => this.afterAuth(), reject: (e) => { for (const d of this.docs.values()) d.fail(e); } });
+      this.pending.set(id, { resolve: () => this.afterAuth(), reject: (e) => this.authRefused(e) });
       ws.send(JSON.stringify({ id, method: 'auth', identity: this.options.identity }));
     };
     ws.onmessage = (ev) => this.onFrame(String(ev.data));
@@ -128,7 +131,16 @@ export class AdamaClient {
     ws.onclose = () => this.onSocketClosed(ws);
   }
 
+  /** A refused identity will not get better by waiting: fail every stream and every request now and later. */
+  private authRefused(e: AdamaFailure): void {
+    if (e.retry) return; // the socket dropped during auth; the reconnect will try again
+    this.authFailure = e;
+    for (const d of this.docs.values()) d.fail(e);
+    this.markConnected();
+  }
+
   private afterAuth(): void {
+    this.authFailure = null;
     const docs = [...this.docs.values()];
     this.docs.clear();
     this.markConnected();
@@ -182,6 +194,8 @@ export class AdamaDocument {
   /** Resolves with the stream id once the (re)opened stream delivered its first delta. */
   private open = deferred<number>();
   private ended = false;
+  /** Why the stream ended, when the server ended it; later calls fail with the same code. */
+  private failure: AdamaFailure | null = null;
   private markReady!: (v: Json) => void;
   private failReady!: (e: AdamaFailure) => void;
   private viewerState: Json;
@@ -269,6 +283,7 @@ export class AdamaDocument {
   /** @internal */ fail(f: AdamaFailure): void {
     if (this.ended) return;
     this.ended = true;
+    this.failure = f;
     this.failReady(f);
     this.open.reject(f);
     this.options.onError?.(f);
@@ -281,7 +296,7 @@ export class AdamaDocument {
   }
 
   private currentStream(): Promise<number> {
-    if (this.ended) return Promise.reject(new AdamaFailure(0, 'stream ended', false));
+    if (this.ended) return Promise.reject(this.failure ?? new AdamaFailure(0, 'stream ended', false));
     return this.open.promise;
   }
 }

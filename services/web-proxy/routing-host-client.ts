@@ -43,12 +43,17 @@ export class RoutingHostClient implements HostClient {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly o: RoutingHostClientOptions) {
-    let known = new Set(o.membership.current().map((h) => h.id));
+    let known = new Map(o.membership.current().map((h) => [h.id, h.address]));
     this.unsubscribe = o.membership.onChange((hosts) => {
-      const live = new Set(hosts.map((h) => h.id));
-      for (const id of known) if (!live.has(id)) { this.cache.invalidateHost(id); this.connections.get(id)?.close(); }
-      // A host that membership shows alive again is no longer suspected.
-      for (const id of live) if (!known.has(id)) this.suspects.delete(id);
+      const live = new Map(hosts.map((h) => [h.id, h.address]));
+      for (const id of known.keys()) if (!live.has(id)) { this.cache.invalidateHost(id); this.connections.get(id)?.close(); }
+      // A host that (re)appears, or comes back under its id at a new address (a restart within its
+      // lease), is a new process: forget the suspicion and any connection to the old one.
+      for (const [id, address] of live) {
+        if (known.get(id) === address) continue;
+        this.suspects.delete(id);
+        if (known.has(id)) this.connections.get(id)?.close();
+      }
       known = live;
     });
   }

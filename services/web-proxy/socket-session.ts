@@ -112,7 +112,8 @@ export class SocketSession {
     switch (req.method) {
       case 'auth': {
         const principal = await edge.authenticate(req.identity);
-        await edge.admit('socket', remoteAddress, principal.who);
+        // The address already paid for this socket when it connected; auth charges the principal only.
+        await edge.admit('socket', null, principal.who);
         const release = edge.claimSocket(principal.who);
         this.releaseSocketSlot?.();
         this.releaseSocketSlot = release;

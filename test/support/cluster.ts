@@ -7,15 +7,16 @@ import { AdamaClient, type WebSocketFactory } from '../../client/index';
 import { startDevCluster, type DevCluster } from '../../services/cli/dev-cluster';
 import type { HostConfig, ProxyConfig } from '../../services/shared/config';
 import { silentLogger } from '../../services/shared/log';
+import type { EdgeConfig } from '../../services/web-proxy/edge/edge-config';
 import { freshDatabase } from './databases';
 
 export interface TestCluster { cluster: DevCluster; wsUrl: string; clients: AdamaClient[]; client(name: string): AdamaClient; close(): Promise<void> }
 
-export async function startTestCluster(options: { host?: Partial<HostConfig>; proxy?: Partial<ProxyConfig>; spacesDir?: string } = {}): Promise<TestCluster> {
+export async function startTestCluster(options: { host?: Partial<HostConfig>; proxy?: Partial<ProxyConfig>; spacesDir?: string; edge?: Partial<EdgeConfig> } = {}): Promise<TestCluster> {
   const db = await freshDatabase();
   const cluster = await startDevCluster({
     port: 0, dataDir: '', databaseUrl: db.connectionString, hostId: 'test-host', log: silentLogger,
-    spacesDir: options.spacesDir, host: options.host, proxy: options.proxy,
+    spacesDir: options.spacesDir, host: options.host, proxy: options.proxy, edge: options.edge,
   });
   const clients: AdamaClient[] = [];
   return {

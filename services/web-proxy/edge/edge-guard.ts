@@ -41,14 +41,15 @@ export class EdgeGuard {
   authenticate(identity: unknown): Promise<Principal> { return this.o.authenticator.authenticate(identity); }
 
   /**
-   * Takes one token from the address bucket and (when known) the principal's bucket of `kind`.
+   * Takes one token from the address bucket (unless `ip` is null: already charged) and (when
+   * known) the principal's bucket of `kind`.
    * Both are asked at once to keep one round trip; a refused request may still have used a token
    * of the other bucket, which only errs on the strict side.
    */
-  async admit(kind: Admission, ip: string, who: Who | null): Promise<void> {
+  async admit(kind: Admission, ip: string | null, who: Who | null): Promise<void> {
     const l = this.limits[kind];
     const [byIp, byPrincipal] = await Promise.all([
-      this.o.limiter.take(`${kind}:ip:${ip}`, 1, l.ip),
+      ip === null ? Promise.resolve({ allowed: true, retryAfterMs: 0 }) : this.o.limiter.take(`${kind}:ip:${ip}`, 1, l.ip),
       who ? this.o.limiter.take(`${kind}:p:${principalKey(who)}`, 1, l.principal) : Promise.resolve({ allowed: true, retryAfterMs: 0 }),
     ]);
     if (byIp.allowed && byPrincipal.allowed) return;
