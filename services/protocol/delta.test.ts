@@ -1,5 +1,6 @@
 import { apply, decode, deepEqual, diff, encode } from './delta';
 import type { Json, JsonObject } from '../shared/json';
+import { mulberry32 } from '../../test/support/prng';
 
 /** What a client receives: the patch after a trip through JSON text. */
 const wire = (patch: Json | undefined): Json => JSON.parse(JSON.stringify(patch)) as Json;
@@ -198,16 +199,6 @@ describe('deepEqual', () => {
 
 // ---- Seeded property tests -------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private readonly next: () => number;

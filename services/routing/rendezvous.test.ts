@@ -1,21 +1,12 @@
 import { hash64Hex, pickOwner, rankHosts, score, weightedScore, type RoutingHost } from './rendezvous';
 import { referenceHash64 } from './rendezvous-reference';
 import vectors from './rendezvous.vectors.json';
+import { mulberry32 } from '../../test/support/prng';
 
 const host = (id: string, weight = 1): RoutingHost => ({ id, address: `${id}:9000`, weight });
 const ids = (hosts: readonly RoutingHost[]): string[] => hosts.map((h) => h.id);
 const KEYS = Array.from({ length: 30_000 }, (_, i) => `doc-${i}`);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomText(next: () => number): string {
   const alphabet = ['a', 'Z', '7', '-', '\u0000', 'é', 'ß', '日', '本', '🎉', '\ud800', '\udfff', '\u07ff', '\u0800', '\uffff'];

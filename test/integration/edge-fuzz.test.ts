@@ -11,22 +11,13 @@ import WebSocket from 'ws';
 import { spawnAdama, type Child } from '../support/child';
 import { freshDatabase, type FreshDatabase } from '../support/databases';
 import { eventually } from '../support/edge-processes';
+import { mulberry32 } from '../support/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const FRAMES = 3000;
 const SOCKETS = 4;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
