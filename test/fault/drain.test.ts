@@ -4,11 +4,11 @@
  * no acknowledged message is lost or applied twice, logs stay gapless, clients keep their
  * sockets and keep writing, and the drained host refuses new work.
  */
-import type { AdamaDocument } from '../../client/index';
 import { E } from '../../services/shared/errors';
 import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
+import { busiestHost, expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
 import { hostAdmin, ViewWatcher } from '../support/host-rpc';
 
 type ChatView = { messages: { author: string; text: string }[] };
@@ -25,23 +25,10 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
   afterAll(async () => { await c?.close(); });
 
   it('releases every binding, loses no acknowledged message, applies none twice and keeps sockets and writers going', async () => {
-    const setup = c.client('setup');
-    for (let d = 0; d < DOCS; d++) await setup.createDocument('chat', `room-${d}`, {});
-    const writers: { name: string; doc: AdamaDocument; room: string; acked: string[]; afterDrain: number }[] = [];
-    for (let d = 0; d < DOCS; d++) {
-      for (let w = 0; w < WRITERS_PER_DOC; w++) {
-        const name = `w${d}-${w}`;
-        writers.push({ name, doc: c.client(name).connect('chat', `room-${d}`), room: `room-${d}`, acked: [], afterDrain: 0 });
-      }
-    }
-    await Promise.all(writers.map((w) => w.doc.ready));
+    const writers = (await openChatWriters(c, DOCS, WRITERS_PER_DOC)).map((w) => ({ ...w, afterDrain: 0 }));
     const socketsBefore = c.socketsOpened.count;
-
     // The drained host is the one that owns the most documents right now.
-    const owners = await Promise.all(Array.from({ length: DOCS }, (_, d) => c.storage.data.lookup({ space: 'chat', key: `room-${d}` })));
-    const counts = new Map<string, number>();
-    for (const o of owners) counts.set(o!.host!, (counts.get(o!.host!) ?? 0) + 1);
-    const victim = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    const { host: victim } = await busiestHost(c, DOCS);
     expect(await c.storage.data.listByHost(victim)).not.toHaveLength(0);
     const address = (await c.storage.data.liveHosts()).find((h) => h.hostId === victim)!.address;
     const admin = hostAdmin(address);
@@ -81,19 +68,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     }
     expect(writers.every((w) => w.afterDrain >= AFTER_DRAIN)).toBe(true);
 
-    for (let d = 0; d < DOCS; d++) {
-      const ref = { space: 'chat', key: `room-${d}` };
-      const row = await c.storage.data.lookup(ref);
-      expect(row!.host).not.toBe(victim);
-      const { snapshot, records } = await c.storage.data.load(ref);
-      const first = (snapshot?.seq ?? 0) + 1;
-      expect(records.map((r) => r.seq)).toEqual(Array.from({ length: row!.headSeq - first + 1 }, (_, i) => first + i));
-      const reader = c.client(`reader${d}`).connect('chat', ref.key);
-      const texts = ((await reader.ready) as ChatView).messages.map((m) => m.text);
-      for (const w of writers.filter((x) => x.room === ref.key)) {
-        for (const text of w.acked) expect(texts.filter((t) => t === text)).toHaveLength(1);
-      }
-    }
+    await expectEveryAckExactlyOnce(c, writers, DOCS, victim);
     // Readers opened one socket each; writers opened none after the start.
     expect(c.socketsOpened.count - socketsBefore).toBe(DOCS);
     expect(await c.storage.data.listByHost(victim)).toEqual([]);
