@@ -42,9 +42,10 @@ async function connectMs(h: DocumentHost, ref: DocRef): Promise<number> {
   return first - started;
 }
 
-export async function runArchiveBench(): Promise<Record<string, number>> {
+/** `databaseUrl`: a fresh database to fill (npm run bench passes one); embedded PGlite when omitted. */
+export async function runArchiveBench(databaseUrl?: string): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'adama-bench-archive-'));
-  const storage = await openStorage({ databaseUrl: process.env.DATABASE_URL || undefined });
+  const storage = await openStorage({ databaseUrl });
   const store = new FsObjectStore(dir);
   try {
     const data = storage.data;

@@ -11,6 +11,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { databaseKinds, splitDatabaseKind, withBenchDatabase, type DatabaseKind } from './bench-databases';
+import { runArchiveBench } from './archive';
 import { withBenchStack } from './bench-stack';
 import { readBenchConfig, type BenchConfig } from './config';
 import { runManyDocuments, runOneDocument } from './durable-appends';
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   const databases: Record<string, Figures> = {};
   for (const kind of databaseKinds()) databases[kind] = await runOnDatabase(kind, config, relay);
   const splitTier = await runSplitTier(splitDatabaseKind(), config, relay);
-  const summary = { date: new Date().toISOString(), node: process.version, cpus, loadAverage: { start: loadAtStart, end: loadavg() }, config, baseline: { wsRelay: relay }, databases, splitTier };
+  const archive = await withBenchDatabase(splitDatabaseKind(), (db) => runArchiveBench(db.connectionString));
+  const summary = { date: new Date().toISOString(), node: process.version, cpus, loadAverage: { start: loadAtStart, end: loadavg() }, config, baseline: { wsRelay: relay }, databases, splitTier, archive };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

@@ -17,7 +17,8 @@ import type { SandboxFactory } from '../runtime/space-sandbox';
 import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from './host-api';
 import { SpaceRegistry } from './space-registry';
 import { GroupCommitter } from './group-commit';
-import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
+import { noopTelemetry, restoreResult, withSpan, type AdamaMetrics } from '../shared/telemetry';
+import type { Tracer } from '@opentelemetry/api';
 import type { ObjectStore } from '../archiver/object-store';
 import { fetchArchive } from '../archiver/restore';
 
@@ -29,6 +30,7 @@ export interface DocumentHostDeps {
   log: Logger;
   config: Readonly<HostConfig>;
   metrics?: AdamaMetrics;
+  tracer?: Tracer;
   /** Where archived documents are restored from; without it an archived document cannot load. */
   objectStore?: ObjectStore;
   /** Hosts membership (gossip) believes dead right now; findbind may take their documents. */
@@ -43,10 +45,12 @@ export class DocumentHost implements HostClient {
   private readonly spaces: SpaceRegistry;
   private readonly committer: GroupCommitter;
   private readonly metrics: AdamaMetrics;
+  private readonly tracer: Tracer;
   private accepting = true;
 
   constructor(private readonly deps: DocumentHostDeps) {
     this.metrics = deps.metrics ?? noopTelemetry().metrics;
+    this.tracer = deps.tracer ?? noopTelemetry().tracer;
     // Appends of every document on this host share round trips (group commit across documents).
     this.committer = new GroupCommitter(deps.data, { clock: deps.clock });
     this.spaces = new SpaceRegistry(deps.data, deps.sandboxFactory, {
@@ -133,7 +137,8 @@ export class DocumentHost implements HostClient {
     }
     let pending = this.loading.get(id);
     if (!pending) {
-      pending = this.load(ref, suspectHosts).finally(() => this.loading.delete(id));
+      pending = withSpan(this.tracer, 'adama.document.load', { 'adama.space': ref.space, 'adama.key': ref.key }, () => this.load(ref, suspectHosts))
+        .finally(() => this.loading.delete(id));
       this.loading.set(id, pending);
     }
     return pending;
@@ -182,12 +187,17 @@ export class DocumentHost implements HostClient {
     } catch (err) {
       const code = isAdamaError(err) ? err.entry.code : undefined;
       log.warn({ space: ref.space, key: ref.key, epoch, seq: headSeq, code, ref: archiveRef, err: String(err) }, 'document.restore_failed');
+      this.metrics.documentsRestored.add(1, { result: restoreResult(err) });
+      this.metrics.documentRestoreMs.record(clock.nowMs() - startedMs);
       if (!isAdamaError(err, E.APPEND_FENCED)) {
         await data.releaseToArchived(ref, hostId, epoch, archiveRef).catch((e: unknown) => log.warn({ space: ref.space, key: ref.key, err: String(e) }, 'document.restore_release_failed'));
       }
       throw err;
     }
-    log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms: clock.nowMs() - startedMs, ref: archiveRef }, 'document.restored');
+    const ms = clock.nowMs() - startedMs;
+    this.metrics.documentsRestored.add(1, { result: 'ok' });
+    this.metrics.documentRestoreMs.record(ms);
+    log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
     return this.install(ref, epoch, { seq: headSeq, encoded, plain: decode(encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
   }
@@ -200,6 +210,7 @@ export class DocumentHost implements HostClient {
         data: this.deps.data,
         appender: this.committer,
         metrics: this.metrics,
+        tracer: this.tracer,
         clock: this.deps.clock,
         log: this.deps.log,
         config: this.deps.config,

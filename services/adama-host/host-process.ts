@@ -18,6 +18,7 @@ import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openObjectStore } from '../archiver/object-store';
 import { startLeaseMembership } from '../routing/lease-membership';
 import { connectGossipMembership } from '../gossip/gossip-membership';
+import { once } from '../shared/once';
 
 export interface HostProcessOptions {
   hostId: string;
@@ -57,7 +58,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
     const live = new Set(membership.current().map((h) => h.id));
     return leases.current().filter((h) => !live.has(h.id)).map((h) => h.id);
   };
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, objectStore, deadHosts });
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, tracer: telemetry.tracer, objectStore, deadHosts });
   let draining: Promise<DrainReply> | null = null;
   let lease: HostLease | null = null;
 
@@ -90,24 +91,20 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
   o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort }, 'host.ready');
 
-  let closing: Promise<void> | null = null;
   return {
     hostId: o.hostId,
     port: server.port,
     address,
     host,
     drain,
-    close() {
-      closing ??= (async () => {
-        server.setHealth('NOT_SERVING');
-        await drain(config.shutdownGraceMs);
-        await server.close(2_000);
-        await membership.close();
-        if (membership !== leases) await leases.close();
-        await storage.close();
-        await telemetry.shutdown();
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      server.setHealth('NOT_SERVING');
+      await drain(config.shutdownGraceMs);
+      await server.close(2_000);
+      await membership.close();
+      if (membership !== leases) await leases.close();
+      await storage.close();
+      await telemetry.shutdown();
+    }),
   };
 }

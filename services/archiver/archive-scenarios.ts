@@ -15,6 +15,7 @@ import { systemClock } from '../shared/clock';
 import { hostDefaults, resolveConfig } from '../shared/config';
 import { E, type ErrorBody } from '../shared/errors';
 import { silentLogger } from '../shared/log';
+import type { AdamaMetrics } from '../shared/telemetry';
 import type { DataService, DocRef } from '../storage/data-service';
 import { freshStorage } from '../../test/support/databases';
 import { ARCHIVE_PREFIX, archiveKey } from './archive-format';
@@ -25,15 +26,15 @@ import type { ObjectStore } from './object-store';
 const who = { agent: 'tester', authority: 'anonymous' };
 let hostSeq = 0;
 
-export function newHost(data: DataService, store: ObjectStore | undefined): DocumentHost {
+export function newHost(data: DataService, store: ObjectStore | undefined, metrics?: AdamaMetrics): DocumentHost {
   hostSeq += 1;
-  return new DocumentHost({ hostId: `h-${hostSeq}`, data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: silentLogger, config: resolveConfig(hostDefaults, {}, {}), objectStore: store });
+  return new DocumentHost({ hostId: `h-${hostSeq}`, data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: silentLogger, config: resolveConfig(hostDefaults, {}, {}), objectStore: store, metrics });
 }
 
-export function newArchiver(data: DataService, store: ObjectStore, faults?: ArchiverFaults): Archiver {
+export function newArchiver(data: DataService, store: ObjectStore, faults?: ArchiverFaults, metrics?: AdamaMetrics): Archiver {
   let n = 0;
   return new Archiver({
-    data, store, clock: systemClock, log: silentLogger, workerId: 'test-archiver', faults,
+    data, store, clock: systemClock, log: silentLogger, workerId: 'test-archiver', faults, metrics,
     random: () => `r${(n += 1)}`,
     config: resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 30_000 }),
   });
@@ -58,8 +59,8 @@ export async function coldCounter(data: DataService, key: string, sends: number)
 }
 
 /** Connects with a fresh host; returns the first view and the stream. */
-export async function connect(data: DataService, store: ObjectStore | undefined, ref: DocRef): Promise<{ host: DocumentHost; view: unknown; send(by: number, dedupe: string): Promise<{ seq: number }> }> {
-  const host = newHost(data, store);
+export async function connect(data: DataService, store: ObjectStore | undefined, ref: DocRef, metrics?: AdamaMetrics): Promise<{ host: DocumentHost; view: unknown; send(by: number, dedupe: string): Promise<{ seq: number }> }> {
+  const host = newHost(data, store, metrics);
   const s = sink();
   const stream = await host.openStream(ref, who, { viewerState: {} }, s);
   return { host, view: s.deltas[0]?.data, send: (by, dedupe) => stream.send('add', { by }, dedupe) };

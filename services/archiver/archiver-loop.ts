@@ -52,7 +52,9 @@ export class ArchiverLoop {
     }
     const claimed = await data.claimColdDocuments(workerId, config.idleMs, config.claimLeaseMs, config.batchSize);
     result.claimed = claimed.length;
-    archiver.counters.lagMs = lagMs(claimed.map((c) => c.updatedAtMs), config.idleMs, clock.nowMs());
+    const claimedAtMs = clock.nowMs();
+    archiver.counters.lagMs = lagMs(claimed.map((c) => c.updatedAtMs), config.idleMs, claimedAtMs);
+    for (const c of claimed) archiver.metrics.archiverLagMs.record(lagMs([c.updatedAtMs], config.idleMs, claimedAtMs));
     const inFlight = new Set<Promise<void>>();
     for (const c of claimed) {
       if (this.stopping) { await data.releaseClaim(c, workerId).catch(() => undefined); continue; }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemClock } from '../shared/clock';
 import type { Logger } from '../shared/log';
+import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openStorage } from '../storage/open-storage';
 import { startGrpcServer } from '../grpc/server';
 import { Archiver, type ArchiverFaults } from './archiver';
@@ -27,17 +28,20 @@ export interface ArchiverProcessOptions {
   workerId?: string;
   config?: Partial<ArchiverConfig>;
   log: Logger;
+  /** Prometheus endpoint and traces (--metrics-port, --metrics-host, --otlp-traces-url). */
+  telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
 }
 
-export interface RunningArchiver { port: number; workerId: string; close(): Promise<void> }
+export interface RunningArchiver { port: number; workerId: string; metricsPort: number | undefined; close(): Promise<void> }
 
 export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<RunningArchiver> {
   const config = resolveArchiverConfig(o.config);
   const workerId = o.workerId ?? `${hostname()}-${process.pid}`;
+  const telemetry = await startTelemetry({ service: 'adama-archiver', instance: workerId, log: o.log, ...o.telemetry });
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: config.concurrency + 2, log: o.log });
   const store = await openObjectStore(o.objectStore);
   const archiver = new Archiver({
-    data: storage.data, store, clock: systemClock, log: o.log, workerId, config,
+    data: storage.data, store, clock: systemClock, log: o.log, workerId, config, metrics: telemetry.metrics,
     random: () => randomBytes(6).toString('hex'),
     faults: crashFaults(process.env.ADAMA_ARCHIVER_CRASH_AFTER, o.log),
   });
@@ -48,11 +52,13 @@ export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<R
   return {
     port: server.port,
     workerId,
+    metricsPort: telemetry.metricsPort,
     async close() {
       server.setHealth('NOT_SERVING');
       await loop.stop();
       await server.close();
       await storage.close();
+      await telemetry.shutdown();
     },
   };
 }

@@ -14,6 +14,7 @@
 import type { Clock } from '../shared/clock';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Logger } from '../shared/log';
+import { noopTelemetry, restoreResult, type AdamaMetrics } from '../shared/telemetry';
 import type { ColdDocument, HotRows } from '../storage/archive-data';
 import type { DataService, DirectoryRow, DocRef } from '../storage/data-service';
 import { ARCHIVE_PREFIX, archiveKey, encodeArchive } from './archive-format';
@@ -55,6 +56,8 @@ export interface ArchiverDeps {
   random(): string;
   config: Readonly<ArchiverConfig>;
   faults?: ArchiverFaults;
+  /** Prometheus instruments (adama_archiver_*, adama_documents_restored_total); no-op when absent. */
+  metrics?: AdamaMetrics;
 }
 
 export interface Inspection {
@@ -66,7 +69,11 @@ export interface Inspection {
 export class Archiver {
   readonly counters: ArchiverCounters = { archived: 0, restored: 0, skipped: 0, failures: 0, trimmed: 0, gcDeleted: 0, bytesWritten: 0, bytesRead: 0, lagMs: 0 };
 
-  constructor(private readonly deps: ArchiverDeps) {}
+  readonly metrics: AdamaMetrics;
+
+  constructor(private readonly deps: ArchiverDeps) {
+    this.metrics = deps.metrics ?? noopTelemetry().metrics;
+  }
 
   /** Admin ArchiveNow: claims one free document however recently used, then archives it. */
   async archiveNow(ref: DocRef): Promise<ArchiveOutcome> {
@@ -106,10 +113,13 @@ export class Archiver {
       await this.trim(ref, objectKey);
       this.counters.archived += 1;
       this.counters.bytesWritten += body.length;
+      this.metrics.archiverArchived.add(1);
+      this.metrics.archiverBytesWritten.add(body.length);
       log.info({ space: ref.space, key: ref.key, seq: c.headSeq, epoch: c.epoch, bytes: body.length, ref: objectKey }, 'archiver.archived');
       return { kind: 'archived', objectKey, bytes: body.length, headSeq: c.headSeq };
     } catch (err) {
       this.counters.failures += 1;
+      this.metrics.archiverFailures.add(1);
       log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: isAdamaError(err) ? err.entry.code : undefined, err: String(err) }, 'archiver.failed');
       throw err;
     }
@@ -123,16 +133,22 @@ export class Archiver {
     const row = await this.deps.data.lookup(ref);
     if (!row || row.state === 'deleted') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${ref.space}/${ref.key} does not exist`);
     if (row.state !== 'archived' || row.archiveRef === null) return { restored: false, headSeq: row.headSeq, reason: `it is ${row.state}` };
+    const startedMs = this.deps.clock.nowMs();
     try {
       const { doc, bytes } = await fetchArchive(this.deps.store, row.archiveRef, ref, row.headSeq);
       const ok = await this.deps.data.unarchive(ref, row.archiveRef, { seq: row.headSeq, state: doc.state, meta: doc.meta });
       if (!ok) return { restored: false, headSeq: row.headSeq, reason: 'the directory row changed (a host may have restored it)' };
       this.counters.restored += 1;
       this.counters.bytesRead += bytes;
+      this.metrics.documentsRestored.add(1, { result: 'ok' });
+      this.metrics.documentRestoreMs.record(this.deps.clock.nowMs() - startedMs);
       this.deps.log.info({ space: ref.space, key: ref.key, seq: row.headSeq, bytes, ref: row.archiveRef }, 'archiver.restored');
       return { restored: true, headSeq: row.headSeq };
     } catch (err) {
       this.counters.failures += 1;
+      this.metrics.archiverFailures.add(1);
+      this.metrics.documentsRestored.add(1, { result: restoreResult(err) });
+      this.metrics.documentRestoreMs.record(this.deps.clock.nowMs() - startedMs);
       throw err;
     }
   }
@@ -160,6 +176,7 @@ export class Archiver {
       }
     }
     this.counters.gcDeleted += deleted;
+    this.metrics.archiverGcDeleted.add(deleted);
     return deleted;
   }
 
@@ -186,6 +203,7 @@ export class Archiver {
 
   private skip(ref: DocRef, reason: string): ArchiveOutcome {
     this.counters.skipped += 1;
+    this.metrics.archiverSkipped.add(1);
     this.deps.log.info({ space: ref.space, key: ref.key, reason }, 'archiver.skipped');
     return { kind: 'skipped', reason };
   }

@@ -20,6 +20,7 @@ import { deploySpacesFromDir } from './spaces-dir';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { startDevEdge, type DevEdge } from '../web-proxy/edge/dev-edge';
 import type { EdgeConfig } from '../web-proxy/edge/edge-config';
+import { once } from '../shared/once';
 
 export interface DevClusterOptions {
   port: number;
@@ -67,33 +68,29 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   // in-memory cluster gets a temporary one, removed on close.
   const objectsDir = o.dataDir === '' ? mkdtempSync(join(tmpdir(), 'adama-objects-')) : join(o.dataDir, 'objects');
   const objectStore = new FsObjectStore(objectsDir);
-  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig, metrics: telemetry.metrics, objectStore });
+  const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config: hostConfig, metrics: telemetry.metrics, tracer: telemetry.tracer, objectStore });
   const lease = await startHostLease(storage.data, o.hostId, 'in-process', LEASE_MS, o.log);
   const edge = await startDevEdge({ dataDir: o.dataDir, edge: o.edge, proxy: proxyConfig, log: o.log, metrics: telemetry.metrics });
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log, metrics: telemetry.metrics, edge: edge.edge,
+    port: o.port, bindAddress: o.bindAddress, host, config: proxyConfig, log: o.log, metrics: telemetry.metrics, tracer: telemetry.tracer, edge: edge.edge,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ host: o.hostId, documents: host.loadedDocuments }),
   });
-  let closing: Promise<void> | null = null;
   return {
-    url: `${proxy.url}/`,
-    wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
+    url: proxy.pageUrl,
+    wsUrl: proxy.wsUrl,
     port: proxy.port,
     metricsPort: telemetry.metricsPort,
     host,
     mintDevToken: edge.mintDevToken,
-    close() {
-      closing ??= (async () => {
-        await proxy.close();
-        await edge.edge.close();
-        await host.shutdown('shutdown');
-        await lease.stop({ remove: true });
-        await storage.close();
-        await telemetry.shutdown();
-        if (o.dataDir === '') rmSync(objectsDir, { recursive: true, force: true });
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      await proxy.close();
+      await edge.edge.close();
+      await host.shutdown('shutdown');
+      await lease.stop({ remove: true });
+      await storage.close();
+      await telemetry.shutdown();
+      if (o.dataDir === '') rmSync(objectsDir, { recursive: true, force: true });
+    }),
   };
 }

@@ -17,7 +17,8 @@ import type { Logger } from '../shared/log';
 import type { ChangeRecord, DataService, DocRef, Who } from '../storage/data-service';
 import type { StreamSink } from '../adama-host/host-api';
 import type { Appender } from '../adama-host/group-commit';
-import type { AdamaMetrics } from '../shared/telemetry';
+import { withSpan, type AdamaMetrics } from '../shared/telemetry';
+import type { Tracer } from '@opentelemetry/api';
 import { DedupeWindow } from './dedupe-window';
 import type { CallContext, SpaceSandbox } from './space-sandbox';
 import { DocumentHistory } from './document-history';
@@ -41,6 +42,7 @@ export interface LivingDocumentDeps {
   /** Where appends go: the host's group committer (many documents per statement). */
   appender: Appender;
   metrics: AdamaMetrics;
+  tracer: Tracer;
   sandbox: SpaceSandbox;
   clock: Clock;
   log: Logger;
@@ -245,7 +247,8 @@ export class LivingDocument {
     const { appender, hostId, epoch, ref, log, metrics, clock } = this.deps;
     const startedMs = clock.nowMs();
     try {
-      const res = await appender.append(ref, hostId, epoch, this.committed.seq, records);
+      const res = await withSpan(this.deps.tracer, 'adama.append', { 'adama.space': ref.space, 'adama.key': ref.key, 'adama.epoch': epoch, 'adama.records': records.length }, () =>
+        appender.append(ref, hostId, epoch, this.committed.seq, records));
       metrics.appendDurationMs.record(clock.nowMs() - startedMs);
       metrics.appends.add(1, { result: res.ok ? 'ok' : 'fenced' });
       if (res.ok) { metrics.appendRecords.add(records.length); return null; }

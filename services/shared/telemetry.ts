@@ -20,7 +20,7 @@ import { defaultResource, resourceFromAttributes, type Resource } from '@opentel
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { AdamaError, E, type ErrorName } from './errors';
+import { AdamaError, E, isAdamaError, type ErrorName } from './errors';
 import type { Logger } from './log';
 
 // ---- label values ---------------------------------------------------------------------------
@@ -34,7 +34,21 @@ export const APPEND_RESULTS = ['ok', 'fenced', 'error'] as const;
 export const ROUTING_KINDS = ['cached', 'rendezvous', 'redirect'] as const;
 /** Why a document left memory: its own `unload(reason)`, or a `shed` after losing ownership or storage. */
 export const SHED_REASONS = ['idle', 'drain', 'shutdown', 'fenced', 'storage_unavailable'] as const;
+/**
+ * Outcome of restoring an archived document: `missing` = ARCHIVE_MISSING, `corrupt` = ARCHIVE_CORRUPT,
+ * `unavailable` = anything else (object store or database down, no store configured, ownership lost mid-restore).
+ */
+export const RESTORE_RESULTS = ['ok', 'missing', 'corrupt', 'unavailable'] as const;
+export type RestoreResult = (typeof RESTORE_RESULTS)[number];
 const ERROR_NAMES = Object.keys(E) as ErrorName[];
+
+/** The result label of a restore that ended with `error` (none = ok). */
+export function restoreResult(error?: unknown): RestoreResult {
+  if (error === undefined) return 'ok';
+  if (isAdamaError(error, E.ARCHIVE_MISSING)) return 'missing';
+  if (isAdamaError(error, E.ARCHIVE_CORRUPT)) return 'corrupt';
+  return 'unavailable';
+}
 
 /** The result label of a request that ended with `error` (none = ok), read from the error registry. */
 export function requestResult(error?: { readonly retry: boolean }): RequestResult {
@@ -65,6 +79,8 @@ const histogram = (name: string, unit: string, help: string, buckets: readonly n
 const updown = (name: string, unit: string, help: string): Spec<'updown', {}> => ({ kind: 'updown', name, unit, help, labels: {} });
 
 const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000] as const;
+/** Archiver lag: seconds to a day, in milliseconds. */
+const LAG_BUCKETS = [1000, 10_000, 60_000, 300_000, 900_000, 3_600_000, 14_400_000, 86_400_000] as const;
 
 export const METRICS = {
   connects: counter('adama_connects_total', '{request}', 'Document connects (and creates) answered to a client by the web-proxy, by result.', { result: REQUEST_RESULTS }),
@@ -80,6 +96,14 @@ export const METRICS = {
   appendDurationMs: histogram('adama_append_duration_ms', 'ms', 'Time adama-host waited for one log append, whatever its result.', MS_BUCKETS),
   sendToAckMs: histogram('adama_send_to_ack_ms', 'ms', 'Time from a send frame arriving at the web-proxy to its ack leaving for the client.', MS_BUCKETS),
   groupCommitBatchSize: histogram('adama_group_commit_batch_size', '{request}', 'Requests adama-host applied together as one batch (at most maxBatch).', [1, 2, 4, 8, 16, 32, 64, 128, 256]),
+  documentsRestored: counter('adama_documents_restored_total', '{document}', 'Archived documents restored to the hot tables (by adama-host on connect, or by the archiver\'s RestoreNow), by result.', { result: RESTORE_RESULTS }),
+  documentRestoreMs: histogram('adama_document_restore_ms', 'ms', 'Time one restore of an archived document took (fetch, verify, write the snapshot), whatever its result.', MS_BUCKETS),
+  archiverArchived: counter('adama_archiver_documents_archived_total', '{document}', 'Documents the archiver moved to the object store (counted at the commit point, after the trim).'),
+  archiverSkipped: counter('adama_archiver_documents_skipped_total', '{document}', 'Documents the archiver claimed or was asked to archive but left hot (bound, touched since the claim, log short of the head).'),
+  archiverFailures: counter('adama_archiver_failures_total', '{failure}', 'Archive or RestoreNow attempts that failed on infrastructure (database, object store, bad object); the document is left as it was.'),
+  archiverBytesWritten: counter('adama_archiver_bytes_written_total', 'By', 'Bytes of archive objects the archiver uploaded for documents it archived.'),
+  archiverGcDeleted: counter('adama_archiver_gc_deleted_total', '{object}', 'Unreferenced archive objects the archiver\'s garbage collection deleted.'),
+  archiverLagMs: histogram('adama_archiver_lag_ms', 'ms', 'How long past the idle threshold each document the archiver claimed had waited (0 = claimed as soon as it became eligible).', LAG_BUCKETS),
   documentsLoadedNow: updown('adama_documents_loaded', '{document}', 'Documents in adama-host memory now (+1 on load, -1 when it leaves).'),
   streamsOpen: updown('adama_streams_open', '{stream}', 'Document streams open in the web-proxy now (+1 on attach, -1 on close).'),
   socketsOpen: updown('adama_sockets_open', '{socket}', 'Client WebSockets open in the web-proxy now (+1 on upgrade, -1 on close).'),

@@ -15,6 +15,7 @@ import { startProxyServer } from './proxy-server';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { resolveEdgeConfig, type EdgeConfig } from './edge/edge-config';
 import { startEdge } from './edge/start-edge';
+import { once } from '../shared/once';
 
 export interface ProxyProcessOptions {
   proxyId: string;
@@ -53,28 +54,24 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   });
   const edge = await startEdge({ edge: edgeConfig, proxy: config, log: o.log, metrics });
   const proxy = await startProxyServer({
-    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log, metrics, edge,
+    port: o.port, bindAddress: o.bindAddress, host: routing, config, log: o.log, metrics, tracer: telemetry.tracer, edge,
     staticDir: o.staticDir ?? DEFAULT_STATIC_DIR,
     health: () => ({ proxy: o.proxyId, hosts: membership.current().length, streamsByHost: routing.streamsByHost() }),
   });
-  let closing: Promise<void> | null = null;
   return {
-    url: `${proxy.url}/`,
-    wsUrl: `${proxy.url.replace(/^http/, 'ws')}/ws`,
+    url: proxy.pageUrl,
+    wsUrl: proxy.wsUrl,
     port: proxy.port,
     metricsPort: telemetry.metricsPort,
     routing,
-    close() {
-      closing ??= (async () => {
-        await proxy.close();
-        await edge.close();
-        routing.close();
-        await membership.close();
-        if (membership !== leases) await leases.close();
-        await storage.close();
-        await telemetry.shutdown();
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      await proxy.close();
+      await edge.close();
+      routing.close();
+      await membership.close();
+      if (membership !== leases) await leases.close();
+      await storage.close();
+      await telemetry.shutdown();
+    }),
   };
 }

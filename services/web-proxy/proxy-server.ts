@@ -18,6 +18,7 @@ import type { ProxyConfig } from '../shared/config';
 import type { HostClient } from '../adama-host/host-api';
 import { SocketSession } from './socket-session';
 import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
+import type { Tracer } from '@opentelemetry/api';
 import type { Edge } from './edge/start-edge';
 import { isOriginAllowed } from './edge/origin-check';
 
@@ -33,13 +34,19 @@ export interface ProxyServerOptions {
   /** Extra health facts merged into /healthz. */
   health?: () => Record<string, unknown>;
   metrics?: AdamaMetrics;
+  tracer?: Tracer;
   /** Authentication, rate limits, origins and TLS (edge/start-edge.ts). */
   edge: Edge;
 }
 
 export interface RunningProxy {
   port: number;
+  /** http(s)://host:port, no trailing slash. */
   url: string;
+  /** The demo page's address (url + '/'). */
+  pageUrl: string;
+  /** ws(s)://host:port/ws, where clients connect. */
+  wsUrl: string;
   sessions(): number;
   close(): Promise<void>;
 }
@@ -52,6 +59,7 @@ const CONTENT_TYPES: Record<string, string> = {
 export async function startProxyServer(o: ProxyServerOptions): Promise<RunningProxy> {
   const sessions = new Set<SocketSession>();
   const metrics = o.metrics ?? noopTelemetry().metrics;
+  const tracer = o.tracer ?? noopTelemetry().tracer;
   let nextConn = 1;
   let closing = false;
   const edge = o.edge.config;
@@ -74,7 +82,7 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   wss.on('connection', (ws, req) => {
     if (closing) { ws.close(1001, `${E.HOST_SHUTTING_DOWN.code} ${E.HOST_SHUTTING_DOWN.name}`); return; }
     const session = new SocketSession(ws, {
-      host: o.host, config: o.config, log: o.log, metrics, connId: nextConn++,
+      host: o.host, config: o.config, log: o.log, metrics, tracer, connId: nextConn++,
       edge: o.edge.guard, remoteAddress: clientAddress(req, edge.trustForwardedFor),
     });
     sessions.add(session);
@@ -87,9 +95,12 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
   o.log.info({ port }, 'proxy.listening');
+  const baseUrl = `${tls ? 'https' : 'http'}://${o.bindAddress && o.bindAddress !== '0.0.0.0' ? o.bindAddress : '127.0.0.1'}:${port}`;
   return {
     port,
-    url: `${tls ? 'https' : 'http'}://${o.bindAddress && o.bindAddress !== '0.0.0.0' ? o.bindAddress : '127.0.0.1'}:${port}`,
+    url: baseUrl,
+    pageUrl: `${baseUrl}/`,
+    wsUrl: `${baseUrl.replace(/^http/, 'ws')}/ws`,
     sessions: () => sessions.size,
     async close() {
       closing = true;

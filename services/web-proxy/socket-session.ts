@@ -14,7 +14,8 @@ import type WebSocket from 'ws';
 import { decodeClientFrame } from '../protocol/codec';
 import type { Request, ServerFrame } from '../protocol/messages';
 import { AdamaError, E, errorByCode, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
-import { requestResult, type AdamaMetrics } from '../shared/telemetry';
+import { requestResult, withSpan, type AdamaMetrics } from '../shared/telemetry';
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { ProxyConfig } from '../shared/config';
@@ -32,6 +33,8 @@ export interface SessionDeps {
   config: Readonly<ProxyConfig>;
   log: Logger;
   metrics: AdamaMetrics;
+  /** Spans per request (OTLP export is off unless configured). */
+  tracer: Tracer;
   connId: number;
   edge: EdgeGuard;
   /** The client's address, the key of per-address limits. */
@@ -101,7 +104,7 @@ export class SocketSession {
         this.started();
         const checked = this.checks.then(() => this.check(req));
         this.checks = checked.catch(() => undefined);
-        checked.then((who) => this.handle(req, who)).catch((err: unknown) => this.fail(req.id, err)).finally(() => this.finished());
+        checked.then((who) => withSpan(this.deps.tracer, `adama.${req.method}`, spanAttributes(req, this.deps.connId), () => this.handle(req, who))).catch((err: unknown) => this.fail(req.id, err)).finally(() => this.finished());
       }
     }
   }
@@ -281,4 +284,13 @@ export class SocketSession {
     this.streams.clear();
     this.deps.metrics.socketsOpen.add(-1);
   }
+}
+
+/** What a request's span records: never identities or message bodies. */
+function spanAttributes(req: Request, connId: number): Attributes {
+  const attrs: Attributes = { 'adama.conn': connId, 'adama.request': req.id };
+  if ('space' in req) { attrs['adama.space'] = req.space; attrs['adama.key'] = req.key; }
+  if ('connection' in req) attrs['adama.stream'] = req.connection;
+  if ('channel' in req) attrs['adama.channel'] = req.channel;
+  return attrs;
 }
