@@ -65,7 +65,10 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   const drain = (timeoutMs: number): Promise<DrainReply> => {
     draining ??= (async () => {
       o.log.info({ host: o.hostId }, 'drain.started');
-      // Leaving membership first makes proxies route new streams elsewhere while we unload.
+      // NOT_SERVING tells the gossip sidecar beside us to announce our departure (one round), and
+      // leaving the lease table does the same for lease membership: proxies route new streams
+      // elsewhere while we unload.
+      server.setHealth('NOT_SERVING');
       await lease?.stop({ remove: true });
       await host.shutdown('drain');
       const remaining = (await storage.data.listByHost(o.hostId)).length;

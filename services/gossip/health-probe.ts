@@ -2,11 +2,15 @@
  * @module health-probe
  * Asks the local host's standard grpc.health.v1 `Check` with a deadline. A hung host (SIGSTOP,
  * stuck event loop) times out, a dead one refuses: either way the sidecar stops heartbeating.
+ * A host that answers NOT_SERVING is alive but draining or stopping: the sidecar announces its
+ * departure, so it leaves membership in one round instead of after the failure timeout.
  */
 import * as grpc from '@grpc/grpc-js';
 import { serviceClient } from '../grpc/load-proto';
 
-export interface HealthProbe { check(timeoutMs: number): Promise<boolean>; close(): void }
+export type HealthResult = 'serving' | 'not_serving' | 'failed';
+
+export interface HealthProbe { check(timeoutMs: number): Promise<HealthResult>; close(): void }
 
 export function createHealthProbe(address: string): HealthProbe {
   const Health = serviceClient('health.proto', 'grpc.health.v1.Health');
@@ -15,8 +19,9 @@ export function createHealthProbe(address: string): HealthProbe {
   };
   return {
     check(timeoutMs) {
-      return new Promise<boolean>((resolve) => {
-        client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err, res) => resolve(!err && res?.status === 'SERVING'));
+      return new Promise<HealthResult>((resolve) => {
+        client.Check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err, res) =>
+          resolve(err ? 'failed' : res?.status === 'SERVING' ? 'serving' : res?.status === 'NOT_SERVING' ? 'not_serving' : 'failed'));
       });
     },
     close() { client.close(); },

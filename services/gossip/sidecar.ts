@@ -72,10 +72,18 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   if (probe) {
     runner.setHealthy(false); // until the host first answers
     let healthy = false;
+    let departed = false;
     const loop = async (): Promise<void> => {
       if (closed) return;
-      const ok = await probe.check(o.healthTimeoutMs);
+      const result = await probe.check(o.healthTimeoutMs);
       if (closed) return;
+      if (result === 'not_serving' && healthy && !departed) {
+        // The host said it is draining or stopping (not hung): leave now rather than time out.
+        departed = true;
+        o.log.info({ health: o.healthAddress }, 'gossip.host_departing');
+        runner.leave();
+      }
+      const ok = result === 'serving';
       if (ok !== healthy) o.log.info({ healthy: ok, health: o.healthAddress }, 'gossip.local_health');
       healthy = ok;
       runner.setHealthy(ok);

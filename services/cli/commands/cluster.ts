@@ -22,6 +22,8 @@ const flags: FlagSpec = {
   'proxy-port': { default: '8081', help: 'port of the first proxy (the next ones follow)' },
   'host-port': { default: '7101', help: 'gRPC port of the first host' },
   'locator-port': { default: '7000', help: 'gRPC port of the locator' },
+  'gossip-port': { default: '7300', help: 'gRPC port of the first gossip sidecar (one beside each host and proxy)' },
+  gossip: { default: 'true', help: 'false: no sidecars, membership from the hosts table leases only' },
   'log-dir': { default: './.adama/cluster', help: 'where each process writes its log' },
   'spaces-dir': { help: 'folder of spaces to deploy (default examples/spaces)' },
 };
@@ -43,19 +45,36 @@ export const clusterCommand: Command = {
     log.info({ spaces: spaces.map((s) => `${s.space}@${s.version}`) }, 'spaces.deployed');
 
     const children: RoleProcess[] = [];
-    const start = async (name: string, roleArgs: string[], ready: string) => {
-      const child = await spawnRole(name, [...roleArgs, ...db], ready, join(logDir, `${name}.log`));
+    const start = async (name: string, roleArgs: string[], ready: string, withDb = true) => {
+      const child = await spawnRole(name, withDb ? [...roleArgs, ...db] : roleArgs, ready, join(logDir, `${name}.log`));
       children.push(child);
       return child;
     };
+    const hosts = f.int('hosts', 1, 64);
+    const proxyCount = f.int('proxies', 1, 16);
+    const hostPort = f.int('host-port', 1, 65535);
+    const proxyPort = f.int('proxy-port', 1, 65535);
+    const gossipPort = f.int('gossip-port', 1, 65535);
+    const useGossip = f.get('gossip') !== 'false';
+    /** The sidecar beside member n (hosts first, then proxies); every sidecar seeds from the first. */
+    const sidecar = (n: number) => `127.0.0.1:${gossipPort + n}`;
+    const gossipArgs = (n: number) => (useGossip ? ['--gossip', sidecar(n)] : []);
+    const startSidecar = (name: string, n: number, role: 'host' | 'proxy', memberAddress: string) =>
+      start(`gossip-${name}`, ['gossip', '--id', name, '--port', String(gossipPort + n), '--seeds', n === 0 ? '' : sidecar(0), '--role', role,
+        '--member-address', memberAddress, ...(role === 'host' ? ['--health', memberAddress] : [])], 'gossip.ready', false);
     try {
       await start('locator', ['locator', '--port', String(f.int('locator-port', 0, 65535))], 'locator.ready');
-      const hostPort = f.int('host-port', 1, 65535);
-      await Promise.all(Array.from({ length: f.int('hosts', 1, 64) }, (_, i) =>
-        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0'], 'host.ready')));
-      const proxyPort = f.int('proxy-port', 1, 65535);
-      const proxies = await Promise.all(Array.from({ length: f.int('proxies', 1, 16) }, (_, i) =>
-        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0', '--allow-anonymous', 'true'], 'proxy.ready')));
+      if (useGossip) {
+        await startSidecar('host-1', 0, 'host', `127.0.0.1:${hostPort}`);
+        await Promise.all([
+          ...Array.from({ length: hosts - 1 }, (_, i) => startSidecar(`host-${i + 2}`, i + 1, 'host', `127.0.0.1:${hostPort + i + 1}`)),
+          ...Array.from({ length: proxyCount }, (_, i) => startSidecar(`proxy-${i + 1}`, hosts + i, 'proxy', `http://127.0.0.1:${proxyPort + i}/`)),
+        ]);
+      }
+      await Promise.all(Array.from({ length: hosts }, (_, i) =>
+        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0', ...gossipArgs(i)], 'host.ready')));
+      const proxies = await Promise.all(Array.from({ length: proxyCount }, (_, i) =>
+        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0', '--allow-anonymous', 'true', ...gossipArgs(hosts + i)], 'proxy.ready')));
       process.stderr.write(`\n  Adama cluster is running (${children.length} processes, logs in ${logDir}).\n`);
       for (const p of proxies) process.stderr.write(`  Demo page: ${String(p.ready.url)}   WebSocket: ${String(p.ready.ws)}\n`);
       process.stderr.write(`  Drain a host live: node dist/services/cli/main.js host drain host-1\n  Stop with Ctrl-C.\n\n`);
@@ -66,8 +85,9 @@ export const clusterCommand: Command = {
       throw err;
     }
     return runUntilSignal(async () => {
-      // Proxies first (clients reconnect elsewhere), then hosts (each drains), then the locator.
-      for (const prefix of ['proxy-', 'host-', 'locator']) {
+      // Proxies first (clients reconnect elsewhere), then hosts (each drains and its sidecar
+      // announces the departure), then the sidecars and the locator.
+      for (const prefix of ['proxy-', 'host-', 'gossip-', 'locator']) {
         const group = children.filter((c) => c.name.startsWith(prefix));
         for (const c of group) c.proc.kill('SIGTERM');
         await Promise.all(group.map((c) => c.exited));
