@@ -12,7 +12,7 @@ import { E } from '../shared/errors';
 import { silentLogger } from '../shared/log';
 import { startTelemetry, type Telemetry } from '../shared/telemetry';
 import { freshStorage } from '../../test/support/databases';
-import { coldCounter, connect, newArchiver } from './archive-scenarios';
+import { coldCounter, connect, newArchiver } from '../../test/support/archive-scenarios';
 import { ArchiverLoop } from './archiver-loop';
 import { resolveArchiverConfig } from './archiver-plan';
 import { FsObjectStore } from './fs-object-store';

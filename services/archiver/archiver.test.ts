@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runArchiveScenarios } from './archive-scenarios';
+import { runArchiveScenarios } from '../../test/support/archive-scenarios';
 import { FsObjectStore } from './fs-object-store';
 
 const dirs: string[] = [];

@@ -1,9 +1,9 @@
 /** The archive scenarios against a real S3 API (s3rver on loopback), plus the S3 store's own edges. */
 import { AdamaError, E } from '../shared/errors';
-import { runArchiveScenarios } from './archive-scenarios';
+import { runArchiveScenarios } from '../../test/support/archive-scenarios';
 import { parseS3Spec } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
-import { startS3rver, type RunningS3 } from './s3rver-harness';
+import { startS3rver, type RunningS3 } from '../../test/support/s3rver-harness';
 
 let s3: RunningS3 | undefined;
 beforeAll(async () => { s3 = await startS3rver(); });

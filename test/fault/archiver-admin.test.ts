@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { ARCHIVE_PREFIX } from '../../services/archiver/archive-format';
-import { coldCounter, connect } from '../../services/archiver/archive-scenarios';
+import { coldCounter, connect } from '../support/archive-scenarios';
 import { FsObjectStore } from '../../services/archiver/fs-object-store';
 import { freshStorage } from '../support/databases';
 import { CLI, spawnAdama, type Child } from '../support/child';

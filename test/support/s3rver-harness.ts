@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3ObjectStore } from './s3-object-store';
+import { S3ObjectStore } from '../../services/archiver/s3-object-store';
 
 interface S3rverInstance { run(): Promise<{ address: string; port: number }>; close(): Promise<void> }
 type S3rverCtor = new (o: { address: string; port: number; silent: boolean; directory: string; configureBuckets: { name: string; configs: string[] }[] }) => S3rverInstance;

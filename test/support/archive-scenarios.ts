@@ -6,22 +6,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DocumentHost } from '../adama-host/document-host';
-import type { StreamSink } from '../adama-host/host-api';
-import { DEFAULT_SPACES_DIR } from '../cli/dev-cluster';
-import type { Delta } from '../protocol/messages';
-import { createIsolatedSandbox } from '../runtime/isolated-sandbox';
-import { systemClock } from '../shared/clock';
-import { hostDefaults, resolveConfig } from '../shared/config';
-import { E, type ErrorBody } from '../shared/errors';
-import { silentLogger } from '../shared/log';
-import type { AdamaMetrics } from '../shared/telemetry';
-import type { DataService, DocRef } from '../storage/data-service';
-import { freshStorage } from '../../test/support/databases';
-import { ARCHIVE_PREFIX, archiveKey } from './archive-format';
-import { Archiver, type ArchiverFaults } from './archiver';
-import { resolveArchiverConfig } from './archiver-plan';
-import type { ObjectStore } from './object-store';
+import { DocumentHost } from '../../services/adama-host/document-host';
+import type { StreamSink } from '../../services/adama-host/host-api';
+import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
+import type { Delta } from '../../services/protocol/messages';
+import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';
+import { systemClock } from '../../services/shared/clock';
+import { hostDefaults, resolveConfig } from '../../services/shared/config';
+import { E, type ErrorBody } from '../../services/shared/errors';
+import { silentLogger } from '../../services/shared/log';
+import type { AdamaMetrics } from '../../services/shared/telemetry';
+import type { DataService, DocRef } from '../../services/storage/data-service';
+import { freshStorage } from './databases';
+import { ARCHIVE_PREFIX, archiveKey } from '../../services/archiver/archive-format';
+import { Archiver, type ArchiverFaults } from '../../services/archiver/archiver';
+import { resolveArchiverConfig } from '../../services/archiver/archiver-plan';
+import type { ObjectStore } from '../../services/archiver/object-store';
 
 const who = { agent: 'tester', authority: 'anonymous' };
 let hostSeq = 0;
