@@ -18,6 +18,7 @@ import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openObjectStore } from '../archiver/object-store';
 import { startLeaseMembership } from '../routing/lease-membership';
 import { connectGossipMembership } from '../gossip/gossip-membership';
+import type { DataService } from '../storage/data-service';
 import { once } from '../shared/once';
 
 export interface HostProcessOptions {
@@ -51,13 +52,10 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   const telemetry = await startTelemetry({ service: 'adama-host', instance: o.hostId, log: o.log, ...o.telemetry });
   const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log });
   const objectStore = o.objectStore ? await openObjectStore(o.objectStore) : undefined;
-  const leases = startLeaseMembership({ data: storage.data, pollIntervalMs: Math.max(100, Math.floor(o.leaseMs / 4)), log: o.log });
-  const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases }) : leases;
-  // Hosts that hold leases but that membership no longer lists are dead as far as findbind is concerned.
-  const deadHosts = (): string[] => {
-    const live = new Set(membership.current().map((h) => h.id));
-    return leases.current().filter((h) => !live.has(h.id)).map((h) => h.id);
-  };
+  // Only gossip can know a host is dead before its lease expires (findbind already treats expired
+  // leases as dead), so without a sidecar the host polls no membership at all.
+  const gossip = o.gossipAddress ? startGossipView(o.gossipAddress, storage.data, o.leaseMs, o.log) : undefined;
+  const deadHosts = gossip?.deadHosts;
   const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, tracer: telemetry.tracer, objectStore, deadHosts });
   let draining: Promise<DrainReply> | null = null;
   let lease: HostLease | null = null;
@@ -104,10 +102,25 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
       server.setHealth('NOT_SERVING');
       await drain(config.shutdownGraceMs);
       await server.close(2_000);
-      await membership.close();
-      if (membership !== leases) await leases.close();
+      await gossip?.close();
       await storage.close();
       await telemetry.shutdown();
     }),
+  };
+}
+
+/** Hosts that still hold leases but that gossip no longer lists: dead as far as findbind is concerned. */
+function startGossipView(address: string, data: DataService, leaseMs: number, log: Logger): { deadHosts(): string[]; close(): Promise<void> } {
+  const leases = startLeaseMembership({ data, pollIntervalMs: Math.max(100, Math.floor(leaseMs / 4)), log });
+  const membership = connectGossipMembership({ address, log, fallback: leases });
+  return {
+    deadHosts() {
+      const live = new Set(membership.current().map((h) => h.id));
+      return leases.current().filter((h) => !live.has(h.id)).map((h) => h.id);
+    },
+    async close() {
+      await membership.close();
+      await leases.close();
+    },
   };
 }

@@ -12,6 +12,7 @@ import type { Membership } from '../routing/membership';
 import { StaticMembership } from '../routing/lease-membership';
 import type { RoutingHost } from '../routing/rendezvous';
 import type { WatchedMember } from './member';
+import { once } from '../shared/once';
 
 export interface GossipMembershipOptions {
   /** host:port of the local sidecar's gRPC server. */
@@ -79,23 +80,19 @@ export function connectGossipMembership(o: GossipMembershipOptions): Membership 
   };
   connect();
 
-  let closing: Promise<void> | undefined;
   return {
     ready,
     current: () => view.current(),
     onChange: (listener) => view.onChange(listener),
-    close() {
-      closing ??= (async () => {
-        closed = true;
-        clearTimeout(readyTimer);
-        if (retry) clearTimeout(retry);
-        unsubscribeFallback();
-        call?.cancel();
-        client.close();
-        resolveReady();
-        await view.close();
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      closed = true;
+      clearTimeout(readyTimer);
+      if (retry) clearTimeout(retry);
+      unsubscribeFallback();
+      call?.cancel();
+      client.close();
+      resolveReady();
+      await view.close();
+    }),
   };
 }

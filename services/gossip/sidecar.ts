@@ -14,6 +14,7 @@ import type { Role } from './member';
 import { mathRng } from './rng';
 import { GossipRunner } from './runner';
 import { createWatchHub, watchedMembers } from './watch';
+import { once } from '../shared/once';
 
 export interface SidecarOptions {
   id: string;
@@ -94,24 +95,20 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   runner.start();
   o.log.info({ port: server.port, address: advertised, id: o.id, role: o.role, cfg: o.cfg }, 'gossip.ready');
 
-  let closing: Promise<void> | undefined;
   return {
     port: server.port,
     address: advertised,
     runner,
-    close() {
-      closing ??= (async () => {
-        runner.leave();
-        o.log.info({ id: o.id }, 'gossip.leaving');
-        await new Promise<void>((r) => clock.setTimeout(r, o.leaveGraceMs));
-        closed = true;
-        if (probeTimer) clock.clearTimeout(probeTimer);
-        probe?.close();
-        hub.close();
-        await runner.stop();
-        await server.close(1_000);
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      runner.leave();
+      o.log.info({ id: o.id }, 'gossip.leaving');
+      await new Promise<void>((r) => clock.setTimeout(r, o.leaveGraceMs));
+      closed = true;
+      if (probeTimer) clock.clearTimeout(probeTimer);
+      probe?.close();
+      hub.close();
+      await runner.stop();
+      await server.close(1_000);
+    }),
   };
 }

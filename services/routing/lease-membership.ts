@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../shared/log';
 import type { DataService, HostLease } from '../storage/data-service';
 import { diffMembers, sameMembers, sortHosts, type Membership } from './membership';
 import type { RoutingHost } from './rendezvous';
+import { once } from '../shared/once';
 
 /** A membership whose list only changes when told: for tests and single-process use, and the publisher under the lease poller. */
 export class StaticMembership implements Membership {
@@ -150,17 +151,13 @@ export function startLeaseMembership(opts: LeaseMembershipOptions): LeaseMembers
   }
 
   /** Every call returns the same promise, which settles once the poll in flight has finished. */
-  let closing: Promise<void> | undefined;
-  function close(): Promise<void> {
-    closing ??= (async () => {
-      closed = true;
-      if (timer !== undefined) { clock.clearTimeout(timer); timer = undefined; }
-      if (!isReady) rejectReady(new Error('lease membership closed before its first successful poll'));
-      await inFlight;
-      await view.close();
-    })();
-    return closing;
-  }
+  const close = once(async () => {
+    closed = true;
+    if (timer !== undefined) { clock.clearTimeout(timer); timer = undefined; }
+    if (!isReady) rejectReady(new Error('lease membership closed before its first successful poll'));
+    await inFlight;
+    await view.close();
+  });
 
   void pollNow();
   return {

@@ -9,7 +9,6 @@
  * owner loads the truth from the log.
  */
 import { apply, decode, diff, encode } from '../protocol/delta';
-import type { Delta } from '../protocol/messages';
 import type { Clock, TimerHandle } from '../shared/clock';
 import { AdamaError, E, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
 import type { Json } from '../shared/json';
@@ -75,10 +74,12 @@ export class LivingDocument {
   private committed: Committed;
   private readonly viewers = new Map<number, Viewer>();
   private readonly queue: Op[] = [];
-  private running = false;
+  /** The batch loop while it runs; unload awaits it instead of polling. */
+  private pumping: Promise<void> | null = null;
   private gone = false;
   private idleTimer: TimerHandle | null = null;
-  private compacting = false;
+  /** The compaction in flight, if any: at most one per document, awaited by unload. */
+  private compaction: Promise<void> | null = null;
   private recordsSinceSnapshot: number;
   private readonly dedupe: DedupeWindow;
   private readonly history: DocumentHistory;
@@ -139,17 +140,24 @@ export class LivingDocument {
 
   // ---- the batch loop -------------------------------------------------------------------
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0 && !this.gone) {
-        const batch = this.queue.splice(0, this.deps.config.maxBatch);
-        await this.runBatch(batch);
-      }
-    } finally {
-      this.running = false;
-      this.armIdleTimer();
+  private pump(): Promise<void> {
+    // The reset runs in .finally (always after this assignment, even when the loop ends at once).
+    this.pumping ??= this.runQueue().catch((err: unknown) => {
+      // runBatch settles every request itself; anything escaping it is a bug, logged, never a crash.
+      this.deps.log.error({ space: this.ref.space, key: this.ref.key, err: String(err) }, 'document.batch_failed');
+    }).finally(() => {
+      this.pumping = null;
+      // Requests queued after the loop's last check but before this reset would otherwise wait forever.
+      if (this.queue.length > 0 && !this.gone) void this.pump();
+      else this.armIdleTimer();
+    });
+    return this.pumping;
+  }
+
+  private async runQueue(): Promise<void> {
+    while (this.queue.length > 0 && !this.gone) {
+      const batch = this.queue.splice(0, this.deps.config.maxBatch);
+      await this.runBatch(batch);
     }
   }
 
@@ -353,14 +361,17 @@ export class LivingDocument {
   // ---- compaction, idleness, shedding -------------------------------------------------------
 
   private maybeCompact(): void {
-    if (this.compacting || this.recordsSinceSnapshot < this.deps.config.snapshotEveryRecords) return;
+    if (this.compaction || this.recordsSinceSnapshot < this.deps.config.snapshotEveryRecords) return;
     void this.compactNow();
   }
 
-  /** Writes a snapshot of the committed state and trims old log records. Never throws. */
-  async compactNow(): Promise<void> {
-    if (this.compacting) return;
-    this.compacting = true;
+  /** Writes a snapshot of the committed state and trims old log records; joins one in flight. Never throws. */
+  compactNow(): Promise<void> {
+    this.compaction ??= this.compact().finally(() => { this.compaction = null; });
+    return this.compaction;
+  }
+
+  private async compact(): Promise<void> {
     const { seq, encoded } = this.committed;
     const taken = this.recordsSinceSnapshot;
     try {
@@ -370,13 +381,11 @@ export class LivingDocument {
       this.deps.log.debug({ space: this.ref.space, key: this.ref.key, seq, ok }, 'compact.done');
     } catch (err) {
       this.deps.log.warn({ space: this.ref.space, key: this.ref.key, err: String(err) }, 'compact.failed');
-    } finally {
-      this.compacting = false;
     }
   }
 
   private armIdleTimer(): void {
-    if (this.gone || this.viewers.size > 0 || this.queue.length > 0 || this.running || this.idleTimer) return;
+    if (this.gone || this.viewers.size > 0 || this.queue.length > 0 || this.pumping || this.idleTimer) return;
     this.idleTimer = this.deps.clock.setTimeout(() => { this.idleTimer = null; void this.unloadIfIdle(); }, this.deps.config.idleUnloadMs);
   }
 
@@ -385,7 +394,7 @@ export class LivingDocument {
   }
 
   private async unloadIfIdle(): Promise<void> {
-    if (this.gone || this.viewers.size > 0 || this.queue.length > 0 || this.running) return;
+    if (this.gone || this.viewers.size > 0 || this.queue.length > 0 || this.pumping) return;
     await this.unload('idle');
   }
 
@@ -398,9 +407,11 @@ export class LivingDocument {
     if (this.gone) return;
     this.gone = true;
     this.disarmIdleTimer();
-    while (this.running) await new Promise((r) => setImmediate(r));
+    await this.pumping;
     this.failQueued(E.DOC_UNLOADED);
-    if (this.recordsSinceSnapshot > 0) { this.compacting = false; await this.compactNow(); }
+    // A compaction in flight may predate the last batch: let it finish, then snapshot what is left.
+    await this.compaction;
+    if (this.recordsSinceSnapshot > 0) await this.compactNow();
     try {
       await this.deps.data.release(this.ref, this.deps.hostId, this.deps.epoch);
     } catch (err) {

@@ -228,8 +228,11 @@ export const OTLP_EXPORT_TIMEOUT_MS = 3_000;
 
 /** Same shape, nothing recorded or exported: for tests and code paths that do not care. */
 export function noopTelemetry(): Telemetry {
-  return { metrics: createAdamaMetrics(createNoopMeter()), tracer: noopTracer(), metricsPort: undefined, shutdown: async () => {} };
+  // It records nothing and holds no state, so every caller can share one.
+  noop ??= { metrics: createAdamaMetrics(createNoopMeter()), tracer: noopTracer(), metricsPort: undefined, shutdown: async () => {} };
+  return noop;
 }
+let noop: Telemetry | undefined;
 
 export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   if (o.log) diag.setLogger(diagToPino(o.log), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });

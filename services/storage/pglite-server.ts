@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGliteWireServer } from './pglite-wire-server';
 import { startPGliteWorker } from './pglite-worker';
+import { once } from '../shared/once';
 
 export interface EmbeddedPostgresOptions {
   /** Directory for the database files, created if missing; undefined keeps everything in memory. */
@@ -50,15 +51,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     await db.close();
     throw err;
   }
-  let closing: Promise<void> | null = null;
   return {
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    close() {
-      closing ??= (async () => {
-        try { await server.stop(); } finally { await db.close(); }
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      try { await server.stop(); } finally { await db.close(); }
+    }),
   };
 }

@@ -15,6 +15,7 @@
  * (~0.35 s). Tests that each want an empty database depend on this to stay fast.
  */
 import { Worker } from 'node:worker_threads';
+import { once } from '../shared/once';
 
 export interface ExecResult {
   /** Every byte PGlite answered, ending with ReadyForQuery when the exchange is complete. */
@@ -126,7 +127,6 @@ export async function startPGliteWorker(options: { dataDir?: string }): Promise<
     throw err;
   }
 
-  let closing: Promise<void> | null = null;
   return {
     exec(bytes) {
       if (dead) return Promise.reject(dead);
@@ -136,14 +136,11 @@ export async function startPGliteWorker(options: { dataDir?: string }): Promise<
         worker.postMessage({ type: 'exec', id, bytes });
       });
     },
-    close() {
-      closing ??= (async () => {
-        if (!dead) {
-          await new Promise<void>((resolve) => { onClosed = resolve; worker.once('exit', () => resolve()); worker.postMessage({ type: 'close' }); });
-        }
-        await worker.terminate();
-      })();
-      return closing;
-    },
+    close: once(async () => {
+      if (!dead) {
+        await new Promise<void>((resolve) => { onClosed = resolve; worker.once('exit', () => resolve()); worker.postMessage({ type: 'close' }); });
+      }
+      await worker.terminate();
+    }),
   };
 }

@@ -15,15 +15,9 @@ import type { DocRef } from '../../services/storage/data-service';
 import { freshStorage } from '../support/databases';
 import { spawnAdama, type Child } from '../support/child';
 
-async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The archiver's own progress log: counters are cumulative over its passes. */
+const pass = (want: { archived?: number; gcDeleted?: number; trimmed?: number }) => (e: Record<string, unknown>) =>
+  e.event === 'archiver.pass' && Object.entries(want).every(([k, n]) => Number(e[k]) >= n);
 
 describe('archiver crashes (SIGKILL) between its steps', () => {
   let storage: Awaited<ReturnType<typeof freshStorage>>;
@@ -66,12 +60,11 @@ describe('archiver crashes (SIGKILL) between its steps', () => {
     expect((await storage.data.hotRows(ref)).logRows).toBeGreaterThan(0);
 
     const rerun = await archiver();
-    const row = await eventually(async () => {
-      const r = await storage.data.lookup(ref);
-      const objects = await objectsOf(ref);
-      return r?.state === 'archived' && objects.length === 1 && objects[0] === r.archiveRef ? r : undefined;
-    });
-    expect(row.headSeq).toBe(head);
+    // The rerun archives the document, then collects the crashed run's orphan once its grace passed.
+    await rerun.waitForLog(pass({ archived: 1, gcDeleted: 1 }));
+    const row = (await storage.data.lookup(ref))!;
+    expect(row).toMatchObject({ state: 'archived', headSeq: head });
+    expect(await objectsOf(ref)).toEqual([row.archiveRef]);
     expect(await storage.data.hotRows(ref)).toEqual({ logRows: 0, snapshotSeq: null });
     rerun.proc.kill('SIGTERM');
     expect((await rerun.exited).code).toBe(0);
@@ -94,7 +87,8 @@ describe('archiver crashes (SIGKILL) between its steps', () => {
     expect(await objectsOf(ref)).toEqual([row!.archiveRef]);
 
     const rerun = await archiver();
-    await eventually(async () => ((await storage.data.hotRows(ref)).logRows === 0 ? true : undefined));
+    await rerun.waitForLog(pass({ trimmed: 1 }));
+    expect((await storage.data.hotRows(ref)).logRows).toBe(0);
     expect(await objectsOf(ref)).toEqual([row!.archiveRef]);
     rerun.proc.kill('SIGTERM');
     await rerun.exited;

@@ -4,7 +4,6 @@
  * and keeps sending; its view stays equal to the document's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -12,14 +11,7 @@ import { AdamaClient, type WebSocketFactory } from '../../client/index';
 import type { Json } from '../../services/shared/json';
 import { spawnAdama, type Child } from '../support/child';
 import { waitFor } from '../support/cluster';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
+import { freePort } from '../support/ports';
 
 describe('SDK reconnect after the server is killed and restarted', () => {
   let dataDir: string;

@@ -9,8 +9,9 @@ import Redis from 'ioredis';
 import { E } from '../../services/shared/errors';
 import { RawSocket } from '../support/raw-socket';
 import {
-  eventually, freePort, redisServerAvailable, REDIS_SERVER, scrapeMetric, startEdgeProcesses, startRedisServer, type EdgeProcesses,
+  eventually, redisServerAvailable, REDIS_SERVER, scrapeMetric, startEdgeProcesses, startRedisServer, type EdgeProcesses,
 } from '../support/edge-processes';
+import { freePort } from '../support/ports';
 
 const available = redisServerAvailable();
 if (!available) console.warn(`\n*** edge-redis-outage NOT RUN: no ${REDIS_SERVER} binary on PATH (apt-get install redis-server) ***\n`);

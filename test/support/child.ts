@@ -9,13 +9,23 @@ import { createInterface } from 'node:readline';
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'services', 'cli', 'main.js');
 
-export interface Child { proc: ChildProcess; ready: Record<string, unknown>; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; logs: Record<string, unknown>[] }
+export type LogEntry = Record<string, unknown>;
+
+export interface Child {
+  proc: ChildProcess;
+  ready: LogEntry;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  logs: LogEntry[];
+  /** The first log line (already seen or still to come) that matches; rejects after timeoutMs or if the child exits first. */
+  waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
+}
 
 /** Starts `adama <args>` and resolves once a JSON log line with `event === readyEvent` appears. */
 export async function spawnAdama(args: string[], readyEvent: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<Child> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it for you)`);
   const proc = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
+  const logs: LogEntry[] = [];
+  const waiters: { match: (e: LogEntry) => boolean; resolve(e: LogEntry): void }[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`adama ${args[0]} not ready in ${timeoutMs} ms`)), timeoutMs);
@@ -23,11 +33,21 @@ export async function spawnAdama(args: string[], readyEvent: string, env: NodeJS
       let entry: Record<string, unknown>;
       try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
       logs.push(entry);
+      for (const w of waiters.filter((x) => x.match(entry))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(entry); }
       if (entry.event === readyEvent) { clearTimeout(timer); resolve(entry); }
     });
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     void exited.then((e) => { clearTimeout(timer); reject(new Error(`adama ${args[0]} exited early (${e.code ?? e.signal}): ${stderr.slice(-2000)}`)); });
   });
-  return { proc, ready, exited, logs };
+  const waitForLog = (match: (e: LogEntry) => boolean, waitMs = 30_000): Promise<LogEntry> => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogEntry>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`adama ${args[0]}: no matching log line in ${waitMs} ms`)), waitMs);
+      void exited.then(() => { clearTimeout(timer); reject(new Error(`adama ${args[0]} exited before a matching log line`)); });
+      waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    });
+  };
+  return { proc, ready, exited, logs, waitForLog };
 }

@@ -5,7 +5,6 @@
  * helpers to read a proxy's /metrics and /healthz.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { freshStorage } from './databases';
@@ -57,14 +56,6 @@ export const REDIS_SERVER = 'redis-server';
 /** True when a `redis-server` binary can be run here. */
 export function redisServerAvailable(): boolean {
   return spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** A throwaway redis-server (no persistence) on `port`; resolves once it accepts connections. */

@@ -4,13 +4,13 @@
  * their host's grpc.health.v1), on one fresh database, loopback only, fast intervals by flags.
  * Sidecars start one after another with port 0, each seeded with the ones before it.
  */
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { AdamaClient, type WebSocketFactory } from '../../client/index';
 import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { freshStorage } from './databases';
 import { spawnAdama, type Child } from './child';
+import { freePort } from './ports';
 
 /** Fast intervals for tests: a member is dead after 1 s unseen. */
 export const TEST_GOSSIP = { heartbeatIntervalMs: 100, gossipIntervalMs: 100, failureTimeoutMs: 1_000, deletionGuardMs: 500, tombstoneTtlMs: 4_000, healthTimeoutMs: 300 };
@@ -31,15 +31,6 @@ export interface GossipCluster {
   /** Resolves with the ms it took until every proxy reports `count` hosts; rejects after timeoutMs. */
   untilProxiesSee(count: number, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
-}
-
-/** A free loopback port: hosts need theirs before they start, because their sidecar probes it. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
 }
 
 export async function startGossipCluster(o: { hosts: number; proxies: number }): Promise<GossipCluster> {
