@@ -134,30 +134,32 @@ export class LivingDocument {
     return new Promise<T>((resolve, reject) => {
       this.queue.push(make({ resolve, reject } as Settle<T>) as Op);
       this.disarmIdleTimer();
-      void this.pump();
+      this.pump();
     });
   }
 
   // ---- the batch loop -------------------------------------------------------------------
 
-  private pump(): Promise<void> {
-    // The reset runs in .finally (always after this assignment, even when the loop ends at once).
-    this.pumping ??= this.runQueue().catch((err: unknown) => {
-      // runBatch settles every request itself; anything escaping it is a bug, logged, never a crash.
-      this.deps.log.error({ space: this.ref.space, key: this.ref.key, err: String(err) }, 'document.batch_failed');
-    }).finally(() => {
-      this.pumping = null;
-      // Requests queued after the loop's last check but before this reset would otherwise wait forever.
-      if (this.queue.length > 0 && !this.gone) void this.pump();
-      else this.armIdleTimer();
-    });
-    return this.pumping;
+  /** Starts the batch loop unless it runs already (or there is nothing to do). */
+  private pump(): void {
+    if (this.pumping || this.queue.length === 0 || this.gone) return;
+    this.pumping = this.runQueue();
   }
 
   private async runQueue(): Promise<void> {
-    while (this.queue.length > 0 && !this.gone) {
-      const batch = this.queue.splice(0, this.deps.config.maxBatch);
-      await this.runBatch(batch);
+    try {
+      while (this.queue.length > 0 && !this.gone) {
+        const batch = this.queue.splice(0, this.deps.config.maxBatch);
+        await this.runBatch(batch);
+      }
+    } catch (err) {
+      // runBatch settles every request itself; anything escaping it is a bug, logged, never a crash.
+      this.deps.log.error({ space: this.ref.space, key: this.ref.key, err: String(err) }, 'document.batch_failed');
+    } finally {
+      // Synchronous with the loop's last queue check, so a request queued from now on starts a
+      // new loop at once. The loop awaited at least one batch, so this runs after pump() assigned.
+      this.pumping = null;
+      this.armIdleTimer();
     }
   }
 
