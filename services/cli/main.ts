@@ -16,9 +16,11 @@ import { gossipCommand } from './commands/gossip';
 import { archiverCommand } from './commands/archiver';
 import { docCommand } from './commands/doc';
 import { tokenCommand } from './commands/token';
+import { operatorCommand } from './commands/operator';
 import { usageOf } from './options';
 
-const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand];
+/** Every subcommand; exported so tests can check that what the operator runs parses (test/operator/specs-args.test.ts). */
+export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, operatorCommand];
 
 function usage(): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];
@@ -36,11 +38,14 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // A service that closed everything exits by itself; this only catches a stray handle.
-    setTimeout(() => process.exit(code), 3_000).unref();
-  },
-  (err: unknown) => { process.stderr.write(`adama: ${(err as Error).message}\n`); process.exitCode = 1; },
-);
+// Only when run as the program: importing COMMANDS must not start a command.
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // A service that closed everything exits by itself; this only catches a stray handle.
+      setTimeout(() => process.exit(code), 3_000).unref();
+    },
+    (err: unknown) => { process.stderr.write(`adama: ${(err as Error).message}\n`); process.exitCode = 1; },
+  );
+}

@@ -76,11 +76,19 @@ const counter = <const L extends LabelValues = {}>(name: string, unit: string, h
   ({ kind: 'counter', name, unit, help, labels: labels ?? ({} as L) });
 const histogram = (name: string, unit: string, help: string, buckets: readonly number[]): Spec<'histogram', {}> =>
   ({ kind: 'histogram', name, unit, help, labels: {}, buckets });
-const updown = (name: string, unit: string, help: string): Spec<'updown', {}> => ({ kind: 'updown', name, unit, help, labels: {} });
+const updown = <const L extends LabelValues = {}>(name: string, unit: string, help: string, labels?: L): Spec<'updown', L> =>
+  ({ kind: 'updown', name, unit, help, labels: labels ?? ({} as L) });
 
 const MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000] as const;
 /** Archiver lag: seconds to a day, in milliseconds. */
 const LAG_BUCKETS = [1000, 10_000, 60_000, 300_000, 900_000, 3_600_000, 14_400_000, 86_400_000] as const;
+
+/** Outcome of one reconcile of an AdamaCluster by the operator. */
+export const RECONCILE_RESULTS = ['ok', 'error'] as const;
+/** How a host drain ended: the host was removed, an attempt failed (it is retried), or a scale-up cancelled it. */
+export const DRAIN_RESULTS = ['finished', 'failed', 'cancelled'] as const;
+/** Host member states in AdamaCluster status (operator/api/v1alpha1/types.ts MEMBER_STATES). */
+export const HOST_STATES = ['Serving', 'Draining', 'Drained', 'Failed'] as const;
 
 export const METRICS = {
   connects: counter('adama_connects_total', '{request}', 'Document connects (and creates) answered to a client by the web-proxy, by result.', { result: REQUEST_RESULTS }),
@@ -107,6 +115,13 @@ export const METRICS = {
   documentsLoadedNow: updown('adama_documents_loaded', '{document}', 'Documents in adama-host memory now (+1 on load, -1 when it leaves).'),
   streamsOpen: updown('adama_streams_open', '{stream}', 'Document streams open in the web-proxy now (+1 on attach, -1 on close).'),
   socketsOpen: updown('adama_sockets_open', '{socket}', 'Client WebSockets open in the web-proxy now (+1 on upgrade, -1 on close).'),
+  operatorReconciles: counter('adama_operator_reconciles_total', '{reconcile}', 'Reconciles of an AdamaCluster the operator finished, by result (errors are retried with per-cluster backoff).', { result: RECONCILE_RESULTS }),
+  operatorReconcileMs: histogram('adama_operator_reconcile_duration_ms', 'ms', 'Time one reconcile of an AdamaCluster took, host probes and API writes included.', MS_BUCKETS),
+  operatorQueueDepth: updown('adama_operator_queue_depth', '{cluster}', 'AdamaClusters waiting in the operator\'s work queue now (not counting the ones being reconciled).'),
+  operatorHosts: updown('adama_operator_hosts', '{host}', 'Host pods of every AdamaCluster the operator leads, by member state, as of each cluster\'s last reconcile.', { state: HOST_STATES }),
+  operatorDrains: counter('adama_operator_drains_total', '{drain}', 'Host drains that ended, by result; a failed attempt is retried and may still finish.', { result: DRAIN_RESULTS }),
+  operatorDrainMs: histogram('adama_operator_drain_duration_ms', 'ms', 'Time from the start of a host drain to the StatefulSet shrinking by that host.', LAG_BUCKETS),
+  operatorLeader: updown('adama_operator_leader', '{operator}', 'Whether this operator process holds the leader Lease now (1) or waits (0).'),
   rateLimiterDegraded: updown('adama_rate_limiter_degraded', '{limiter}', 'Web-proxy rate limiters deciding on local per-process buckets because Redis is unreachable now (1 while degraded, 0 when shared limits apply).'),
 } as const;
 
@@ -117,10 +132,10 @@ type LabelArgs<L extends LabelValues> = [keyof L] extends [never] ? [] : [labels
 export interface CounterOf<L extends LabelValues> { add(value: number, ...labels: LabelArgs<L>): void }
 export interface HistogramOf { record(value: number): void }
 /** A value that goes up and down (exported as a gauge); every +1 needs its -1. */
-export interface UpDownOf { add(delta: number): void }
+export interface UpDownOf<L extends LabelValues = {}> { add(delta: number, ...labels: LabelArgs<L>): void }
 
 type InstrumentOf<S> =
-  S extends Spec<'counter', infer L> ? CounterOf<L> : S extends Spec<'histogram', LabelValues> ? HistogramOf : UpDownOf;
+  S extends Spec<'counter', infer L> ? CounterOf<L> : S extends Spec<'histogram', LabelValues> ? HistogramOf : S extends Spec<'updown', infer L> ? UpDownOf<L> : never;
 
 /** Every instrument the services record, e.g. `metrics.appends.add(1, { result: 'ok' })`. */
 export type AdamaMetrics = { readonly [K in keyof typeof METRICS]: InstrumentOf<(typeof METRICS)[K]> };
@@ -140,7 +155,7 @@ export function createAdamaMetrics(meter: Meter): AdamaMetrics {
       }
       case 'updown': {
         const u = meter.createUpDownCounter(s.name, options);
-        return { add: (delta: number) => u.add(delta) };
+        return { add: (delta: number, labels?: Attributes) => u.add(delta, labels) };
       }
     }
   };
@@ -196,6 +211,8 @@ export interface TelemetryOptions {
   traceExporter?: SpanExporter;
   /** Receives `telemetry.started` and OpenTelemetry's own warnings (process-wide once set). */
   log?: Logger;
+  /** More GET paths on the metrics endpoint, e.g. the operator's `/healthz` and `/readyz`. */
+  routes?: Readonly<Record<string, () => { status: number; body: string }>>;
 }
 
 export interface Telemetry {
@@ -243,7 +260,7 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   if (o.metricsPort !== undefined) {
     // The exporter's own server reads port 0 as "default 9464", so it never starts; ours serves its handler.
     const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-    server = await serveMetrics(exporter, o.metricsHost ?? '127.0.0.1', o.metricsPort);
+    server = await serveMetrics(exporter, o.metricsHost ?? '127.0.0.1', o.metricsPort, o.routes ?? {});
     meterProvider = new MeterProvider({ resource, readers: [exporter] });
   }
   const spanExporter = o.traceExporter ?? (o.otlpTracesUrl === undefined ? undefined : new OTLPTraceExporter({ url: o.otlpTracesUrl, timeoutMillis: OTLP_EXPORT_TIMEOUT_MS }));
@@ -289,9 +306,17 @@ function startTracing(resource: Resource, exporter: SpanExporter): BasicTracerPr
   return new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
 }
 
-function serveMetrics(exporter: PrometheusExporter, host: string, port: number): Promise<http.Server> {
+function serveMetrics(exporter: PrometheusExporter, host: string, port: number, routes: NonNullable<TelemetryOptions['routes']>): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') return exporter.getMetricsRequestHandler(req, res);
+    const path = (req.url ?? '').split('?')[0]!;
+    if (req.method === 'GET' && path === '/metrics') return exporter.getMetricsRequestHandler(req, res);
+    const route = req.method === 'GET' ? routes[path] : undefined;
+    if (route) {
+      const { status, body } = route();
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(body);
+      return;
+    }
     res.statusCode = 404;
     res.end('not found; metrics are at /metrics\n');
   });

@@ -213,6 +213,7 @@ export interface ObjectMeta {
   name: string;
   namespace: string;
   uid: string;
+  resourceVersion?: string;
   generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;

@@ -1,0 +1,67 @@
+/**
+ * @module host-probe
+ * How the operator asks a host pod what it holds and tells it to drain: an interface (so tests of
+ * the reconciler could swap it) and the gRPC implementation on the host's admin RPCs. A probe
+ * never throws: a host that does not answer is reported as unknown, which the drain machine
+ * treats as "look again", never as "empty".
+ */
+import { hostAdminClient, type HostAdminClient } from '../../services/grpc/host-admin-client';
+
+export interface HostReport {
+  draining: boolean;
+  documentsLoaded: number;
+  /** `directory` rows naming the host; undefined when the host could not count them. */
+  documentsOwned?: number;
+}
+
+export interface HostProbe {
+  status(address: string): Promise<HostReport | undefined>;
+  /** Asks the host to drain; resolves once it accepted (the drain goes on in the background). */
+  drain(address: string): Promise<void>;
+  close(): void;
+}
+
+const MAX_CLIENTS = 256;
+
+export class GrpcHostProbe implements HostProbe {
+  private readonly clients = new Map<string, HostAdminClient>();
+
+  constructor(private readonly deadlineMs = 2_000) {}
+
+  async status(address: string): Promise<HostReport | undefined> {
+    try {
+      const r = await this.client(address).status(this.deadlineMs);
+      return {
+        draining: r.draining, documentsLoaded: r.documents_loaded,
+        ...(r.documents_owned_known ? { documentsOwned: r.documents_owned } : {}),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async drain(address: string): Promise<void> {
+    // timeout 0: start the drain and answer at once; the reconciler polls Status for progress.
+    await this.client(address).drain(0, this.deadlineMs);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): HostAdminClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      // Pod IPs change with every pod; bound the cache, closing the oldest channel first.
+      if (this.clients.size >= MAX_CLIENTS) {
+        const [oldest, client] = this.clients.entries().next().value!;
+        client.close();
+        this.clients.delete(oldest);
+      }
+      c = hostAdminClient(address);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * @module reconciler
+ * One level-triggered pass over one AdamaCluster: read the caches, decide, make at most one host
+ * step, write status. It never waits for the cluster to change (progress comes from requeues and
+ * watch events) and every write is idempotent, so a pass can be cut short or repeated anywhere.
+ *
+ * Order of a pass: finalizer → children (server-side apply) → observe hosts → plan the host step
+ * (operator/drain) → execute it → status. The drain state lives only in `status.drain` and the
+ * pod annotation, so a new leader resumes a drain where the last one stopped.
+ */
+import type { Clock } from '../../services/shared/clock';
+import type { Logger } from '../../services/shared/log';
+import type { AdamaMetrics } from '../../services/shared/telemetry';
+import {
+  ANNOTATIONS, FINALIZER, MEMBER_STATES, PLURAL, type AdamaCluster, type AdamaClusterStatus, type DrainStatus,
+} from '../api/v1alpha1/types';
+import { drainConfigFor, type DrainConfig } from '../drain/drain-config';
+import { failDrain } from '../drain/drain-machine';
+import { planHostScale, type HostScaleStep } from '../drain/plan-host-scale';
+import { isConflict, type KubeClient, type KubeObject, type ObjectRef } from '../kube/kube-client';
+import { names, selectorLabels } from '../specs/common';
+import { buildClusterStatus } from '../status/cluster-status';
+import { applyAll, desiredChildren, hostReplicasApply, SCALE_FIELD_MANAGER, type DesiredChildren } from './children';
+import type { ClusterCache } from './cluster-cache';
+import type { EventRecorder } from './event-recorder';
+import type { HostProbe } from './host-probe';
+import { observeHosts, podAddress } from './observe-hosts';
+
+export interface ReconcilerOptions {
+  client: KubeClient;
+  cache: ClusterCache;
+  probe: HostProbe;
+  events: EventRecorder;
+  clock: Clock;
+  log: Logger;
+  metrics: AdamaMetrics;
+  /** Re-apply unchanged children at least this often (drift repair for kinds we do not watch). */
+  reapplyEveryMs: number;
+  /** How often a pass comes back while a drain is in flight; default from the spec (5 s). */
+  drainPollMs?: number;
+}
+
+export interface ReconcileResult {
+  /** Run again after this long even without an event. */
+  requeueAfterMs?: number;
+}
+
+/** Thrown for a write that lost a race; the controller retries at once instead of backing off. */
+export class StaleCacheError extends Error {}
+
+export class Reconciler {
+  /** Per cluster uid: what was applied last and when, to skip identical re-applies. */
+  private readonly applied = new Map<string, { digest: string; atMs: number }>();
+  /** Per cluster key: host counts by state as last exported, so the gauge gets deltas. */
+  private readonly exportedHosts = new Map<string, Record<string, number>>();
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const c = this.o.cache.cluster(namespace, name);
+    if (!c) {
+      this.exportHostStates(`${namespace}/${name}`, []);
+      return {};
+    }
+    const deleting = c.metadata.deletionTimestamp !== undefined;
+    const finalized = c.metadata.finalizers?.includes(FINALIZER) ?? false;
+    if (deleting && !finalized) return {};
+    const paused = c.metadata.annotations?.[ANNOTATIONS.paused] === 'true';
+    if (!deleting && !paused && !finalized) {
+      await this.patchCluster(c, { metadata: { finalizers: [...(c.metadata.finalizers ?? []), FINALIZER], resourceVersion: c.metadata.resourceVersion } });
+      return { requeueAfterMs: 0 };
+    }
+
+    const drainCfg: DrainConfig = { ...drainConfigFor(c.spec.hosts), ...(this.o.drainPollMs ? { pollIntervalMs: this.o.drainPollMs } : {}) };
+    const pods = this.o.cache.hostPods(c);
+    const hosts = await observeHosts(pods, c.spec.hosts.port, this.o.probe);
+    const hostSet = this.o.cache.hostSet(c);
+
+    let invalidSpec: string | undefined;
+    let applyError: string | undefined;
+    let children: DesiredChildren | undefined;
+    if (!paused && !deleting) {
+      try {
+        children = desiredChildren(c);
+      } catch (err) {
+        invalidSpec = `the spec cannot be turned into objects: ${String(err)}`;
+        this.o.events.record(asObject(c), 'Warning', 'InvalidSpec', invalidSpec);
+      }
+    }
+    if (children) {
+      try {
+        await this.applyChildren(c, children, hostSet === undefined);
+      } catch (err) {
+        applyError = `apply failed: ${String(err)}`;
+        this.o.events.record(asObject(c), 'Warning', 'ApplyFailed', applyError);
+      }
+    }
+
+    const step = planHostScale({
+      desiredReplicas: c.spec.hosts.replicas, minReplicas: c.spec.hosts.minReplicas, currentReplicas: hostSet?.specReplicas,
+      hosts, drain: c.status?.drain, paused, deleting, skipDrainOnDelete: c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true',
+      setName: names.hosts(c), nowMs: this.o.clock.nowMs(),
+    }, drainCfg);
+    // Children that failed to apply leave the host count alone too: one failure at a time.
+    const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg);
+    if (step.refused) {
+      this.o.events.record(asObject(c), 'Warning', 'ScaleDownRefused',
+        `spec.hosts.replicas ${step.refused.requested} is below spec.hosts.minReplicas ${step.refused.minimum}; keeping ${step.refused.minimum} hosts`);
+    }
+    if (outcome.released) return {};
+
+    const status = buildClusterStatus({
+      cluster: c, nowIso: new Date(this.o.clock.nowMs()).toISOString(),
+      ...(hostSet ? { hostSet: { replicas: hostSet.specReplicas, readyReplicas: hostSet.readyReplicas } } : {}),
+      proxies: this.tierCounts(c, names.proxies(c), c.spec.proxies.replicas),
+      locator: this.tierCounts(c, names.locator(c), c.spec.locator.replicas),
+      archiver: this.tierCounts(c, names.archiver(c), c.spec.archiver.replicas),
+      hosts, drain: outcome.drain, hostSelector: selectorString(selectorLabels(c, 'host')),
+      paused, deleting, changing: step.kind !== 'steady' && step.kind !== 'paused',
+      ...(step.refused ? { refused: step.refused } : {}),
+      ...(invalidSpec ? { invalidSpec } : {}),
+      ...(applyError ? { applyError } : {}),
+    });
+    await this.writeStatus(c, status);
+    this.exportHostStates(`${namespace}/${name}`, status.members?.map((m) => m.state) ?? []);
+    if (applyError) throw new Error(applyError);
+    return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
+  }
+
+  private tierCounts(c: AdamaCluster, name: string, desired: number) {
+    return { desired, ready: this.o.cache.deployment(c, name)?.readyReplicas ?? 0 };
+  }
+
+  private async applyChildren(c: AdamaCluster, children: DesiredChildren, hostSetMissing: boolean): Promise<void> {
+    const uid = c.metadata.uid;
+    const last = this.applied.get(uid);
+    const now = this.o.clock.nowMs();
+    if (!hostSetMissing && last && last.digest === children.digest && now - last.atMs < this.o.reapplyEveryMs) return;
+    const results = await applyAll(this.o.client, children.apply);
+    for (const r of results) this.o.cache.remember(r);
+    for (const gone of children.absent) {
+      const present = gone.kind === 'Deployment' ? this.o.cache.deployment(c, gone.name) !== undefined : this.o.cache.hasPdb(c, gone.name);
+      if (present) await this.o.client.delete({ ...gone, namespace: c.metadata.namespace });
+    }
+    this.applied.set(uid, { digest: children.digest, atMs: now });
+  }
+
+  /** Performs the planned host step; returns the drain to record. */
+  private async execute(c: AdamaCluster, step: HostScaleStep, pods: KubeObject[], cfg: DrainConfig):
+    Promise<{ drain: DrainStatus | undefined; requeueAfterMs: number | undefined; released?: boolean }> {
+    const obj = asObject(c);
+    const podOf = (host: string) => pods.find((p) => p.metadata.name === host);
+    const poll = cfg.pollIntervalMs;
+    switch (step.kind) {
+      case 'paused':
+        this.o.events.record(obj, 'Normal', 'Paused', `${ANNOTATIONS.paused} is set: no changes until it is removed`);
+        return { drain: c.status?.drain, requeueAfterMs: undefined };
+      case 'steady':
+        return { drain: undefined, requeueAfterMs: undefined };
+      case 'resize': {
+        const current = this.o.cache.hostSet(c)?.specReplicas;
+        await this.setHostReplicas(c, step.replicas);
+        if (current !== undefined) this.o.events.record(obj, 'Normal', 'ScalingUp', `hosts ${current} → ${step.replicas}`);
+        return { drain: undefined, requeueAfterMs: poll };
+      }
+      case 'start-drain': {
+        const pod = podOf(step.drain.host);
+        if (pod) {
+          const patched = await this.o.client.mergePatch(refOf(pod), { metadata: { annotations: { [ANNOTATIONS.draining]: step.drain.startTime } } });
+          this.o.cache.remember(patched);
+        }
+        this.o.events.record(obj, 'Normal', 'DrainStarted', `draining ${step.drain.host} before removing it (hosts ${c.spec.hosts.replicas} wanted)`);
+        return { drain: await this.requestDrain(c, step.drain, pod, cfg), requeueAfterMs: poll };
+      }
+      case 'request':
+        return { drain: await this.requestDrain(c, step.drain, podOf(step.drain.host), cfg), requeueAfterMs: poll };
+      case 'wait':
+        return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
+      case 'fail':
+        this.o.events.record(obj, 'Warning', step.drain.reason ?? 'DrainFailed', `${step.drain.message ?? 'drain failed'}; retrying at ${step.drain.nextAttemptTime}`);
+        this.o.metrics.operatorDrains.add(1, { result: 'failed' });
+        return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
+      case 'shrink':
+        await this.setHostReplicas(c, step.replicas);
+        this.o.metrics.operatorDrainMs.record(this.o.clock.nowMs() - Date.parse(step.drain.startTime));
+        this.o.events.record(obj, 'Normal', 'HostRemoved', `${step.drain.host} owns no documents; hosts → ${step.replicas}`);
+        return { drain: step.drain, requeueAfterMs: poll };
+      case 'finish':
+        this.o.metrics.operatorDrains.add(1, { result: 'finished' });
+        this.o.events.record(obj, 'Normal', 'DrainFinished', `${step.host} is gone`);
+        return { drain: undefined, requeueAfterMs: 0 };
+      case 'cancel': {
+        const pod = podOf(step.host);
+        if (pod?.metadata.annotations?.[ANNOTATIONS.draining] !== undefined) {
+          this.o.cache.remember(await this.o.client.mergePatch(refOf(pod), { metadata: { annotations: { [ANNOTATIONS.draining]: null } } }));
+        }
+        // A host that stopped serving cannot take documents again; a fresh pod of the same name can.
+        if (pod && step.recyclePod) await this.o.client.delete(refOf(pod));
+        this.o.metrics.operatorDrains.add(1, { result: 'cancelled' });
+        this.o.events.record(obj, 'Normal', 'DrainCancelled', `drain of ${step.host} cancelled: ${step.why}${step.recyclePod ? '; its pod is recreated' : ''}`);
+        return { drain: undefined, requeueAfterMs: 0 };
+      }
+      case 'release-finalizer': {
+        this.o.events.record(obj, 'Normal', 'FinalizerReleased', 'every host is drained; deletion proceeds');
+        const finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+        await this.patchCluster(c, { metadata: { finalizers, resourceVersion: c.metadata.resourceVersion } });
+        return { drain: undefined, requeueAfterMs: undefined, released: true };
+      }
+    }
+  }
+
+  /** Sends the Drain RPC; an unreachable host or a refused call fails the attempt (retried after backoff). */
+  private async requestDrain(c: AdamaCluster, drain: DrainStatus, pod: KubeObject | undefined, cfg: DrainConfig): Promise<DrainStatus> {
+    const address = pod ? podAddress(pod, c.spec.hosts.port) : undefined;
+    try {
+      if (!address) throw new Error(`pod ${drain.host} has no IP`);
+      await this.o.probe.drain(address);
+      return drain;
+    } catch (err) {
+      const failed = failDrain(drain, 'DrainFailed', `Drain RPC to ${drain.host} failed: ${err instanceof Error ? err.message : String(err)}`, this.o.clock.nowMs(), cfg);
+      this.o.events.record(asObject(c), 'Warning', 'DrainFailed', `${failed.message}; retrying at ${failed.nextAttemptTime}`);
+      this.o.metrics.operatorDrains.add(1, { result: 'failed' });
+      return failed;
+    }
+  }
+
+  private async setHostReplicas(c: AdamaCluster, replicas: number): Promise<void> {
+    this.o.cache.remember(await this.o.client.apply(hostReplicasApply(c, replicas), SCALE_FIELD_MANAGER));
+  }
+
+  private async patchCluster(c: AdamaCluster, patch: Record<string, unknown>): Promise<void> {
+    try {
+      this.o.cache.remember(await this.o.client.mergePatch(refOf(asObject(c)), patch));
+    } catch (err) {
+      if (isConflict(err)) throw new StaleCacheError(`${c.metadata.name} changed under us`);
+      throw err;
+    }
+  }
+
+  private async writeStatus(c: AdamaCluster, status: AdamaClusterStatus): Promise<void> {
+    if (JSON.stringify(c.status ?? {}) === JSON.stringify(status)) return;
+    // A merge patch cannot remove a key it does not name: clear `drain` explicitly when it ended.
+    const body: Record<string, unknown> = { ...status, ...(status.drain ? {} : { drain: null }) };
+    const written = await this.o.client.mergePatchStatus({ ...refOf(asObject(c)), plural: PLURAL }, body);
+    this.o.cache.remember(written);
+  }
+
+  private exportHostStates(key: string, states: readonly string[]): void {
+    const counts = Object.fromEntries(MEMBER_STATES.map((s) => [s, states.filter((x) => x === s).length]));
+    const before = this.exportedHosts.get(key) ?? {};
+    for (const state of MEMBER_STATES) {
+      const delta = (counts[state] ?? 0) - (before[state] ?? 0);
+      if (delta !== 0) this.o.metrics.operatorHosts.add(delta, { state });
+    }
+    if (states.length === 0) this.exportedHosts.delete(key); else this.exportedHosts.set(key, counts);
+  }
+
+  /** Forgets a cluster's exported gauges (leadership lost: another process exports them now). */
+  resetExports(): void {
+    for (const key of [...this.exportedHosts.keys()]) this.exportHostStates(key, []);
+  }
+}
+
+const asObject = (c: AdamaCluster): KubeObject => c as unknown as KubeObject;
+
+export const refOf = (o: KubeObject): ObjectRef => ({ apiVersion: o.apiVersion!, kind: o.kind!, namespace: o.metadata.namespace!, name: o.metadata.name });
+
+export const selectorString = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');

@@ -1,0 +1,54 @@
+/**
+ * @module operator (command)
+ * `adama operator`: the Kubernetes operator for AdamaCluster resources (operator/operator.ts).
+ * Reads the API server location from the pod's service account, or $KUBECONFIG outside a pod.
+ * Exits 1 when it loses the leader Lease, so Kubernetes restarts it with clean caches.
+ */
+import { hostname } from 'node:os';
+import { createLogger } from '../../shared/log';
+import { ClientNodeKube } from '../../../operator/kube/client-node-kube';
+import { startOperator } from '../../../operator/operator';
+import { parseFlags, type FlagSpec } from '../options';
+import { runUntilSignal } from '../run-until-signal';
+import type { Command } from './command';
+
+const flags: FlagSpec = {
+  'watch-namespaces': { default: '', help: 'comma-separated namespaces to watch; empty watches all (needs a ClusterRole)' },
+  'operator-namespace': { default: 'default', help: 'namespace of the leader-election Lease (the operator\'s own)' },
+  'pod-name': { help: 'leader identity (default the hostname)' },
+  'metrics-port': { default: '8080', help: 'port of /metrics, /healthz and /readyz' },
+  'metrics-host': { default: '127.0.0.1', help: 'interface of that endpoint (0.0.0.0 in a pod)' },
+  workers: { default: '2', help: 'clusters reconciled in parallel (one key is never reconciled twice at once)' },
+  'resync-seconds': { default: '300', help: 'every cluster is reconciled at least this often' },
+  'drain-poll-ms': { default: '5000', help: 'how often a drain in flight is checked' },
+  'lease-duration-ms': { default: '15000', help: 'a standby takes over after the leader was silent this long' },
+};
+
+export const operatorCommand: Command = {
+  name: 'operator',
+  summary: 'run the Kubernetes operator that reconciles AdamaCluster resources',
+  flags,
+  async run(args) {
+    const f = parseFlags(args, flags);
+    const identity = f.get('pod-name') || hostname();
+    const log = createLogger('operator').child({ identity });
+    const leaseDurationMs = f.int('lease-duration-ms', 3000);
+    const watchNamespaces = f.get('watch-namespaces')!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    let lost = false;
+    let exitLost: (() => void) | undefined;
+    const op = await startOperator({
+      client: ClientNodeKube.fromEnvironment(), identity, log, watchNamespaces,
+      leaseNamespace: f.get('operator-namespace')!,
+      metricsPort: f.int('metrics-port', 0, 65535), metricsHost: f.get('metrics-host')!,
+      workers: f.int('workers', 1, 64), resyncMs: f.int('resync-seconds', 10) * 1000, drainPollMs: f.int('drain-poll-ms', 100),
+      // client-go's proportions: renew deadline 2/3 of the lease, retries every 2/15 of it.
+      leader: { leaseDurationMs, renewDeadlineMs: Math.round(leaseDurationMs * 2 / 3), retryPeriodMs: Math.round(leaseDurationMs * 2 / 15) },
+      onLostLeadership: () => { lost = true; exitLost?.(); },
+    });
+    log.info({ metricsPort: op.metricsPort, watchNamespaces: watchNamespaces.length ? watchNamespaces : 'all' }, 'operator.started');
+    const lostLease = new Promise<number>((resolve) => { exitLost = () => resolve(1); if (lost) resolve(1); });
+    const code = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);
+    if (lost) await op.close();
+    return code;
+  },
+};
