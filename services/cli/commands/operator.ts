@@ -6,8 +6,6 @@
  */
 import { hostname } from 'node:os';
 import { createLogger } from '../../shared/log';
-import { ClientNodeKube } from '../../../operator/kube/client-node-kube';
-import { startOperator } from '../../../operator/operator';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
 import type { Command } from './command';
@@ -30,6 +28,9 @@ export const operatorCommand: Command = {
   flags,
   async run(args) {
     const f = parseFlags(args, flags);
+    // Loaded here, not at the top: @kubernetes/client-node adds half a second to every other command (preStop hooks too).
+    const { ClientNodeKube } = await import('../../../operator/kube/client-node-kube');
+    const { startOperator } = await import('../../../operator/operator');
     const identity = f.get('pod-name') || hostname();
     const log = createLogger('operator').child({ identity });
     const leaseDurationMs = f.int('lease-duration-ms', 3000);
