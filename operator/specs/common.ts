@@ -60,15 +60,28 @@ export const TMP_MOUNT = { name: 'tmp', mountPath: '/tmp' };
 
 const fromSecret = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
 
-/** Connection strings reach containers only as Secret references, never as values. */
-export function connectionEnv(c: AdamaCluster): EnvVar[] {
-  const env = [fromSecret('ADAMA_DATABASE_URL', c.spec.postgres.secretRef)];
-  if (c.spec.redis) env.push(fromSecret('ADAMA_REDIS_URL', c.spec.redis.secretRef));
-  if (c.spec.objectStore) env.push(fromSecret('ADAMA_OBJECT_STORE', c.spec.objectStore.secretRef));
-  return env;
-}
+// Connection strings reach containers only as Secret references, never as values, and each only
+// to the tiers whose command reads it (a setting nobody reads only misleads whoever debugs the pod).
 
+/** `--database-url` of host, proxy, locator and archiver. */
+export const databaseEnv = (c: AdamaCluster): EnvVar[] => [fromSecret('ADAMA_DATABASE_URL', c.spec.postgres.secretRef)];
+/** `--redis-url` of the proxy (shared rate limits). */
+export const redisEnv = (c: AdamaCluster): EnvVar[] => (c.spec.redis ? [fromSecret('ADAMA_REDIS_URL', c.spec.redis.secretRef)] : []);
+/** `--object-store` of the host (restores) and the archiver. */
+export const objectStoreEnv = (c: AdamaCluster): EnvVar[] => (c.spec.objectStore ? [fromSecret('ADAMA_OBJECT_STORE', c.spec.objectStore.secretRef)] : []);
+
+/** The pod's own name (`metadata.name`), e.g. as a host, proxy or archiver id. */
 export const podNameEnv = (name: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+/** The pod's IP (`status.podIP`): what a gossip peer or a proxy can be reached at. */
+export const podIpEnv = (name: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+
+/**
+ * The gRPC address a host advertises: its per-pod DNS name under the headless host Service,
+ * stable across restarts unlike the pod IP. `podNameVar` names an env var holding the pod name,
+ * expanded by Kubernetes as `$(VAR)` in args; the host and its gossip sidecar must agree on it.
+ */
+export const hostAdvertisedAddress = (c: AdamaCluster, podNameVar: string): string =>
+  `$(${podNameVar}).${names.hosts(c)}.${c.metadata.namespace}.svc:${c.spec.hosts.port}`;
 
 /** User env last, so a tier's `env` can override ours (e.g. ADAMA_DOC_QUEUE_DEPTH). */
 export function mergeEnv(ours: EnvVar[], theirs: EnvVar[] | undefined): EnvVar[] {

@@ -5,10 +5,11 @@
  */
 import type { AdamaCluster, TierSpec } from '../api/v1alpha1/types';
 import {
-  childMeta, connectionEnv, containerSecurityContext, mergeEnv, metricsArgs, names, podNameEnv, selectorLabels, TMP_MOUNT, type Component,
+  childMeta, containerSecurityContext, databaseEnv, mergeEnv, metricsArgs, names, objectStoreEnv, podNameEnv, redisEnv, selectorLabels, TMP_MOUNT,
+  type Component,
 } from './common';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
-import type { Container, ContainerPort, Deployment, Probe } from './k8s';
+import type { Container, ContainerPort, Deployment, EnvVar, Probe } from './k8s';
 import { buildPodTemplate } from './pod-template';
 
 interface TierShape {
@@ -16,6 +17,8 @@ interface TierShape {
   name: string;
   tier: TierSpec;
   args: string[];
+  /** Only what this tier's command reads (its flags as ADAMA_<FLAG>); the tier's own env is merged last. */
+  env: EnvVar[];
   ports: ContainerPort[];
   probe?: Probe;
   graceSeconds: number;
@@ -31,7 +34,7 @@ function tierContainer(c: AdamaCluster, s: TierShape): Container {
     image: s.tier.image ?? c.spec.image,
     imagePullPolicy: c.spec.imagePullPolicy,
     args: s.args,
-    env: mergeEnv([podNameEnv('ADAMA_POD_NAME'), ...connectionEnv(c)], s.tier.env),
+    env: mergeEnv(s.env, s.tier.env),
     envFrom: [{ configMapRef: { name: names.config(c) } }],
     ports,
     ...(s.tier.resources ? { resources: s.tier.resources } : {}),
@@ -62,7 +65,8 @@ export function buildProxyDeployment(c: AdamaCluster): Deployment {
   const gossip = c.spec.gossip.enabled;
   return buildTierDeployment(c, {
     component: 'proxy', name: names.proxies(c), tier: p, sidecar: gossip, graceSeconds: 30,
-    args: ['proxy', '--proxy-id', '$(ADAMA_POD_NAME)', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : [])],
+    args: ['proxy', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : [])],
+    env: [podNameEnv('ADAMA_PROXY_ID'), ...databaseEnv(c), ...redisEnv(c)],
     ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
     probe: { httpGet: { path: '/healthz', port: 'http' } },
   });
@@ -73,6 +77,7 @@ export function buildLocatorDeployment(c: AdamaCluster): Deployment {
   return buildTierDeployment(c, {
     component: 'locator', name: names.locator(c), tier: l, sidecar: false, graceSeconds: 20,
     args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0'],
+    env: databaseEnv(c),
     ports: [{ name: 'grpc', containerPort: l.port, protocol: 'TCP' }],
     probe: { grpc: { port: l.port } },
   });
@@ -84,7 +89,10 @@ export function buildArchiverDeployment(c: AdamaCluster): Deployment | undefined
   if (!a.enabled) return undefined;
   return buildTierDeployment(c, {
     component: 'archiver', name: names.archiver(c), tier: a, sidecar: false, graceSeconds: 60,
+    // The admin gRPC stays on loopback (its default): `kubectl exec … adama doc archive` reaches it.
     args: ['archiver', ...metricsArgs(c)],
+    // --object-store is required: without spec.objectStore the archiver exits at start saying so.
+    env: [podNameEnv('ADAMA_WORKER_ID'), ...databaseEnv(c), ...objectStoreEnv(c)],
     ports: [],
   });
 }

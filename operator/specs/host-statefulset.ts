@@ -6,35 +6,49 @@
  */
 import type { AdamaCluster } from '../api/v1alpha1/types';
 import {
-  CLI_PATH, childMeta, connectionEnv, containerSecurityContext, mergeEnv, metricsArgs, names, podNameEnv, selectorLabels, TMP_MOUNT,
+  CLI_PATH, childMeta, containerSecurityContext, databaseEnv, hostAdvertisedAddress, mergeEnv, metricsArgs, names, objectStoreEnv, podNameEnv,
+  selectorLabels, TMP_MOUNT,
 } from './common';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
-import type { Container, StatefulSet } from './k8s';
+import type { Container, EnvVar, StatefulSet } from './k8s';
 import { buildPodTemplate } from './pod-template';
 
 /** Time after the drain for SIGTERM handling and the process exit (s). */
 export const GRACE_SLACK_SECONDS = 30;
 
+/** The host id (`--host-id`) is the pod name: stable across restarts of a StatefulSet pod. */
+const HOST_ID_VAR = 'ADAMA_HOST_ID';
+
+const drainTimeoutMs = (c: AdamaCluster): number => c.spec.hosts.drain.timeoutSeconds * 1000;
+
 /**
  * The preStop drain: the same Drain RPC the operator sends, so an eviction or node drain moves
- * documents before SIGTERM. Uses `adama host drain <id>` (looks the host up in the hosts table).
+ * documents before SIGTERM. `host drain-self` calls the host in this container directly (no
+ * database, no hosts-table lookup: that lease is gone once a drain starts) and exits 0 when the
+ * host is already stopped. Exec hooks get no $(VAR) expansion; this needs none, so no shell.
  */
 export function hostPreStopCommand(c: AdamaCluster): string[] {
-  const timeoutMs = c.spec.hosts.drain.timeoutSeconds * 1000;
-  // A shell only to expand $ADAMA_HOST_ID (exec hooks get no $(VAR) substitution); `exec` keeps node as the child.
-  return ['/bin/sh', '-c', `exec node --no-node-snapshot ${CLI_PATH} host drain "$ADAMA_HOST_ID" --timeout-ms ${timeoutMs}`];
+  return ['node', '--no-node-snapshot', CLI_PATH, 'host', 'drain-self', '--port', String(c.spec.hosts.port), '--timeout-ms', String(drainTimeoutMs(c))];
 }
 
 /** The pod's grace period covers the preStop drain plus the SIGTERM shutdown. */
 export const hostTerminationGraceSeconds = (c: AdamaCluster): number => c.spec.hosts.drain.timeoutSeconds + GRACE_SLACK_SECONDS;
 
+function hostEnv(c: AdamaCluster): EnvVar[] {
+  return [
+    podNameEnv(HOST_ID_VAR),
+    ...databaseEnv(c),
+    ...objectStoreEnv(c),
+    // SIGTERM runs the same drain as the operator, with the same budget (hostDefaults.shutdownGraceMs).
+    { name: 'ADAMA_SHUTDOWN_GRACE_MS', value: String(drainTimeoutMs(c)) },
+  ];
+}
+
 function hostContainer(c: AdamaCluster): Container {
   const h = c.spec.hosts;
-  const ns = c.metadata.namespace;
   const args = [
     'host', '--port', String(h.port), '--bind', '0.0.0.0',
-    // The per-pod DNS name of the headless Service: stable across restarts, unlike the pod IP.
-    '--advertise', `$(ADAMA_HOST_ID).${names.hosts(c)}.${ns}.svc:${h.port}`,
+    '--advertise', hostAdvertisedAddress(c, HOST_ID_VAR),
     ...metricsArgs(c),
     ...(c.spec.gossip.enabled ? ['--gossip', localGossipAddress(c)] : []),
   ];
@@ -45,7 +59,7 @@ function hostContainer(c: AdamaCluster): Container {
     image: h.image ?? c.spec.image,
     imagePullPolicy: c.spec.imagePullPolicy,
     args,
-    env: mergeEnv([podNameEnv('ADAMA_HOST_ID'), ...connectionEnv(c)], h.env),
+    env: mergeEnv(hostEnv(c), h.env),
     envFrom: [{ configMapRef: { name: names.config(c) } }],
     ports,
     ...(h.resources ? { resources: h.resources } : {}),

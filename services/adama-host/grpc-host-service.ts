@@ -13,6 +13,7 @@ import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
 import type { DrainReply, DrainRequest, FailureMsg, HostBatch, HostEnvelope, OpenStreamMsg, ProxyBatch, ProxyEnvelope, StatusReply, WhoMsg } from '../grpc/host-messages';
 import type { DocumentStream } from './host-api';
 import type { DocumentHost } from './document-host';
+import type { OwnedCount } from './owned-count';
 
 export interface HostServiceDeps {
   host: DocumentHost;
@@ -20,6 +21,8 @@ export interface HostServiceDeps {
   /** Runs the drain (stop taking documents, unload them all); resolves with what remains. */
   drain(timeoutMs: number): Promise<DrainReply>;
   isDraining(): boolean;
+  /** documents_owned for Status (see owned-count.ts); never rejects. */
+  documentsOwned(loaded: number): Promise<OwnedCount>;
   /** Envelopes per outbound gRPC message, and envelopes held for a proxy that is not reading. */
   maxBatch: number;
   maxQueued: number;
@@ -37,7 +40,10 @@ export function createHostService(deps: HostServiceDeps): grpc.UntypedServiceImp
       deps.drain(call.request.timeout_ms || 60_000).then((r) => callback(null, r), (err: unknown) => callback(err as Error));
     },
     Status(_call: grpc.ServerUnaryCall<unknown, StatusReply>, callback: grpc.sendUnaryData<StatusReply>) {
-      callback(null, { host_id: deps.host.hostId, draining: deps.isDraining(), documents_loaded: deps.host.loadedDocuments });
+      const loaded = deps.host.loadedDocuments;
+      void deps.documentsOwned(loaded).then((owned) => callback(null, {
+        host_id: deps.host.hostId, draining: deps.isDraining(), documents_loaded: loaded, documents_owned: owned.owned, documents_owned_known: owned.known,
+      }));
     },
   };
 }

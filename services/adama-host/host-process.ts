@@ -14,6 +14,7 @@ import type { DrainReply } from '../grpc/host-messages';
 import { DocumentHost } from './document-host';
 import { startHostLease, type HostLease } from './host-lease';
 import { createHostService } from './grpc-host-service';
+import { createOwnedCounter, OWNED_COUNT_TIMEOUT_MS } from './owned-count';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openObjectStore } from '../archiver/object-store';
 import { startLeaseMembership } from '../routing/lease-membership';
@@ -69,7 +70,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
       server.setHealth('NOT_SERVING');
       await lease?.stop({ remove: true });
       await host.shutdown('drain');
-      const remaining = (await storage.data.listByHost(o.hostId)).length;
+      const remaining = await storage.data.countByHost(o.hostId);
       o.log.info({ host: o.hostId, remaining }, 'drain.finished');
       return { documents_remaining: remaining, drained: remaining === 0 };
     })();
@@ -77,7 +78,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
       draining,
       new Promise<DrainReply>((resolve) => {
         const t = setTimeout(() => {
-          storage.data.listByHost(o.hostId).then((d) => resolve({ documents_remaining: d.length, drained: d.length === 0 }), () => resolve({ documents_remaining: 0, drained: false }));
+          storage.data.countByHost(o.hostId).then((n) => resolve({ documents_remaining: n, drained: n === 0 }), () => resolve({ documents_remaining: 0, drained: false }));
         }, timeoutMs);
         t.unref();
       }),
@@ -86,7 +87,10 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
 
   const server = await startGrpcServer(o.bindAddress, o.port, [{
     file: 'host.proto', service: 'adama.host.v1.Host',
-    impl: createHostService({ host, log: o.log, drain, isDraining: () => draining !== null, maxBatch: 64, maxQueued: 50_000 }),
+    impl: createHostService({
+      host, log: o.log, drain, isDraining: () => draining !== null, maxBatch: 64, maxQueued: 50_000,
+      documentsOwned: createOwnedCounter({ count: () => storage.data.countByHost(o.hostId), timeoutMs: OWNED_COUNT_TIMEOUT_MS, log: o.log }),
+    }),
   }]);
   const address = o.advertise ?? `${o.bindAddress}:${server.port}`;
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);

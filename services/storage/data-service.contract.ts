@@ -363,6 +363,20 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(await data.listByHost(b)).toEqual([doc('x')]);
     });
 
+    it('countByHost counts the documents bound to that host, as listByHost lists them', async () => {
+      const { a, b, c } = fresh();
+      const doc = (key: string): DocRef => ({ space: `count-${a}`, key });
+      await data.create(doc('one'), a, rec(1, {}));
+      await data.create(doc('two'), a, rec(1, {}));
+      await data.create(doc('other'), b, rec(1, {}));
+      await data.create(doc('gone'), a, rec(1, {}));
+      await data.release(doc('gone'), a, 1);
+      expect(await data.countByHost(a)).toBe(2);
+      expect(await data.countByHost(a)).toBe((await data.listByHost(a)).length);
+      expect(await data.countByHost(b)).toBe(1);
+      expect(await data.countByHost(c)).toBe(0);
+    });
+
     it('deploySpace adds a version only when the code changes and getSpace returns the latest', async () => {
       const { a } = fresh();
       const space = `space-${a}`;

@@ -99,6 +99,8 @@ export interface DataService extends ArchiveData {
 
   lookup(ref: DocRef): Promise<DirectoryRow | null>;
   listByHost(host: string): Promise<DocRef[]>;
+  /** How many documents `listByHost(host)` would list: what a drain waits to reach 0. */
+  countByHost(host: string): Promise<number>;
 
   deploySpace(space: string, code: string): Promise<SpaceVersion>;
   getSpace(space: string): Promise<SpaceVersion | null>;

@@ -154,6 +154,10 @@ WHERE space = $1::text AND key = $2::text`;
 export const LIST_BY_HOST_SQL = `
 SELECT space, key FROM directory WHERE host = $1::text AND state = 'bound' ORDER BY space, key`;
 
+/** The rows LIST_BY_HOST_SQL would return, counted on directory_host_idx without shipping them. */
+export const COUNT_BY_HOST_SQL = `
+SELECT count(*)::int AS owned FROM directory WHERE host = $1::text AND state = 'bound'`;
+
 /**
  * $1 space, $2 code. Adds version latest+1 unless the latest already has this code. `added` false
  * with different code (or no row) means a concurrent deploy took the version number: retry.

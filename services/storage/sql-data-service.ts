@@ -168,6 +168,11 @@ export class SqlDataService implements DataService {
     return r.rows.map((row) => ({ space: row.space, key: row.key }));
   }
 
+  async countByHost(host: string): Promise<number> {
+    const r = await this.query<{ owned: number }>('countByHost', SQL.COUNT_BY_HOST_SQL, [host]);
+    return r.rows[0]?.owned ?? 0;
+  }
+
   async deploySpace(space: string, code: string): Promise<SpaceVersion> {
     for (let attempt = 0; attempt <= this.raceRetries; attempt++) {
       const r = await this.query<{ version: number; code: string; added: boolean }>('deploySpace', SQL.DEPLOY_SPACE_SQL, [space, code]);

@@ -81,7 +81,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     await conn.createDocument({ space: 'chat', key: 'before-drain' }, who, {});
     expect(await admin.drain(30_000)).toEqual({ documents_remaining: 0, drained: true });
 
-    expect(await admin.status()).toEqual({ host_id: live.hostId, draining: true, documents_loaded: 0 });
+    expect(await admin.status()).toEqual({ host_id: live.hostId, draining: true, documents_loaded: 0, documents_owned: 0, documents_owned_known: true });
     await expect(conn.createDocument({ space: 'chat', key: 'after-drain' }, who, {})).rejects.toMatchObject({ code: E.HOST_SHUTTING_DOWN.code, retry: true });
     await expect(conn.openStream({ space: 'chat', key: 'before-drain' }, who, { viewerState: {} }, new ViewWatcher())).rejects.toMatchObject({ code: E.HOST_SHUTTING_DOWN.code, retry: true });
     expect(await c.storage.data.lookup({ space: 'chat', key: 'after-drain' })).toBeNull();

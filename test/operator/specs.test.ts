@@ -33,9 +33,9 @@ describe('buildHostStatefulSet', () => {
   });
 
   it('runs the drain in preStop and gives it the whole drain timeout plus slack', () => {
-    const cmd = host.lifecycle?.preStop.exec.command.join(' ') ?? '';
-    expect(cmd).toContain('host drain "$ADAMA_HOST_ID" --timeout-ms 300000');
-    expect(cmd).toContain('--no-node-snapshot');
+    expect(host.lifecycle?.preStop.exec.command).toEqual(['node', '--no-node-snapshot', '/app/dist/services/cli/main.js', 'host', 'drain-self', '--port', '7100', '--timeout-ms', '300000']);
+    // SIGTERM after the hook drains with the same budget.
+    expect(host.env).toContainEqual({ name: 'ADAMA_SHUTDOWN_GRACE_MS', value: '300000' });
     expect(sts.spec.template.spec.terminationGracePeriodSeconds).toBe(330);
     const longer = buildHostStatefulSet(cluster({ hosts: { drain: { timeoutSeconds: 900 } } }), 3);
     expect(longer.spec.template.spec.terminationGracePeriodSeconds).toBe(930);
@@ -50,11 +50,12 @@ describe('buildHostStatefulSet', () => {
     }
   });
 
-  it('reads connection strings only through secretKeyRef', () => {
+  it('reads connection strings only through secretKeyRef, and only those the host uses (no Redis)', () => {
     const withAll = buildHostStatefulSet(cluster({ redis: { secretRef: { name: 'r' } }, objectStore: { secretRef: { name: 's3', key: 'uri' } } }), 3);
     const env = byName(withAll.spec.template, 'host').env;
     expect(env.find((e) => e.name === 'ADAMA_DATABASE_URL')).toEqual({ name: 'ADAMA_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'adama-db', key: 'url' } } });
     expect(env.find((e) => e.name === 'ADAMA_OBJECT_STORE')?.valueFrom?.secretKeyRef).toEqual({ name: 's3', key: 'uri' });
+    expect(env.find((e) => e.name === 'ADAMA_REDIS_URL')).toBeUndefined();
     expect(env.filter((e) => /URL|STORE/.test(e.name)).every((e) => e.value === undefined)).toBe(true);
   });
 
@@ -81,6 +82,14 @@ describe('buildHostStatefulSet', () => {
 });
 
 describe('Deployments', () => {
+  it('proxies get Redis when the spec has it; the locator and archiver do not', () => {
+    const withRedis = cluster({ redis: { secretRef: { name: 'r' } }, objectStore: { secretRef: { name: 's3' } }, archiver: { enabled: true } });
+    const envNames = (t: PodTemplate, name: string) => byName(t, name).env.map((e) => e.name);
+    expect(envNames(buildProxyDeployment(withRedis).spec.template, 'proxy')).toEqual(['ADAMA_PROXY_ID', 'ADAMA_DATABASE_URL', 'ADAMA_REDIS_URL']);
+    expect(envNames(buildLocatorDeployment(withRedis).spec.template, 'locator')).toEqual(['ADAMA_DATABASE_URL']);
+    expect(envNames(buildArchiverDeployment(withRedis)!.spec.template, 'archiver')).toEqual(['ADAMA_WORKER_ID', 'ADAMA_DATABASE_URL', 'ADAMA_OBJECT_STORE']);
+  });
+
   it('proxies get the gossip sidecar, a /healthz probe and the tier image override', () => {
     const d = buildProxyDeployment(cluster({ proxies: { replicas: 5, image: 'proxy:2' } }));
     expect(d.spec.replicas).toBe(5);
@@ -132,11 +141,7 @@ describe('buildPodDisruptionBudgets', () => {
 });
 
 describe('buildConfigMap', () => {
-  it('holds no secrets and sets the shutdown drain to the drain timeout', () => {
-    const cm = buildConfigMap(c);
-    expect(cm.data).toEqual({
-      ADAMA_LOG_LEVEL: 'info', ADAMA_SHUTDOWN_GRACE_MS: '300000',
-      ADAMA_LOCATOR: 'prod-locator.adama.svc:7000', ADAMA_GOSSIP_SEEDS: 'prod-gossip.adama.svc:7946',
-    });
+  it('holds only what every container reads: no secrets, no tier-specific settings', () => {
+    expect(buildConfigMap(c).data).toEqual({ ADAMA_LOG_LEVEL: 'info' });
   });
 });

@@ -51,3 +51,20 @@ export async function spawnAdama(args: string[], readyEvent: string, env: NodeJS
   };
   return { proc, ready, exited, logs, waitForLog };
 }
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs a one-shot `adama <args>` (e.g. `host drain-self`) to its exit; never rejects on a non-zero exit. */
+export function runAdama(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it for you)`);
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`adama ${args.join(' ')} did not exit in ${timeoutMs} ms: ${stderr.slice(-2000)}`)); }, timeoutMs);
+    proc.once('error', (err) => { clearTimeout(timer); reject(err); });
+    proc.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}

@@ -1,10 +1,13 @@
-/** @module host — `adama host` (run one adama-host), `adama host drain|status <host-id>`. */
+/**
+ * @module host — `adama host` (run one adama-host); `host drain|status <host-id>` find a running
+ * host in the hosts table; `host drain-self` (the pod's preStop hook) and `host status --target`
+ * call an address directly, without the database.
+ */
 import { hostname } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
 import { createLogger, silentLogger } from '../../shared/log';
 import { openStorage } from '../../storage/open-storage';
-import { serviceClient } from '../../grpc/load-proto';
-import type { DrainReply, StatusReply } from '../../grpc/host-messages';
+import { drainSelf } from '../../adama-host/drain-self';
+import { hostAdminClient } from '../../grpc/host-admin-client';
 import { startHostProcess } from '../../adama-host/host-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
@@ -17,7 +20,8 @@ const flags: FlagSpec = {
   bind: { default: '127.0.0.1', help: 'interface for gRPC' },
   advertise: { help: 'address other tiers use to reach this host (default bind:port)' },
   'lease-ms': { default: '4000', help: 'lease in the hosts table; a host silent this long is dead' },
-  'timeout-ms': { default: '60000', help: '(drain) how long to wait for the drain' },
+  'timeout-ms': { default: '60000', help: '(drain, drain-self) how long to wait for the drain' },
+  target: { help: '(drain-self, status) host:port to call directly, no hosts-table lookup (drain-self default 127.0.0.1:<port>)' },
   ...METRICS_FLAGS,
   'object-store': { help: 'restore archived documents from fs:<dir> or s3://bucket/prefix' },
   gossip: { help: 'host:port of the local gossip sidecar (primary membership)' },
@@ -25,14 +29,20 @@ const flags: FlagSpec = {
 
 export const hostCommand: Command = {
   name: 'host',
-  summary: 'run one adama-host (gRPC); `host drain <id>` / `host status <id>` act on a running host',
+  summary: 'run one adama-host (gRPC); `host drain|status <id>` act on a running host, `host drain-self` / `host status --target <addr>` without the database',
   flags,
   async run(args) {
     const f = parseFlags(args, flags);
-    const [verb, target] = f.positionals;
+    const [verb, id] = f.positionals;
+    const target = f.get('target');
+    if (verb === 'drain-self') return drainSelfAt(target ?? `127.0.0.1:${f.int('port', 1, 65535)}`, f.int('timeout-ms', 1, MAX_UINT32));
+    if (verb === 'status' && target !== undefined) {
+      if (id !== undefined) throw new Error('usage: adama host status <host-id> | adama host status --target <host:port>');
+      return statusAt(target);
+    }
     if (verb === 'drain' || verb === 'status') {
-      if (!target) throw new Error(`usage: adama host ${verb} <host-id>`);
-      return adminCall(verb, target, f.get('database-url')!, f.int('timeout-ms', 1));
+      if (!id) throw new Error(`usage: adama host ${verb} <host-id>${verb === 'status' ? ' | --target <host:port>' : ''}`);
+      return adminCall(verb, id, f.get('database-url')!, f.int('timeout-ms', 1, MAX_UINT32));
     }
     if (verb !== undefined) throw new Error(`unknown host verb ${verb}`);
     const port = f.int('port', 0, 65535);
@@ -48,20 +58,47 @@ export const hostCommand: Command = {
   },
 };
 
+/** timeout_ms is a uint32 in proto/host.proto. */
+const MAX_UINT32 = 0xffff_ffff;
+
 /** Finds the host's address in the hosts table, then calls its admin RPC. */
 async function adminCall(verb: 'drain' | 'status', hostId: string, databaseUrl: string, timeoutMs: number): Promise<number> {
   const storage = await openStorage({ databaseUrl, poolSize: 1, log: silentLogger });
   const lease = (await storage.data.liveHosts()).find((h) => h.hostId === hostId);
   await storage.close();
   if (!lease) { process.stderr.write(`adama: no live host ${hostId} in the hosts table\n`); return 1; }
-  const Client = serviceClient('host.proto', 'adama.host.v1.Host');
-  const client = new Client(lease.address, grpc.credentials.createInsecure());
-  const method = verb === 'drain' ? 'Drain' : 'Status';
-  const reply = await new Promise<DrainReply | StatusReply>((resolve, reject) => {
-    (client as unknown as Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: Error | null, r: DrainReply | StatusReply) => void) => void>)[method]!(
-      verb === 'drain' ? { timeout_ms: timeoutMs } : {}, { deadline: Date.now() + timeoutMs + 5_000 }, (err, r) => (err ? reject(err) : resolve(r)));
-  });
-  client.close();
-  process.stdout.write(`${JSON.stringify({ host: hostId, ...reply })}\n`);
-  return verb === 'drain' && !(reply as DrainReply).drained ? 1 : 0;
+  const client = hostAdminClient(lease.address);
+  try {
+    const reply = verb === 'status' ? await client.status() : await client.drain(timeoutMs, 5_000);
+    process.stdout.write(`${JSON.stringify({ host: hostId, ...reply })}\n`);
+    return 'drained' in reply && !reply.drained ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The preStop drain. Exit 0 when drained, 1 when documents remain after timeoutMs; a host that is
+ * not listening has already stopped (its SIGTERM drain ran, or it crashed and its lease will
+ * expire), so there is nothing left to drain and the hook must not report a failure.
+ */
+async function drainSelfAt(target: string, timeoutMs: number): Promise<number> {
+  const outcome = await drainSelf(target, timeoutMs);
+  if (!outcome.reachable) {
+    process.stderr.write(`adama host drain-self: no host listening at ${target} (${outcome.reason}); already stopped, nothing to drain\n`);
+    process.stdout.write(`${JSON.stringify({ target, reachable: false })}\n`);
+    return 0;
+  }
+  process.stdout.write(`${JSON.stringify({ target, reachable: true, ...outcome.reply })}\n`);
+  return outcome.reply.drained ? 0 : 1;
+}
+
+async function statusAt(target: string): Promise<number> {
+  const client = hostAdminClient(target);
+  try {
+    process.stdout.write(`${JSON.stringify({ target, ...await client.status() })}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
 }
