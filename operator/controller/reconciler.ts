@@ -25,6 +25,7 @@ import type { ClusterCache } from './cluster-cache';
 import type { EventRecorder } from './event-recorder';
 import type { HostProbe } from './host-probe';
 import { observeHosts, podAddress } from './observe-hosts';
+import { specProblems } from './validate-spec';
 
 export interface ReconcilerOptions {
   client: KubeClient;
@@ -80,10 +81,12 @@ export class Reconciler {
     let applyError: string | undefined;
     let children: DesiredChildren | undefined;
     if (!paused && !deleting) {
+      const problems = specProblems(c);
       try {
+        if (problems.length > 0) throw new Error(problems.join('; '));
         children = desiredChildren(c);
       } catch (err) {
-        invalidSpec = `the spec cannot be turned into objects: ${String(err)}`;
+        invalidSpec = `invalid spec: ${err instanceof Error ? err.message : String(err)}`;
         this.o.events.record(asObject(c), 'Warning', 'InvalidSpec', invalidSpec);
       }
     }
