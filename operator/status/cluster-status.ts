@@ -5,7 +5,7 @@
  * `lastTransitionTime` moves only on a flip (see conditions.ts).
  */
 import type {
-  AdamaCluster, AdamaClusterStatus, Condition, DrainStatus, HostTierStatus, TierStatus,
+  AdamaCluster, AdamaClusterStatus, Condition, DrainStatus, HostTierStatus, Reason, TierStatus,
 } from '../api/v1alpha1/types';
 import type { HostObservation } from '../drain/host-observation';
 import type { Refusal } from '../drain/plan-host-scale';
@@ -93,18 +93,17 @@ function progressing(i: StatusInput, notReady: boolean, gen: Gen): ConditionInpu
 }
 
 function degraded(i: StatusInput, gen: Gen): ConditionInput {
-  if (i.invalidSpec) return { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: i.invalidSpec, ...gen };
-  if (i.applyError) return { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: i.applyError, ...gen };
-  if (i.drain?.phase === 'Failed') {
-    return { type: 'Degraded', status: 'True', reason: i.drain.reason ?? 'DrainFailed', message: `drain of ${i.drain.host} failed: ${i.drain.message ?? 'unknown'}`, ...gen };
-  }
+  // Every problem is in the message; the reason names the most urgent one.
+  const problems: [Reason, string][] = [];
+  if (i.invalidSpec) problems.push(['InvalidSpec', i.invalidSpec]);
+  if (i.applyError) problems.push(['ApplyFailed', i.applyError]);
+  if (i.drain?.phase === 'Failed') problems.push([i.drain.reason ?? 'DrainFailed', `drain of ${i.drain.host} failed: ${i.drain.message ?? 'unknown'}`]);
   if (i.refused) {
-    return {
-      type: 'Degraded', status: 'True', reason: 'ScaleDownRefused', ...gen,
-      message: `spec.hosts.replicas ${i.refused.requested} is below spec.hosts.minReplicas ${i.refused.minimum}; keeping ${i.refused.minimum}`,
-    };
+    problems.push(['ScaleDownRefused', `spec.hosts.replicas ${i.refused.requested} is below spec.hosts.minReplicas ${i.refused.minimum}; keeping ${i.refused.minimum}`]);
   }
-  return { type: 'Degraded', status: 'False', reason: 'Stable', message: 'no failures', ...gen };
+  const first = problems[0];
+  if (!first) return { type: 'Degraded', status: 'False', reason: 'Stable', message: 'no failures', ...gen };
+  return { type: 'Degraded', status: 'True', reason: first[0], message: problems.map(([, m]) => m).join('; '), ...gen };
 }
 
 function synced(i: StatusInput, gen: Gen): ConditionInput {
