@@ -47,6 +47,8 @@ export interface RunningOperator {
   readonly telemetry: Telemetry;
   /** Stops reconciling, hands the lease back, closes the endpoint. */
   close(): Promise<void>;
+  /** Stops like a crashed process would: no lease hand-back, so a successor waits for expiry (tests). */
+  abandon(): Promise<void>;
 }
 
 export const LEASE_NAME = 'adama-operator-leader';
@@ -107,22 +109,26 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   );
   elector.start();
 
+  let stopping: Promise<void> | undefined;
+  const shutdown = (releaseLease: boolean) => (stopping ??= (async () => {
+    closing = true;
+    const c = controller;
+    controller = undefined;
+    // Stop writes first, then give the lease back so a standby takes over without waiting it out.
+    if (c) await c.stop();
+    await controllerStop;
+    if (elector.isLeader) telemetry.metrics.operatorLeader.add(-1);
+    await elector.stop(releaseLease);
+    if (o.probe === undefined) probe.close();
+    await telemetry.shutdown();
+  })());
+
   return {
     get isLeader() { return elector.isLeader; },
     get ready() { const s = state(); return !s.leader || s.synced; },
     metricsPort: telemetry.metricsPort,
     telemetry,
-    async close() {
-      closing = true;
-      const c = controller;
-      controller = undefined;
-      // Stop writes first, then give the lease back so a standby takes over without waiting it out.
-      if (c) await c.stop();
-      await controllerStop;
-      if (elector.isLeader) telemetry.metrics.operatorLeader.add(-1);
-      await elector.stop();
-      if (o.probe === undefined) probe.close();
-      await telemetry.shutdown();
-    },
+    close: () => shutdown(true),
+    abandon: () => shutdown(false),
   };
 }

@@ -87,12 +87,15 @@ export class LeaderElector {
     this.tick();
   }
 
-  /** Stops campaigning; a leader hands the lease back (holder cleared) so a successor need not wait it out. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning. With `release`, a leader hands the lease back (holder cleared) so a successor
+   * need not wait it out; without, the lease runs out as if the process had died.
+   */
+  async stop(release = true): Promise<void> {
     this.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
     await this.attempt;
-    if (!this.leading) return;
+    if (!this.leading || !release) { this.leading = false; return; }
     this.leading = false;
     try {
       const obj = await this.client.get(this.ref());

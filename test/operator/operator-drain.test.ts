@@ -1,0 +1,136 @@
+/**
+ * Safe scale-down for real: the operator (client-node → fake API server) drives host pods that
+ * are real `adama host` processes (test/support/process-kubelet.ts runs each pod's container
+ * exactly as the operator built it) on a real database. A host is removed only after it owns no
+ * `directory` rows; an operator that dies mid-drain is replaced and the drain completes; deleting
+ * the AdamaCluster drains every host through the finalizer; every document survives.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AdamaCluster, DrainStatus } from '../../operator/api/v1alpha1/types';
+import { ClientNodeKube } from '../../operator/kube/client-node-kube';
+import type { RunningOperator } from '../../operator/operator';
+import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
+import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
+import { silentLogger } from '../../services/shared/log';
+import { HostConnection } from '../../services/web-proxy/host-connection';
+import { freshStorage } from '../support/databases';
+import { ViewWatcher } from '../support/host-rpc';
+import { CLUSTER_NS, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { freePort } from '../support/ports';
+import { ProcessKubelet } from '../support/process-kubelet';
+
+const STS = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
+const AC = { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' };
+const who = { agent: 'tester', authority: 'anonymous' };
+type Storage = Awaited<ReturnType<typeof freshStorage>>;
+
+describe('operator drains real hosts before removing them', () => {
+  let storage: Storage;
+  let h: OperatorHarness;
+  let kubelet: ProcessKubelet;
+  let port: number;
+  let op: RunningOperator;
+  const connections: HostConnection[] = [];
+
+  const stsReplicas = () => (h.fake.get(STS, CLUSTER_NS, 'demo-host')?.spec as { replicas?: number } | undefined)?.replicas;
+  const scaleTo = (replicas: number) => h.fake.patch(AC, CLUSTER_NS, 'demo', { spec: { hosts: { replicas } } }, { patchType: 'merge' });
+  const connect = (pod: string) => {
+    const c = new HostConnection({ hostId: pod, address: kubelet.address(pod, port)!, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
+    connections.push(c);
+    return c;
+  };
+  /** Creates counters on one host, each at `start`; returns their keys. */
+  const createOn = async (pod: string, prefix: string, n: number) => {
+    const conn = connect(pod);
+    const keys = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    for (const [i, key] of keys.entries()) await conn.createDocument({ space: 'counter', key }, who, { start: 100 + i });
+    return keys;
+  };
+  /** Opens each document on `pod` and checks the value it was created with. */
+  const expectAlive = async (pod: string, keys: readonly string[]) => {
+    const conn = connect(pod);
+    for (const [i, key] of keys.entries()) {
+      const viewer = new ViewWatcher();
+      await conn.openStream({ space: 'counter', key }, who, { viewerState: {} }, viewer);
+      await viewer.until((v) => (v as { value: number }).value === 100 + i);
+    }
+  };
+  /** Every status.drain the API server held, in order (to check what the operator saw before shrinking). */
+  const drains: (DrainStatus | undefined)[] = [];
+
+  beforeAll(async () => {
+    storage = await freshStorage();
+    await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
+    port = await freePort();
+    let client: ClientNodeKube | undefined;
+    kubelet = new ProcessKubelet({ client: () => client!, containers: ['host'], readyEvent: { host: 'host.listening' }, env: { ADAMA_LEASE_MS: '1500' } });
+    h = await startOperatorHarness({ kubelet });
+    client = new ClientNodeKube(h.fake.kubeConfig(CLUSTER_NS) as KubeConfig);
+    h.fake.onChange(() => {
+      const d = h.cluster()?.status?.drain;
+      if (JSON.stringify(d) !== JSON.stringify(drains[drains.length - 1])) drains.push(d);
+    });
+    await h.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'adama-db', namespace: CLUSTER_NS }, data: { url: Buffer.from(storage.connectionString).toString('base64') } });
+    op = await h.startOperator('op-a');
+    await h.createCluster({
+      hosts: { replicas: 3, minReplicas: 1, port, drain: { timeoutSeconds: 30, retryBackoffSeconds: 1 } },
+      proxies: { replicas: 1 }, gossip: { enabled: false }, metrics: { enabled: false },
+    });
+    await h.waitForCluster((c) => c.status?.hosts?.ready === 3, 'three real hosts ready', 60_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of connections) c.close();
+    await h?.close();
+    await kubelet?.close();
+    await storage?.close();
+  }, 60_000);
+
+  test('scale 3 → 2: the highest host drains to zero directory rows before the StatefulSet shrinks; its documents live on', async () => {
+    const keys = await createOn('demo-host-2', 'a', 5);
+    expect(await storage.data.countByHost('demo-host-2')).toBe(5);
+    const rowsAtShrink = new Promise<number>((resolve) => {
+      const off = h.fake.onChange(() => {
+        if (stsReplicas() === 2) { off(); void storage.data.countByHost('demo-host-2').then(resolve); }
+      });
+    });
+    scaleTo(2);
+    expect(await rowsAtShrink).toBe(0);
+    // The drain went through its phases, and the operator saw zero documents before shrinking.
+    const seen = drains.filter((d): d is DrainStatus => d?.host === 'demo-host-2');
+    expect(seen[0]!.phase).toBe('Requested');
+    expect(seen.map((d) => d.phase)).toContain('Done');
+    expect(seen.find((d) => d.phase === 'Done')!.documentsRemaining).toBe(0);
+    const c = await h.waitForCluster((x) => !x.status?.drain && x.status?.hosts?.current === 2 && x, 'drain finished', 30_000);
+    expect(c.status!.members!.map((m) => m.name)).toEqual(['demo-host-0', 'demo-host-1']);
+    expect(h.events().map((e) => e.reason)).toEqual(expect.arrayContaining(['DrainStarted', 'HostRemoved', 'DrainFinished']));
+    await h.fake.waitFor(() => h.fake.get('v1/pods', CLUSTER_NS, 'demo-host-2') === undefined, { what: 'pod removed' });
+    // The pod's own preStop drain found nothing left to do.
+    expect(kubelet.preStops.find((p) => p.pod === 'demo-host-2')?.code).toBe(0);
+    await expectAlive('demo-host-0', keys);
+  }, 60_000);
+
+  test('an operator that dies mid-drain is replaced; the new leader resumes the drain from status and finishes it', async () => {
+    const keys = await createOn('demo-host-1', 'b', 4);
+    scaleTo(1);
+    await h.waitForCluster((x) => x.status?.drain?.host === 'demo-host-1' && x, 'drain of host 1 started');
+    await op.abandon(); // no lease hand-back: the successor waits for the lease to expire
+    op = await h.startOperator('op-b');
+    const c = await h.waitForCluster((x) => !x.status?.drain && x.status?.hosts?.current === 1 && x, 'drain finished by op-b', 45_000);
+    expect(op.isLeader).toBe(true);
+    expect(c.status!.members!.map((m) => m.name)).toEqual(['demo-host-0']);
+    expect(await storage.data.countByHost('demo-host-1')).toBe(0);
+    await expectAlive('demo-host-0', keys);
+  }, 60_000);
+
+  test('deleting the AdamaCluster drains the last host through the finalizer; the documents stay in the database', async () => {
+    expect(await storage.data.countByHost('demo-host-0')).toBeGreaterThan(0);
+    await h.client.delete({ ...AC, namespace: CLUSTER_NS, name: 'demo' });
+    const deleting = await h.waitForCluster((x: AdamaCluster) => (x.metadata.deletionTimestamp ? x : undefined), 'deletion pending');
+    expect(deleting.metadata.finalizers).toContain('adama.io/drain-hosts');
+    await h.fake.waitFor(() => h.fake.get(AC, CLUSTER_NS, 'demo') === undefined, { what: 'cluster deleted after the drain', timeoutMs: 45_000 });
+    expect(await storage.data.countByHost('demo-host-0')).toBe(0);
+    const doc = await storage.data.load({ space: 'counter', key: 'a-0' });
+    expect(doc.snapshot !== null || doc.records.length > 0).toBe(true);
+  }, 60_000);
+});
