@@ -29,7 +29,7 @@ export interface ClusterInformers {
   hostPods: Informer[];
 }
 
-export interface WorkloadCounts { specReplicas: number; readyReplicas: number }
+export interface WorkloadCounts { specReplicas: number; readyReplicas: number; updateRevision?: string }
 
 const find = (informers: Informer[], ns: string, name: string): KubeObject | undefined => {
   for (const i of informers) {
@@ -42,8 +42,8 @@ const find = (informers: Informer[], ns: string, name: string): KubeObject | und
 const countsOf = (o: KubeObject | undefined): WorkloadCounts | undefined => {
   if (!o) return undefined;
   const spec = o.spec as { replicas?: number } | undefined;
-  const status = o.status as { readyReplicas?: number } | undefined;
-  return { specReplicas: spec?.replicas ?? 1, readyReplicas: status?.readyReplicas ?? 0 };
+  const status = o.status as { readyReplicas?: number; updateRevision?: string } | undefined;
+  return { specReplicas: spec?.replicas ?? 1, readyReplicas: status?.readyReplicas ?? 0, ...(status?.updateRevision ? { updateRevision: status.updateRevision } : {}) };
 };
 
 export class ClusterCache {

@@ -16,6 +16,7 @@ import {
 } from '../api/v1alpha1/types';
 import { drainConfigFor, type DrainConfig } from '../drain/drain-config';
 import { failDrain } from '../drain/drain-machine';
+import { ordinalOf } from '../drain/host-observation';
 import { planHostScale, type HostScaleStep } from '../drain/plan-host-scale';
 import { isConflict, type KubeClient, type KubeObject, type ObjectRef } from '../kube/kube-client';
 import { names, selectorLabels } from '../specs/common';
@@ -102,7 +103,7 @@ export class Reconciler {
     const step = planHostScale({
       desiredReplicas: c.spec.hosts.replicas, minReplicas: c.spec.hosts.minReplicas, currentReplicas: hostSet?.specReplicas,
       hosts, drain: c.status?.drain, paused, deleting, skipDrainOnDelete: c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true',
-      setName: names.hosts(c), nowMs: this.o.clock.nowMs(),
+      setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated: outdatedOrdinals(pods, hostSet?.updateRevision),
     }, drainCfg);
     // Children that failed to apply leave the host count alone too: one failure at a time.
     const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg);
@@ -188,9 +189,15 @@ export class Reconciler {
         this.o.metrics.operatorDrainMs.record(this.o.clock.nowMs() - Date.parse(step.drain.startTime));
         this.o.events.record(obj, 'Normal', 'HostRemoved', `${step.drain.host} owns no documents; hosts → ${step.replicas}`);
         return { drain: step.drain, requeueAfterMs: poll };
+      case 'recycle': {
+        const pod = podOf(step.host);
+        if (pod && pod.metadata.deletionTimestamp === undefined) await this.o.client.delete(refOf(pod));
+        this.o.events.record(obj, 'Normal', 'HostRecycled', `${step.host} owns no documents; recreating its pod from the new template`);
+        return { drain: step.drain, requeueAfterMs: poll };
+      }
       case 'finish':
         this.o.metrics.operatorDrains.add(1, { result: 'finished' });
-        this.o.events.record(obj, 'Normal', 'DrainFinished', `${step.host} is gone`);
+        this.o.events.record(obj, 'Normal', 'DrainFinished', c.status?.drain?.purpose === 'Roll' ? `${step.host} runs the new template` : `${step.host} is gone`);
         return { drain: undefined, requeueAfterMs: 0 };
       case 'cancel': {
         const pod = podOf(step.host);
@@ -262,6 +269,13 @@ export class Reconciler {
   resetExports(): void {
     for (const key of [...this.exportedHosts.keys()]) this.exportHostStates(key, []);
   }
+}
+
+/** Host pods whose `controller-revision-hash` is not the StatefulSet's update revision. */
+function outdatedOrdinals(pods: readonly KubeObject[], updateRevision: string | undefined): number[] {
+  if (!updateRevision) return [];
+  return pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== updateRevision)
+    .map((p) => ordinalOf(p.metadata.name)).filter((n): n is number => n !== undefined);
 }
 
 const asObject = (c: AdamaCluster): KubeObject => c as unknown as KubeObject;

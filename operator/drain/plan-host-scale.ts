@@ -23,6 +23,8 @@ export interface HostScaleInput {
   skipDrainOnDelete: boolean;
   /** The StatefulSet's name; pod n is `<setName>-<n>`. */
   setName: string;
+  /** Ordinals of host pods still on an older template revision (OnDelete: replaced by us, one at a time). */
+  outdated?: readonly number[];
   nowMs: number;
 }
 
@@ -39,7 +41,9 @@ export type HostScaleStep = (
   | DrainAction
   /** The host owns nothing: lower the StatefulSet by one, keep status.drain (Done) until the pod is gone. */
   | { kind: 'shrink'; replicas: number; drain: DrainStatus }
-  /** The drained pod is gone: clear status.drain. */
+  /** A roll's host is drained: delete its pod so the StatefulSet recreates it from the new template. */
+  | { kind: 'recycle'; host: string; drain: DrainStatus }
+  /** The drained pod is gone (or, in a roll, back on the new template and ready): clear status.drain. */
   | { kind: 'finish'; host: string }
   /** Drop the drain and the annotation; delete the pod too when it already stopped serving. */
   | { kind: 'cancel'; host: string; recyclePod: boolean; why: string }
@@ -65,6 +69,7 @@ function planUnrefused(input: HostScaleInput, cfg: DrainConfig): HostScaleStep {
   const stray = input.hosts.find((h) => h.drainingSince !== undefined && h.ordinal !== drain?.ordinal);
   if (stray) return { kind: 'cancel', host: stray.name, recyclePod: stray.reported?.draining ?? false, why: 'stale drain annotation' };
 
+  if (drain?.purpose === 'Roll') return planRoll(drain, byOrdinal(drain.ordinal), input, target, current, cfg);
   if (drain) {
     const host = byOrdinal(drain.ordinal);
     if (drain.ordinal >= current) return host ? { kind: 'wait', drain, requeueAfterMs: cfg.pollIntervalMs } : { kind: 'finish', host: drain.host };
@@ -79,7 +84,27 @@ function planUnrefused(input: HostScaleInput, cfg: DrainConfig): HostScaleStep {
     const name = byOrdinal(ordinal)?.name ?? `${input.setName}-${ordinal}`;
     return { kind: 'start-drain', drain: newDrain(name, ordinal, input.nowMs) };
   }
-  return input.deleting ? { kind: 'release-finalizer' } : { kind: 'steady' };
+  if (input.deleting) return { kind: 'release-finalizer' };
+  // A template change rolls hosts one at a time, highest outdated first, and only while every
+  // host is up: replacing a pod must not coincide with another host being down.
+  const outdated = (input.outdated ?? []).filter((n) => n < current);
+  const allUp = input.hosts.length === current && input.hosts.every((h) => h.ready && !h.terminating);
+  if (outdated.length > 0 && allUp) {
+    const ordinal = Math.max(...outdated);
+    const name = byOrdinal(ordinal)?.name ?? `${input.setName}-${ordinal}`;
+    return { kind: 'start-drain', drain: { ...newDrain(name, ordinal, input.nowMs), purpose: 'Roll' } };
+  }
+  return { kind: 'steady' };
+}
+
+/** A roll drain: drain as usual, then delete the pod, then wait for its replacement to be ready. */
+function planRoll(drain: DrainStatus, host: HostObservation | undefined, input: HostScaleInput, target: number, current: number, cfg: DrainConfig): HostScaleStep {
+  if (input.deleting || target !== current) return cancel(drain, host, 'the host count changed during a roll');
+  if (drain.phase !== 'Done') return advanceDrain(drain, host, input.nowMs, cfg);
+  const wait = { kind: 'wait' as const, drain, requeueAfterMs: cfg.pollIntervalMs };
+  if (!host || host.terminating) return wait;
+  if (input.outdated?.includes(drain.ordinal)) return { kind: 'recycle', host: drain.host, drain };
+  return host.ready ? { kind: 'finish', host: drain.host } : wait;
 }
 
 function cancel(drain: DrainStatus, host: HostObservation | undefined, why: string): HostScaleStep {

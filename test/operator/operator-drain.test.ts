@@ -110,6 +110,32 @@ describe('operator drains real hosts before removing them', () => {
     await expectAlive('demo-host-0', keys);
   }, 60_000);
 
+  test('a template change rolls the hosts one at a time, highest first, each drained before its pod is replaced', async () => {
+    const keys = await createOn('demo-host-1', 'r', 3);
+    const startedBefore = kubelet.started.length;
+    const hostPods = () => h.fake.list('v1/pods', CLUSTER_NS).filter((p) => p.metadata.name?.startsWith('demo-host-'));
+    const isReady = (p: { [field: string]: unknown }) => ((p.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [])
+      .some((x) => x.type === 'Ready' && x.status === 'True');
+    let maxDown = 0;
+    const off = h.fake.onChange(() => {
+      const down = 2 - hostPods().filter((p) => !p.metadata.deletionTimestamp && isReady(p)).length;
+      maxDown = Math.max(maxDown, down);
+    });
+    h.fake.patch(AC, CLUSTER_NS, 'demo', { spec: { hosts: { env: [{ name: 'ROLL_MARK', value: '1' }] } } }, { patchType: 'merge' });
+    await h.fake.waitFor(() => {
+      const rev = (h.fake.get(STS, CLUSTER_NS, 'demo-host')?.status as { updateRevision?: string } | undefined)?.updateRevision;
+      const pods = hostPods();
+      const rolled = pods.length === 2 && pods.every((p) => p.metadata.labels?.['controller-revision-hash'] === rev && isReady(p));
+      return rolled && kubelet.started.length === startedBefore + 2 && !h.cluster()?.status?.drain;
+    }, { what: 'both hosts on the new template', timeoutMs: 60_000 });
+    off();
+    expect(kubelet.started.slice(startedBefore)).toEqual(['demo-host-1', 'demo-host-0']);
+    expect(maxDown).toBe(1);
+    expect(h.events().filter((e) => e.reason === 'HostRecycled')).toHaveLength(2);
+    expect(kubelet.preStops.filter((p) => p.pod !== 'demo-host-2').map((p) => p.code)).toEqual([0, 0]);
+    await expectAlive('demo-host-0', keys);
+  }, 90_000);
+
   test('an operator that dies mid-drain is replaced; the new leader resumes the drain from status and finishes it', async () => {
     const keys = await createOn('demo-host-1', 'b', 4);
     scaleTo(1);

@@ -204,3 +204,41 @@ describe('planHostScale on delete (finalizer)', () => {
     expect(planHostScale(input({ deleting: true, paused: true, currentReplicas: 0, hosts: [] }), cfg)).toEqual({ kind: 'paused' });
   });
 });
+
+describe('planHostScale rolling a new template (OnDelete)', () => {
+  const done = (ordinal: number): DrainStatus => ({ ...drainOf(planHostScale(input({ outdated: [ordinal] }), cfg)), phase: 'Done', documentsRemaining: 0 });
+
+  it('drains the highest outdated host first, marked as a roll', () => {
+    const step = planHostScale(input({ outdated: [0, 1] }), cfg);
+    expect(step).toMatchObject({ kind: 'start-drain', drain: { host: 'prod-host-1', ordinal: 1, purpose: 'Roll', phase: 'Requested' } });
+  });
+
+  it('waits while any host is down or terminating: one replacement at a time', () => {
+    expect(planHostScale(input({ outdated: [2], hosts: [host(0), host(1, { ready: false }), host(2)] }), cfg)).toEqual({ kind: 'steady' });
+    expect(planHostScale(input({ outdated: [2], hosts: [host(0), host(1)] }), cfg)).toEqual({ kind: 'steady' });
+  });
+
+  it('a scale change takes precedence over a roll', () => {
+    expect(planHostScale(input({ outdated: [1], desiredReplicas: 4 }), cfg)).toEqual({ kind: 'resize', replicas: 4 });
+  });
+
+  it('after the drain: deletes the still-outdated pod, waits for its replacement, then finishes', () => {
+    const drain = done(2);
+    expect(planHostScale(input({ drain, outdated: [2] }), cfg)).toEqual({ kind: 'recycle', host: 'prod-host-2', drain });
+    expect(planHostScale(input({ drain, outdated: [2], hosts: [host(0), host(1), host(2, { terminating: true })] }), cfg)).toMatchObject({ kind: 'wait' });
+    expect(planHostScale(input({ drain, outdated: [], hosts: [host(0), host(1)] }), cfg)).toMatchObject({ kind: 'wait' });
+    expect(planHostScale(input({ drain, outdated: [], hosts: [host(0), host(1), host(2, { ready: false })] }), cfg)).toMatchObject({ kind: 'wait' });
+    expect(planHostScale(input({ drain, outdated: [] }), cfg)).toEqual({ kind: 'finish', host: 'prod-host-2' });
+  });
+
+  it('a host-count change during a roll cancels it and recreates the drained pod', () => {
+    const drain = { ...done(1), phase: 'MovingStreams' as const };
+    expect(planHostScale(input({ drain, outdated: [1], desiredReplicas: 2 }), cfg)).toMatchObject({ kind: 'cancel', host: 'prod-host-1', recyclePod: true });
+  });
+
+  it('a roll drain in flight advances like any drain', () => {
+    const drain = drainOf(planHostScale(input({ outdated: [1] }), cfg));
+    const step = planHostScale(input({ drain, outdated: [1], hosts: [host(0), host(1, { reported: { draining: true, documentsLoaded: 2 } }), host(2)] }), cfg);
+    expect(step).toMatchObject({ kind: 'wait', drain: { phase: 'MovingStreams', purpose: 'Roll' } });
+  });
+});

@@ -5,7 +5,7 @@
  * The schema is structural (every field typed) so the API server can default and prune it.
  */
 import {
-  CONDITION_TYPES, DRAIN_PHASES, GROUP, KIND, LOG_LEVELS, MEMBER_STATES, PLURAL, PULL_POLICIES, SERVICE_TYPES, VERSION,
+  CONDITION_TYPES, DRAIN_PHASES, DRAIN_PURPOSES, GROUP, KIND, LOG_LEVELS, MEMBER_STATES, PLURAL, PULL_POLICIES, SERVICE_TYPES, VERSION,
 } from './types';
 
 /** A JSON-schema node as the API server accepts it (`x-kubernetes-*` extensions included). */
@@ -74,7 +74,7 @@ const specSchema: Schema = obj({
 const tierStatus = (extra: Record<string, Schema> = {}): Schema => obj({ desired: int(), ready: int(), readyOf: str(), ...extra });
 
 const drainStatus: Schema = obj({
-  host: str(), ordinal: int(), phase: str({ enum: [...DRAIN_PHASES] }),
+  host: str(), ordinal: int(), phase: str({ enum: [...DRAIN_PHASES] }), purpose: str({ enum: [...DRAIN_PURPOSES] }),
   startTime: time(), attemptStartTime: time(), attempts: int(), documentsRemaining: int(),
   reason: str(), message: str(), nextAttemptTime: time(),
 }, { required: ['host', 'ordinal', 'phase', 'startTime', 'attemptStartTime', 'attempts'] });

@@ -151,9 +151,15 @@ export interface Condition {
 export const DRAIN_PHASES = ['Requested', 'MovingStreams', 'ReleasingBindings', 'Done', 'Failed'] as const;
 export type DrainPhase = (typeof DRAIN_PHASES)[number];
 
+/** Why a host drains: the cluster shrinks (the pod goes away), or its pod is replaced by a new template. */
+export const DRAIN_PURPOSES = ['ScaleDown', 'Roll'] as const;
+export type DrainPurpose = (typeof DRAIN_PURPOSES)[number];
+
 export interface DrainStatus {
-  /** Pod name of the host being drained (always the highest ordinal). */
+  /** Pod name of the host being drained (the highest ordinal for a scale-down). */
   host: string;
+  /** Absent means ScaleDown (status written before rolls existed). */
+  purpose?: DrainPurpose;
   ordinal: number;
   phase: DrainPhase;
   /** RFC 3339: first attempt. */
