@@ -15,14 +15,14 @@ import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { freshStorage } from '../support/databases';
 import { ViewWatcher } from '../support/host-rpc';
-import { CLUSTER_NS, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import { freePort } from '../support/ports';
 import { ProcessKubelet } from '../support/process-kubelet';
 
-const STS = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
-const AC = { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' };
 const who = { agent: 'tester', authority: 'anonymous' };
 type Storage = Awaited<ReturnType<typeof freshStorage>>;
+
+const { statefulSet: STS, cluster: AC } = TYPES;
 
 describe('operator drains real hosts before removing them', () => {
   let storage: Storage;

@@ -3,12 +3,11 @@
  * leads, one stands by; a leader whose Lease is taken stops writing before anyone else writes;
  * the endpoints tell which is which.
  */
-import { CLUSTER_NS, OPERATOR_NS, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, OPERATOR_NS, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import type { RunningOperator } from '../../operator/operator';
 
-const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' };
-const DEPLOY = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const AC = { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' };
+
+const { lease: LEASE, deployment: DEPLOY, cluster: AC } = TYPES;
 
 describe('operator leader election', () => {
   let h: OperatorHarness;

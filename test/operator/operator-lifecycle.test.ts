@@ -6,11 +6,10 @@
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { RunningOperator } from '../../operator/operator';
-import { CLUSTER_NS, conditionOf, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, conditionOf, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 
-const STS = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
-const DEPLOY = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const AC = { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' };
+
+const { statefulSet: STS, deployment: DEPLOY, cluster: AC } = TYPES;
 
 describe('operator lifecycle on the fake API server', () => {
   let h: OperatorHarness;

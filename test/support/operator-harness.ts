@@ -13,6 +13,14 @@ import { startOperator, type OperatorOptions, type RunningOperator } from '../..
 import { silentLogger } from '../../services/shared/log';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube';
 
+/** The kinds scenario tests read from the fake, as `fake.get` takes them. */
+export const TYPES = {
+  cluster: { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' },
+  statefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  deployment: { apiVersion: 'apps/v1', kind: 'Deployment' },
+  lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
+} as const;
+
 export const CLUSTER_NS = 'adama';
 export const OPERATOR_NS = 'adama-system';
 
@@ -42,7 +50,7 @@ export async function startOperatorHarness(options: FakeKubeOptions = {}): Promi
   const fake = await startFakeKube(options);
   const operators: RunningOperator[] = [];
   const client = new ClientNodeKube(fake.kubeConfig(CLUSTER_NS) as unknown as KubeConfig);
-  const cluster = (name = 'demo') => fake.get({ apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' }, CLUSTER_NS, name) as unknown as AdamaCluster | undefined;
+  const cluster = (name = 'demo') => fake.get(TYPES.cluster, CLUSTER_NS, name) as unknown as AdamaCluster | undefined;
   return {
     fake,
     client,
