@@ -61,7 +61,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   let controllerStop: Promise<void> = Promise.resolve();
   let closing = false;
 
-  const state = () => ({ leader: elector.isLeader, synced: controller?.synced ?? false });
+  /** A standby is ready (it campaigns); a leader once its caches are filled. */
+  const isReady = () => !elector.isLeader || (controller?.synced ?? false);
   const telemetry = await startTelemetry({
     service: 'adama-operator', instance: o.identity, log,
     ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
@@ -69,9 +70,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     routes: {
       '/healthz': () => ({ status: 200, body: 'ok\n' }),
       '/readyz': () => {
-        const s = state();
-        const ready = !s.leader || s.synced;
-        return { status: ready ? 200 : 503, body: ready ? (s.leader ? 'leading\n' : 'standing by\n') : 'caches not synced\n' };
+        if (!isReady()) return { status: 503, body: 'caches not synced\n' };
+        return { status: 200, body: elector.isLeader ? 'leading\n' : 'standing by\n' };
       },
     },
   });
@@ -125,7 +125,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   return {
     get isLeader() { return elector.isLeader; },
-    get ready() { const s = state(); return !s.leader || s.synced; },
+    get ready() { return isReady(); },
     metricsPort: telemetry.metricsPort,
     telemetry,
     close: () => shutdown(true),

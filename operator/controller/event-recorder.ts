@@ -17,6 +17,7 @@ export interface EventRecorder {
 
 export class KubeEventRecorder implements EventRecorder {
   private readonly recent = new Map<string, number>();
+  private sequence = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -36,7 +37,7 @@ export class KubeEventRecorder implements EventRecorder {
       apiVersion: 'v1',
       kind: 'Event',
       // client-go's naming: unique per object and time without a round trip for generateName.
-      metadata: { name: `${obj.metadata.name}.${(now * 1000 + this.recent.size).toString(16)}`, namespace: obj.metadata.namespace ?? 'default' },
+      metadata: { name: `${obj.metadata.name}.${now.toString(16)}${(this.sequence++).toString(16)}`, namespace: obj.metadata.namespace ?? 'default' },
       involvedObject: {
         apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace,
         uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion,

@@ -11,7 +11,7 @@
  */
 import type { Clock, TimerHandle } from '../../services/shared/clock';
 import type { Logger } from '../../services/shared/log';
-import { isGone, type KindRef, type KubeClient, type KubeObject, type WatchHandle } from '../kube/kube-client';
+import { isGone, KubeApiError, type KindRef, type KubeClient, type KubeObject, type WatchHandle } from '../kube/kube-client';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type ChangeHandler = (type: ChangeType, obj: KubeObject) => void;
@@ -142,9 +142,13 @@ export class Informer {
     this.syncedResolve();
   }
 
-  /** One watch from the current version; resolves with how it ended. */
+  /**
+   * One watch from the current version; resolves with how it ended: null to go on at once (a
+   * server timeout, or the watchdog asked for a relist), else an error for `run` to handle.
+   */
   private async watchOnce(): Promise<Error | null> {
-    let expired = false;
+    /** What an ERROR event said; the server sends one for a compacted version (410) and then ends. */
+    let reported: KubeApiError | undefined;
     const handle = await this.client.watch(
       this.o.kind, this.o.namespace,
       { resourceVersion: this.resourceVersion, timeoutSeconds: this.o.watchTimeoutSeconds, labelSelector: this.o.labelSelector },
@@ -156,9 +160,10 @@ export class Informer {
             if (rv) this.resourceVersion = rv;
             return;
           case 'ERROR': {
-            // The server reports a compacted version as an ERROR event carrying a Status with code 410.
-            expired = (event.object as { code?: number }).code === 410;
-            if (!expired) this.needList = true;
+            const status = event.object as { code?: number; message?: string };
+            reported = new KubeApiError(status.code ?? 500, status.message ?? 'watch ERROR event');
+            // Any other error leaves the cache's version in doubt: relist after the backoff too.
+            if (!isGone(reported)) this.needList = true;
             handle.abort();
             return;
           }
@@ -180,13 +185,10 @@ export class Informer {
     const err = await handle.done;
     this.disarmWatchdog();
     this.watch = undefined;
-    if (expired) {
-      this.stats.expired++;
-      this.needList = true;
-      return null;
-    }
-    // An aborted fetch ends with an AbortError; after our own abort that is not a failure.
-    return this.needList || this.stopped ? null : err;
+    if (this.stopped) return null;
+    if (reported) return reported;
+    // After our own abort (the watchdog wants a relist) the fetch ends with an AbortError: not a failure.
+    return this.needList ? null : err;
   }
 
   private armWatchdog(handle: WatchHandle): void {

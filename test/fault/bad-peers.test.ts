@@ -10,7 +10,8 @@ import { E } from '../../services/shared/errors';
 import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
-import { encodeBatch, hostAdmin, RawMultiplex, ViewWatcher } from '../support/host-rpc';
+import { hostAdminClient } from '../../services/grpc/host-admin-client';
+import { encodeBatch, RawMultiplex, ViewWatcher } from '../support/host-rpc';
 
 type ChatView = { messages: { text: string }[]; present: string[] };
 const who = (agent: string) => ({ agent, authority: 'anonymous' });
@@ -35,7 +36,7 @@ describe('an adama-host process facing misbehaving peers', () => {
   };
   /** The host answers Status and serves a fresh connection end to end. */
   const stillServing = async () => {
-    const admin = hostAdmin(address);
+    const admin = hostAdminClient(address);
     expect(await admin.status()).toMatchObject({ host_id: 'host-1', draining: false });
     admin.close();
     const fresh = connect();
@@ -136,7 +137,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     expect((await c.proxies[0]!.exited).signal).toBe('SIGKILL');
     await sink.until(absent('ghost'));
 
-    const admin = hostAdmin(address);
+    const admin = hostAdminClient(address);
     expect((await admin.status()).documents_loaded).toBeGreaterThan(0);
     admin.close();
     await stream.send('say', { text: 'after the ghost' }, undefined);

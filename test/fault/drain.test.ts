@@ -9,7 +9,8 @@ import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
 import { busiestHost, expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
-import { hostAdmin, ViewWatcher } from '../support/host-rpc';
+import { hostAdminClient } from '../../services/grpc/host-admin-client';
+import { ViewWatcher } from '../support/host-rpc';
 
 type ChatView = { messages: { author: string; text: string }[] };
 const DOCS = 10;
@@ -31,7 +32,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     const { host: victim } = await busiestHost(c, DOCS);
     expect(await c.storage.data.listByHost(victim)).not.toHaveLength(0);
     const address = (await c.storage.data.liveHosts()).find((h) => h.hostId === victim)!.address;
-    const admin = hostAdmin(address);
+    const admin = hostAdminClient(address);
 
     let warmedUp = 0;
     let releaseDrain!: () => void;
@@ -76,7 +77,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
 
   it('leaves the drained host refusing new documents and streams, and saying so in Status', async () => {
     const live = (await c.storage.data.liveHosts())[0]!;
-    const admin = hostAdmin(live.address);
+    const admin = hostAdminClient(live.address);
     const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
     await conn.createDocument({ space: 'chat', key: 'before-drain' }, who, {});
     expect(await admin.drain(30_000)).toEqual({ documents_remaining: 0, drained: true });
@@ -93,7 +94,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
 
   it('answers a send on a stream the drain closed with a retryable failure, so the proxy re-sends after re-attaching', async () => {
     const live = (await c.storage.data.liveHosts())[0]!;
-    const admin = hostAdmin(live.address);
+    const admin = hostAdminClient(live.address);
     const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
     await conn.createDocument({ space: 'chat', key: 'closed-under-send' }, who, {});
     const sink = new ViewWatcher();

@@ -61,13 +61,7 @@ describe('a flood from one client at the web-proxy', () => {
     }
     const before = await goodTraffic(docs);
 
-    const abuser = await RawSocket.open(cluster.wsUrl);
-    abuser.send({ id: 1, method: 'auth', identity: 'anonymous:abuser' });
-    await abuser.reply(1);
-    abuser.send({ id: 2, method: 'document/create', space: 'counter', key: 'abuse', arg: {} });
-    await abuser.reply(2);
-    abuser.send({ id: 3, method: 'connection/create', space: 'counter', key: 'abuse' });
-    await abuser.next((f) => f.deliver === 3);
+    const abuser = await RawSocket.connected(cluster.wsUrl, 'anonymous:abuser', 'counter', 'abuse');
     // Answers are collected straight off the socket: awaiting 2000 replies one by one through
     // RawSocket's lists would cost the test process (which also hosts the proxy) O(n²) work.
     const answers: Frame[] = [];

@@ -57,13 +57,7 @@ describe('edge caps and origins', () => {
   });
 
   it('refuses a message above the space\'s cap with MESSAGE_TOO_LARGE', async () => {
-    const s = await RawSocket.open(cluster.wsUrl);
-    s.send({ id: 1, method: 'auth', identity: 'anonymous:talker' });
-    await s.reply(1);
-    s.send({ id: 2, method: 'document/create', space: 'chat', key: 'big', arg: {} });
-    await s.reply(2);
-    s.send({ id: 3, method: 'connection/create', space: 'chat', key: 'big' });
-    await s.next((f) => f.deliver === 3);
+    const s = await RawSocket.connected(cluster.wsUrl, 'anonymous:talker', 'chat', 'big');
     s.send({ id: 4, method: 'connection/send', connection: 3, channel: 'say', message: { text: 'x'.repeat(400) } });
     expect(await s.reply(4)).toMatchObject({ code: E.MESSAGE_TOO_LARGE.code, retry: false });
     s.send({ id: 5, method: 'connection/send', connection: 3, channel: 'say', message: { text: 'short' } });

@@ -41,15 +41,8 @@ describe('two proxy processes share one limit through Redis', () => {
     }
   });
 
-  async function openStream(proxy: number, key: string): Promise<RawSocket> {
-    const s = await RawSocket.open(String(ep.proxies[proxy]!.ready.ws));
-    s.send({ id: 1, method: 'auth', identity: 'anonymous:shared-user' });
-    await s.reply(1);
-    s.send({ id: 2, method: 'document/create', space: 'counter', key, arg: {} });
-    await s.reply(2);
-    s.send({ id: 3, method: 'connection/create', space: 'counter', key });
-    await s.next((f) => f.deliver === 3);
-    return s;
+  function openStream(proxy: number, key: string): Promise<RawSocket> {
+    return RawSocket.connected(String(ep.proxies[proxy]!.ready.ws), 'anonymous:shared-user', 'counter', key);
   }
   /** Sends `n` frames at once (pipelined, so the whole burst takes milliseconds, not round trips) and collects the answers. */
   async function sendMany(s: RawSocket, n: number, firstId: number): Promise<Frame[]> {

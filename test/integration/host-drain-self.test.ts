@@ -10,7 +10,8 @@ import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { runAdama, spawnAdama, type Child } from '../support/child';
 import { freshStorage } from '../support/databases';
-import { hostAdmin, ViewWatcher } from '../support/host-rpc';
+import { hostAdminClient } from '../../services/grpc/host-admin-client';
+import { ViewWatcher } from '../support/host-rpc';
 import { freePort } from '../support/ports';
 
 const HOST_ID = 'drain-self-host';
@@ -47,7 +48,7 @@ describe('adama host drain-self against a real adama host', () => {
 
   it('reports documents_owned, then drains them all and exits 0; the directory names the host no more', async () => {
     const conn = new HostConnection({ hostId: HOST_ID, address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
-    const admin = hostAdmin(address);
+    const admin = hostAdminClient(address);
     try {
       for (let i = 0; i < DOCS; i++) await conn.createDocument({ space: 'chat', key: `doc-${i}` }, who, {});
       // A live viewer too, so the drain has a stream to close and not only idle documents.

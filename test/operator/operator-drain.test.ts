@@ -63,7 +63,7 @@ describe('operator drains real hosts before removing them', () => {
     await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
     port = await freePort();
     let client: ClientNodeKube | undefined;
-    kubelet = new ProcessKubelet({ client: () => client!, containers: ['host'], readyEvent: { host: 'host.listening' }, env: { ADAMA_LEASE_MS: '1500' } });
+    kubelet = new ProcessKubelet({ client: () => client!, container: 'host', readyEvent: 'host.listening', env: { ADAMA_LEASE_MS: '1500' } });
     h = await startOperatorHarness({ kubelet });
     client = new ClientNodeKube(h.fake.kubeConfig(CLUSTER_NS) as KubeConfig);
     h.fake.onChange(() => {

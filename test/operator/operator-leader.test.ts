@@ -71,7 +71,7 @@ describe('operator leader election', () => {
     const standbyName = standby === a ? 'op-a' : 'op-b';
     await leader.close();
     expect(holder()).toBe('');
-    await h.fake.waitFor(() => holder() === standbyName, { what: 'standby leads', timeoutMs: 3_000 });
+    await h.fake.waitFor(() => holder() === standbyName, { what: 'standby leads' });
     h.fake.patch(AC, CLUSTER_NS, 'demo', { spec: { proxies: { replicas: 2 } } }, { patchType: 'merge' });
     await h.fake.waitFor(() => proxies() === 2, { what: 'standby reconciles' });
   });

@@ -1,32 +1,17 @@
 /**
- * Talking to a real adama-host from a test: its admin RPCs (Status, Drain), a raw Multiplex call
+ * Talking to a real adama-host from a test (admin RPCs: services/grpc/host-admin-client.ts): a raw Multiplex call
  * that writes bytes of our choosing (garbage, truncations) or well-formed envelopes, and a
  * viewer that folds deltas into the current view so tests can await what a viewer sees.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { StreamSink } from '../../services/adama-host/host-api';
-import type { DrainReply, HostEnvelope, ProxyEnvelope, StatusReply } from '../../services/grpc/host-messages';
+import type { HostEnvelope, ProxyEnvelope } from '../../services/grpc/host-messages';
 import { serviceClient } from '../../services/grpc/load-proto';
 import { apply, decode } from '../../services/protocol/delta';
 import type { ErrorBody } from '../../services/shared/errors';
 import type { Json } from '../../services/shared/json';
 
 const Host = serviceClient('host.proto', 'adama.host.v1.Host');
-type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply: unknown) => void) => void;
-
-/** The host's unary admin RPCs, with a deadline on every call. */
-export function hostAdmin(address: string): { status(): Promise<StatusReply>; drain(timeoutMs: number): Promise<DrainReply>; close(): void } {
-  const client = new Host(address, grpc.credentials.createInsecure()) as unknown as Record<string, Unary> & grpc.Client;
-  const call = <T>(method: string, req: unknown, deadlineMs: number) => new Promise<T>((resolve, reject) => {
-    client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
-  });
-  return {
-    status: () => call<StatusReply>('Status', {}, 20_000),
-    drain: (timeoutMs) => call<DrainReply>('Drain', { timeout_ms: timeoutMs }, timeoutMs + 20_000),
-    close: () => client.close(),
-  };
-}
-
 const multiplex = Host.service.Multiplex!;
 
 /** The encoding of a ProxyBatch holding `items`, as the proxy would write it. */

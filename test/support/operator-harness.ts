@@ -7,6 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { AdamaCluster, AdamaClusterSpec } from '../../operator/api/v1alpha1/types';
+import { KINDS } from '../../operator/controller/cluster-cache';
 import { ClientNodeKube } from '../../operator/kube/client-node-kube';
 import type { KubeObject } from '../../operator/kube/kube-client';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/operator';
@@ -14,12 +15,7 @@ import { silentLogger } from '../../services/shared/log';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube';
 
 /** The kinds scenario tests read from the fake, as `fake.get` takes them. */
-export const TYPES = {
-  cluster: { apiVersion: 'adama.io/v1alpha1', kind: 'AdamaCluster' },
-  statefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  deployment: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
-} as const;
+export const TYPES = { ...KINDS, lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } } as const;
 
 export const CLUSTER_NS = 'adama';
 export const OPERATOR_NS = 'adama-system';

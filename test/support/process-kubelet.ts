@@ -30,10 +30,10 @@ interface PodSpec { containers: ContainerSpec[]; terminationGracePeriodSeconds?:
 export interface ProcessKubeletOptions {
   /** Reads Secrets and ConfigMaps (the API server starts after the kubelet is made, hence a getter). */
   client: () => KubeClient;
-  /** Containers to run, by name (e.g. only `host`: sidecars are not started). */
-  containers: readonly string[];
-  /** The log event that means "ready" for a container's command. */
-  readyEvent: Readonly<Record<string, string>>;
+  /** The one container of each pod to run, by name (e.g. `host`: sidecars are not started). */
+  container: string;
+  /** The log event of that container's command that means "ready". */
+  readyEvent: string;
   /** Extra env for every process (e.g. ADAMA_LEASE_MS for fast tests). */
   env?: NodeJS.ProcessEnv;
 }
@@ -49,13 +49,12 @@ export class ProcessKubelet {
 
   async start(pod: PodLike): Promise<{ podIP?: string; ready?: boolean }> {
     const ip = `127.0.0.${this.nextIp++}`;
-    const spec = pod.spec as PodSpec;
-    for (const container of spec.containers.filter((c) => this.o.containers.includes(c.name))) {
-      const env = await this.resolveEnv(pod, container, ip);
-      const args = (container.args ?? []).map((a) => expand(a, env)).map((a) => (a === '0.0.0.0' ? ip : a));
-      const child = await spawnAdama(args, this.o.readyEvent[args[0]!] ?? 'ready', { ...this.o.env, ...env });
-      this.running.set(pod.metadata.name!, { child, ip, env, container });
-    }
+    const container = (pod.spec as PodSpec).containers.find((c) => c.name === this.o.container);
+    if (!container) throw new Error(`kubelet: pod ${pod.metadata.name} has no container ${this.o.container}`);
+    const env = await this.resolveEnv(pod, container, ip);
+    const args = (container.args ?? []).map((a) => expand(a, env)).map((a) => (a === '0.0.0.0' ? ip : a));
+    const child = await spawnAdama(args, this.o.readyEvent, { ...this.o.env, ...env });
+    this.running.set(pod.metadata.name!, { child, ip, env, container });
     this.started.push(pod.metadata.name!);
     return { podIP: ip, ready: true };
   }

@@ -26,6 +26,21 @@ export class RawSocket {
     return new RawSocket(ws);
   }
 
+  /**
+   * A socket authenticated as `identity` (request 1) with document `space/key` created (2) and a
+   * connection to it open: its id is 3 and its first delta has arrived.
+   */
+  static async connected(url: string, identity: string, space: string, key: string): Promise<RawSocket> {
+    const s = await RawSocket.open(url);
+    s.send({ id: 1, method: 'auth', identity });
+    await s.reply(1);
+    s.send({ id: 2, method: 'document/create', space, key, arg: {} });
+    await s.reply(2);
+    s.send({ id: 3, method: 'connection/create', space, key });
+    await s.next((f) => f.deliver === 3);
+    return s;
+  }
+
   send(frame: unknown): void { this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)); }
 
   next(pred: (f: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> {

@@ -35,8 +35,8 @@ export const operatorCommand: Command = {
     const log = createLogger('operator').child({ identity });
     const leaseDurationMs = f.int('lease-duration-ms', 3000);
     const watchNamespaces = f.get('watch-namespaces')!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    let lost = false;
-    let exitLost: (() => void) | undefined;
+    let onLost!: () => void;
+    const lostLease = new Promise<'lost'>((resolve) => { onLost = () => resolve('lost'); });
     const op = await startOperator({
       client: ClientNodeKube.fromEnvironment(), identity, log, watchNamespaces,
       leaseNamespace: f.get('operator-namespace')!,
@@ -44,12 +44,12 @@ export const operatorCommand: Command = {
       workers: f.int('workers', 1, 64), resyncMs: f.int('resync-seconds', 10) * 1000, drainPollMs: f.int('drain-poll-ms', 100),
       // client-go's proportions: renew deadline 2/3 of the lease, retries every 2/15 of it.
       leader: { leaseDurationMs, renewDeadlineMs: Math.round(leaseDurationMs * 2 / 3), retryPeriodMs: Math.round(leaseDurationMs * 2 / 15) },
-      onLostLeadership: () => { lost = true; exitLost?.(); },
+      onLostLeadership: () => onLost(),
     });
     log.info({ metricsPort: op.metricsPort, watchNamespaces: watchNamespaces.length ? watchNamespaces : 'all' }, 'operator.started');
-    const lostLease = new Promise<number>((resolve) => { exitLost = () => resolve(1); if (lost) resolve(1); });
-    const code = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);
-    if (lost) await op.close();
-    return code;
+    const outcome = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);
+    if (outcome !== 'lost') return outcome;
+    await op.close();
+    return 1;
   },
 };
