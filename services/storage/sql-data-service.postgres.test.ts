@@ -6,12 +6,10 @@ import { Client } from 'pg';
 import { freshStorage, postgresUrl } from '../../test/support/databases';
 import { runArchiveDataContract } from './archive-data.contract';
 import { runDataServiceContract } from './data-service.contract';
-
-const REASON = 'real PostgreSQL suite skipped: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run it';
+import { describeWhen } from '../../test/support/prerequisite';
 
 if (postgresUrl() === undefined) {
-  console.warn(`\n!!! ${REASON} !!!\n`);
-  it.skip(REASON, () => undefined);
+  describeWhen(false, 'DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)')('SqlDataService on PostgreSQL', () => undefined);
 } else {
   runDataServiceContract('SqlDataService on PostgreSQL', () => freshStorage(8));
   runArchiveDataContract('SqlDataService on PostgreSQL', () => freshStorage(8));

@@ -5,14 +5,11 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestCluster, type TestCluster } from '../support/cluster';
+import { describeWhen } from '../support/prerequisite';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  // .ci/run installs chromium, so this never skips in CI; on a laptop without it, say so loudly.
-  console.warn(`\n*** browser test NOT RUN: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH) ***\n`);
-}
-const describeIfChromium = available ? describe : describe.skip;
+// .ci/run installs chromium; elsewhere: apt-get install chromium, or set CHROMIUM_PATH.
+const describeIfChromium = describeWhen(existsSync(CHROMIUM), `Chromium at ${CHROMIUM}`);
 
 describeIfChromium('demo page in headless Chromium', () => {
   let t: TestCluster;

@@ -9,6 +9,7 @@ import { E } from '../../services/shared/errors';
 import { silentLogger } from '../../services/shared/log';
 import { freshDatabase, type FreshDatabase } from '../support/databases';
 import { RawSocket } from '../support/raw-socket';
+import { describeWhen } from '../support/prerequisite';
 
 const upgradeStatus = (url: string, headers: Record<string, string>, opts: WebSocket.ClientOptions = {}) => new Promise<number>((resolve) => {
   const ws = new WebSocket(url, { headers, ...opts });
@@ -67,8 +68,7 @@ describe('edge caps and origins', () => {
 });
 
 const haveOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-if (!haveOpenssl) console.warn('\n*** TLS test NOT RUN: no openssl binary to make a self-signed certificate ***\n');
-(haveOpenssl ? describe : describe.skip)('TLS terminated at the proxy', () => {
+describeWhen(haveOpenssl, 'an openssl binary to make a self-signed certificate')('TLS terminated at the proxy', () => {
   let db: FreshDatabase;
   let cluster: DevCluster;
   let dir: string;

@@ -12,10 +12,9 @@ import {
   eventually, redisServerAvailable, REDIS_SERVER, scrapeMetric, startEdgeProcesses, startRedisServer, type EdgeProcesses,
 } from '../support/edge-processes';
 import { freePort } from '../support/ports';
+import { describeWhen } from '../support/prerequisite';
 
-const available = redisServerAvailable();
-if (!available) console.warn(`\n*** edge-redis-outage NOT RUN: no ${REDIS_SERVER} binary on PATH (apt-get install redis-server) ***\n`);
-const describeIfRedis = available ? describe : describe.skip;
+const describeIfRedis = describeWhen(redisServerAvailable(), `a ${REDIS_SERVER} binary on PATH (apt-get install redis-server)`);
 
 describeIfRedis('a proxy whose Redis dies and comes back', () => {
   let ep: EdgeProcesses;

@@ -23,7 +23,12 @@ describe('two proxy processes share one limit through Redis', () => {
   let available = false;
   beforeAll(async () => {
     available = await redisReachable();
-    if (!available) { console.warn(`\n*** edge-redis NOT RUN: no Redis at ${REDIS_URL} (start one or set REDIS_URL) ***\n`); return; }
+    if (!available) {
+      // In CI a missing prerequisite fails (.ci/run starts Redis); elsewhere, say so loudly and pass.
+      if (process.env.CI) throw new Error(`no Redis at ${REDIS_URL}: CI must provide one`);
+      console.warn(`\n*** edge-redis NOT RUN: no Redis at ${REDIS_URL} (start one or set REDIS_URL) ***\n`);
+      return;
+    }
     ep = await startEdgeProcesses({
       proxies: 2,
       proxyArgs: ['--redis-url', REDIS_URL, '--redis-key-prefix', prefix, '--allow-anonymous', 'true'],
