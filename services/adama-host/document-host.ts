@@ -108,11 +108,21 @@ export class DocumentHost implements HostClient {
     }
   }
 
-  /** Unloads every document cleanly (snapshot + release); new work is refused from now on. */
-  async shutdown(reason: 'drain' | 'shutdown' = 'shutdown'): Promise<void> {
+  /** Refuses new work and unloads every document cleanly (snapshot + release); `resume` undoes it. */
+  async drain(reason: 'drain' | 'shutdown' = 'drain'): Promise<void> {
     this.accepting = false;
     await Promise.allSettled([...this.loading.values()]);
     await Promise.all([...this.docs.values()].map((d) => d.unload(reason)));
+  }
+
+  /** Takes new work again after a cancelled drain. */
+  resume(): void {
+    this.accepting = true;
+  }
+
+  /** Drains, then stops the group committer and the sandboxes: the host cannot resume after this. */
+  async shutdown(reason: 'drain' | 'shutdown' = 'shutdown'): Promise<void> {
+    await this.drain(reason);
     await this.committer.close();
     this.spaces.dispose();
   }

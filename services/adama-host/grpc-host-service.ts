@@ -10,17 +10,18 @@ import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { DocRef, Who } from '../storage/data-service';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
-import type { DrainReply, DrainRequest, FailureMsg, HostBatch, HostEnvelope, OpenStreamMsg, ProxyBatch, ProxyEnvelope, StatusReply, WhoMsg } from '../grpc/host-messages';
+import { unaryHandler } from '../grpc/service-error';
+import type { DrainRequest, FailureMsg, HostBatch, HostEnvelope, OpenStreamMsg, ProxyBatch, ProxyEnvelope, StatusReply, WhoMsg } from '../grpc/host-messages';
 import type { DocumentStream } from './host-api';
 import type { DocumentHost } from './document-host';
 import type { OwnedCount } from './owned-count';
+import type { HostDrain } from './host-drain';
 
 export interface HostServiceDeps {
   host: DocumentHost;
   log: Logger;
-  /** Runs the drain (stop taking documents, unload them all); resolves with what remains. */
-  drain(timeoutMs: number): Promise<DrainReply>;
-  isDraining(): boolean;
+  /** The host's drain (host-drain.ts): Drain, CancelDrain and Status's `draining`. */
+  drain: Pick<HostDrain, 'drain' | 'cancel' | 'draining'>;
   /** documents_owned for Status (see owned-count.ts); never rejects. */
   documentsOwned(loaded: number): Promise<OwnedCount>;
   /** Envelopes per outbound gRPC message, and envelopes held for a proxy that is not reading. */
@@ -36,13 +37,12 @@ export function createHostService(deps: HostServiceDeps): grpc.UntypedServiceImp
     Multiplex(call: MultiplexCall) {
       new MultiplexSession(call, deps, nextCallId++);
     },
-    Drain(call: grpc.ServerUnaryCall<DrainRequest, DrainReply>, callback: grpc.sendUnaryData<DrainReply>) {
-      deps.drain(call.request.timeout_ms || 60_000).then((r) => callback(null, r), (err: unknown) => callback(err as Error));
-    },
+    Drain: unaryHandler((req: DrainRequest) => deps.drain.drain(req.timeout_ms || 60_000), deps.log, 'Drain'),
+    CancelDrain: unaryHandler(() => deps.drain.cancel(), deps.log, 'CancelDrain'),
     Status(_call: grpc.ServerUnaryCall<unknown, StatusReply>, callback: grpc.sendUnaryData<StatusReply>) {
       const loaded = deps.host.loadedDocuments;
       void deps.documentsOwned(loaded).then((owned) => callback(null, {
-        host_id: deps.host.hostId, draining: deps.isDraining(), documents_loaded: loaded, documents_owned: owned.owned, documents_owned_known: owned.known,
+        host_id: deps.host.hostId, draining: deps.drain.draining, documents_loaded: loaded, documents_owned: owned.owned, documents_owned_known: owned.known,
       }));
     },
   };

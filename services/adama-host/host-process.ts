@@ -1,8 +1,8 @@
 /**
  * @module host-process
  * `adama host`: one adama-host as its own process. Wires storage, the document host, its lease in
- * the `hosts` table (membership), the gRPC server and the drain. SIGTERM runs the same drain as
- * `adama host drain`, then exits.
+ * the `hosts` table (membership), the gRPC server and the drain (host-drain.ts). SIGTERM runs the
+ * same drain as `adama host drain`, then exits; a drain by RPC can be cancelled.
  */
 import { systemClock } from '../shared/clock';
 import { hostDefaults, resolveConfig, type HostConfig } from '../shared/config';
@@ -14,6 +14,7 @@ import type { DrainReply } from '../grpc/host-messages';
 import { DocumentHost } from './document-host';
 import { startHostLease, type HostLease } from './host-lease';
 import { createHostService } from './grpc-host-service';
+import { HostDrain } from './host-drain';
 import { createOwnedCounter, OWNED_COUNT_TIMEOUT_MS } from './owned-count';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openObjectStore } from '../archiver/object-store';
@@ -45,6 +46,7 @@ export interface HostProcess {
   address: string;
   host: DocumentHost;
   drain(timeoutMs: number): Promise<DrainReply>;
+  cancelDrain(): Promise<{ resumed: boolean }>;
   close(): Promise<void>;
 }
 
@@ -58,41 +60,27 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   const gossip = o.gossipAddress ? startGossipView(o.gossipAddress, storage.data, o.leaseMs, o.log) : undefined;
   const deadHosts = gossip?.deadHosts;
   const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, tracer: telemetry.tracer, objectStore, deadHosts });
-  let draining: Promise<DrainReply> | null = null;
   let lease: HostLease | null = null;
-
-  const drain = (timeoutMs: number): Promise<DrainReply> => {
-    draining ??= (async () => {
-      o.log.info({ host: o.hostId }, 'drain.started');
-      // NOT_SERVING tells the gossip sidecar beside us to announce our departure (one round), and
-      // leaving the lease table does the same for lease membership: proxies route new streams
-      // elsewhere while we unload.
-      server.setHealth('NOT_SERVING');
-      await lease?.stop({ remove: true });
-      await host.shutdown('drain');
-      const remaining = await storage.data.countByHost(o.hostId);
-      o.log.info({ host: o.hostId, remaining }, 'drain.finished');
-      return { documents_remaining: remaining, drained: remaining === 0 };
-    })();
-    return Promise.race([
-      draining,
-      new Promise<DrainReply>((resolve) => {
-        const t = setTimeout(() => {
-          storage.data.countByHost(o.hostId).then((n) => resolve({ documents_remaining: n, drained: n === 0 }), () => resolve({ documents_remaining: 0, drained: false }));
-        }, timeoutMs);
-        t.unref();
-      }),
-    ]);
-  };
+  let address = '';
+  const drain = new HostDrain({
+    setServing: (serving) => server.setHealth(serving ? 'SERVING' : 'NOT_SERVING'),
+    leaveMembership: async () => { await lease?.stop({ remove: true }); lease = null; },
+    rejoinMembership: async () => { lease ??= await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log); },
+    unloadAll: () => host.drain(),
+    resumeAccepting: () => host.resume(),
+    releaseOrphans: () => storage.data.releaseAllBoundTo(o.hostId),
+    countOwned: () => storage.data.countByHost(o.hostId),
+    onTransition: (to, detail) => o.log.info({ host: o.hostId, ...detail }, `drain.${to}`),
+  });
 
   const server = await startGrpcServer(o.bindAddress, o.port, [{
     file: 'host.proto', service: 'adama.host.v1.Host',
     impl: createHostService({
-      host, log: o.log, drain, isDraining: () => draining !== null, maxBatch: 64, maxQueued: 50_000,
+      host, log: o.log, drain, maxBatch: 64, maxQueued: 50_000,
       documentsOwned: createOwnedCounter({ count: () => storage.data.countByHost(o.hostId), timeoutMs: OWNED_COUNT_TIMEOUT_MS, log: o.log }),
     }),
   }]);
-  const address = o.advertise ?? `${o.bindAddress}:${server.port}`;
+  address = o.advertise ?? `${o.bindAddress}:${server.port}`;
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
   o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort }, 'host.ready');
 
@@ -101,10 +89,12 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
     port: server.port,
     address,
     host,
-    drain,
+    drain: (timeoutMs) => drain.drain(timeoutMs),
+    cancelDrain: () => drain.cancel(),
     close: once(async () => {
       server.setHealth('NOT_SERVING');
-      await drain(config.shutdownGraceMs);
+      await drain.close(config.shutdownGraceMs);
+      await host.shutdown('shutdown');
       await server.close(2_000);
       await gossip?.close();
       await storage.close();

@@ -2,8 +2,8 @@
  * @module archiver-service
  * The archiver's admin gRPC handlers (proto/archiver.proto): decode, call the Archiver, reply once.
  */
-import * as grpc from '@grpc/grpc-js';
-import { AdamaError, E, isAdamaError } from '../shared/errors';
+import type * as grpc from '@grpc/grpc-js';
+import { unaryHandler } from '../grpc/service-error';
 import { assertName } from '../shared/names';
 import type { DocRef } from '../storage/data-service';
 import type { Archiver } from './archiver';
@@ -32,21 +32,9 @@ export function createArchiverService(archiver: Archiver): { ArchiveNow: Unary<A
 }
 
 function handle<Res>(fn: (ref: DocRef) => Promise<Res>): Unary<Res> {
-  return (call, cb) => {
-    let ref: DocRef;
-    try {
-      assertName('space', call.request.space);
-      assertName('key', call.request.key);
-      ref = { space: call.request.space, key: call.request.key };
-    } catch (err) {
-      cb(toServiceError(err));
-      return;
-    }
-    fn(ref).then((reply) => cb(null, reply), (err: unknown) => cb(toServiceError(err)));
-  };
-}
-
-function toServiceError(err: unknown): Partial<grpc.StatusObject> {
-  const e = isAdamaError(err) ? err : new AdamaError(E.INTERNAL, String(err));
-  return { code: grpc.status[e.entry.grpc], details: `${e.entry.name} ${e.entry.code}: ${e.message}` };
+  return unaryHandler((req: DocRequest) => {
+    assertName('space', req.space);
+    assertName('key', req.key);
+    return fn({ space: req.space, key: req.key });
+  });
 }

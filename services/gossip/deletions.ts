@@ -6,6 +6,9 @@
  *   - X's counter has not advanced here since the deleter last saw it, and
  *   - for a timeout deletion, our own last sighting of X is older than deletionGuardMs.
  * A self-announced departure skips the sighting guard: X itself said it is leaving.
+ * A deletion of ourselves while we are a member is refuted: our counter jumps above the one the
+ * deleter named, so every peer that took the deletion takes us back (a restarted member whose
+ * clock lags the old incarnation's is not stuck behind its own tombstone).
  * Tombstones are made only when we remove a member ourselves, so expired ones cannot bounce back
  * between peers forever.
  */
@@ -29,8 +32,13 @@ export function applyDeletions(s: GossipState, deletions: readonly Deletion[], n
   const remove = new Set<string>();
   const events: GossipEvent[] = [];
   let tombstones: Map<string, Tombstone> | undefined;
+  let refuted: GossipState | undefined;
   for (const d of deletions) {
     const reason = refuseDeletion(s, d, nowMs);
+    if (reason === 'self') {
+      refuted = refute(refuted ?? s, d.counter);
+      continue;
+    }
     if (reason === undefined) {
       const i = s.index.get(d.id)!;
       tombstones ??= new Map(s.tombstones);
@@ -46,6 +54,16 @@ export function applyDeletions(s: GossipState, deletions: readonly Deletion[], n
       tombstones.set(d.id, { ...t, counter: Math.max(t.counter, d.counter), self: t.self || d.self });
     }
   }
-  if (tombstones === undefined) return { state: s, events };
-  return { state: reshape(s, [], remove, nowMs, tombstones), events };
+  const base = refuted ?? s;
+  if (tombstones === undefined) return { state: base, events };
+  return { state: reshape(base, [], remove, nowMs, tombstones), events };
+}
+
+/** Raises our own counter past `deletedAt` if a peer deleted us there (nothing to do while we are away). */
+function refute(s: GossipState, deletedAt: number): GossipState {
+  const i = s.index.get(s.selfId);
+  if (i === undefined || s.counters[i]! > deletedAt) return s;
+  const counters = s.counters.slice();
+  counters[i] = deletedAt + 1;
+  return { ...s, counters };
 }

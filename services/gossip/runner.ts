@@ -9,7 +9,7 @@ import type { GossipConfig } from './config';
 import { applyMessage } from './exchange';
 import type { GossipMessage, MemberEntry, MemberMeta } from './messages';
 import type { Rng } from './rng';
-import { applyExpiry, applyHealth, applyHeartbeat, applyLeave, createState, planRound, type GossipEvent, type GossipState, type Send } from './state';
+import { applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, planRound, type GossipEvent, type GossipState, type Send } from './state';
 import type { GossipTransport } from './transport';
 
 export interface RunnerOptions {
@@ -22,6 +22,8 @@ export interface RunnerOptions {
   seeds?: readonly string[];
   /** Our first counter; real sidecars start from wall time so a restart is never "older". */
   initialCounter?: number;
+  /** False: start outside our own set until `join()` (a sidecar waiting for its host's first SERVING). Default true. */
+  joined?: boolean;
 }
 
 export class GossipRunner {
@@ -33,7 +35,7 @@ export class GossipRunner {
   private readonly setListeners = new Set<(s: GossipState) => void>();
 
   constructor(private readonly o: RunnerOptions) {
-    this.s = createState(o.cfg, { ...o.self, gossipAddress: o.transport.address }, o.clock.nowMs(), o.initialCounter ?? 0);
+    this.s = createState(o.cfg, { ...o.self, gossipAddress: o.transport.address }, o.clock.nowMs(), o.initialCounter ?? 0, o.joined ?? true);
     o.transport.onMessage((msg) => this.receive(msg));
   }
 
@@ -55,6 +57,12 @@ export class GossipRunner {
   }
 
   setHealthy(healthy: boolean): void { this.s = applyHealth(this.s, healthy); }
+
+  /** Enters (or re-enters after `leave`) our own set with a counter of at least floorCounter. */
+  join(floorCounter = 0): void {
+    if (this.stopped) return;
+    this.commit(applyJoin(this.s, this.o.rng, this.o.clock.nowMs(), floorCounter));
+  }
 
   /** Announces our departure; rounds keep running (carrying it) until `stop`. */
   leave(): void {

@@ -13,6 +13,7 @@ import { createHealthProbe } from './health-probe';
 import type { Role } from './member';
 import { mathRng } from './rng';
 import { GossipRunner } from './runner';
+import { isAway } from './state';
 import { createWatchHub, watchedMembers } from './watch';
 import { once } from '../shared/once';
 
@@ -50,11 +51,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     { file: 'gossip.proto', service: 'adama.gossip.v1.GossipLocal', impl: hub.service },
   ]);
   advertised = o.advertise ?? `${o.bindAddress}:${server.port}`;
+  // Wall time in heartbeats: a restarted sidecar's counter is above anything it said before (and
+  // should clocks disagree, peers' deletions of us are refuted: deletions.ts).
+  const wallCounter = (): number => Math.floor(Date.now() / o.cfg.heartbeatIntervalMs);
+  const probe = o.healthAddress ? createHealthProbe(o.healthAddress) : undefined;
   const runner = new GossipRunner({
     cfg: o.cfg, clock, rng: mathRng, transport, seeds: o.seeds.filter((s) => s !== advertised),
     self: { id: o.id, address: o.memberAddress, role: o.role, weight: o.weight },
-    // Wall time in heartbeats: a restarted sidecar's counter is above anything it said before.
-    initialCounter: Math.floor(Date.now() / o.cfg.heartbeatIntervalMs),
+    initialCounter: wallCounter(),
+    // Beside a host we join only once it answers SERVING, so nobody routes to a host still starting.
+    joined: probe === undefined,
   });
   hub.publish(watchedMembers(runner.state));
   runner.onSetChange((s) => {
@@ -68,19 +74,22 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   });
 
   let probeTimer: ReturnType<Clock['setTimeout']> | undefined;
+  let closing = false;
   let closed = false;
-  const probe = o.healthAddress ? createHealthProbe(o.healthAddress) : undefined;
   if (probe) {
-    runner.setHealthy(false); // until the host first answers
-    let healthy = false;
-    let departed = false;
+    let healthy: boolean | undefined;
     const loop = async (): Promise<void> => {
       if (closed) return;
       const result = await probe.check(o.healthTimeoutMs);
       if (closed) return;
-      if (result === 'not_serving' && healthy && !departed) {
+      const away = isAway(runner.state);
+      if (result === 'serving' && away && !closing) {
+        // The host's first SERVING, or SERVING again after a cancelled drain or a restart of the
+        // host beside us: (re)join above the counter we left with.
+        runner.join(wallCounter());
+        o.log.info({ health: o.healthAddress }, 'gossip.host_serving');
+      } else if (result === 'not_serving' && !away) {
         // The host said it is draining or stopping (not hung): leave now rather than time out.
-        departed = true;
         o.log.info({ health: o.healthAddress }, 'gossip.host_departing');
         runner.leave();
       }
@@ -100,6 +109,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     address: advertised,
     runner,
     close: once(async () => {
+      closing = true;
       runner.leave();
       o.log.info({ id: o.id }, 'gossip.leaving');
       await new Promise<void>((r) => clock.setTimeout(r, o.leaveGraceMs));

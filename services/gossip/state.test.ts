@@ -3,7 +3,7 @@ import { applyDeletions, refuseDeletion } from './deletions';
 import { applyMessage } from './exchange';
 import type { MemberEntry } from './messages';
 import { seededRng } from './rng';
-import { applyExpiry, applyHealth, applyHeartbeat, applyLeave, createState, planRound, type GossipState } from './state';
+import { applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, isAway, planRound, type GossipState } from './state';
 
 const cfg = resolveGossipConfig({ failureTimeoutMs: 3_000, deletionGuardMs: 1_500, tombstoneTtlMs: 8_000 });
 const entry = (id: string, counter = 1): MemberEntry => ({ id, gossipAddress: `g-${id}`, address: `${id}:7100`, role: 'host', weight: 1, counter });
@@ -12,6 +12,7 @@ function stateOf(entries: MemberEntry[], nowMs = 0): GossipState {
   const s = createState(cfg, { id: 'a', gossipAddress: 'g-a', address: 'a:7100', role: 'host', weight: 1 }, nowMs, 1);
   return applyMessage(s, { kind: 'members', from: 'g-x', fromId: 'x', members: entries, replyWanted: false, deletions: [] }, nowMs).state;
 }
+const del = (id: string, counter: number, self = false) => ({ id, counter, self });
 const counterOf = (s: GossipState, id: string): number | undefined => { const i = s.index.get(id); return i === undefined ? undefined : s.counters[i]; };
 const counters = (s: GossipState, m: Record<string, number>, nowMs: number): GossipState =>
   applyMessage(s, { kind: 'counters', from: 'g-x', fromId: 'x', baseHash: s.chain.current.hash, counters: s.chain.current.ids.map((id) => m[id] ?? 0), extra: [], senderHash: s.chain.current.hash, replyWanted: false, deletions: [] }, nowMs).state;
@@ -59,7 +60,6 @@ describe('applyExpiry', () => {
 });
 
 describe('deletion guard', () => {
-  const del = (id: string, counter: number, self = false) => ({ id, counter, self });
   it('accepts a deletion when our last sighting is older than deletionGuardMs', () => {
     const step = applyDeletions(stateOf([entry('b', 4)]), [del('b', 4)], 1_500);
     expect(step.events).toEqual([{ kind: 'dead', id: 'b', cause: 'deletion' }]);
@@ -73,6 +73,12 @@ describe('deletion guard', () => {
   });
   it('refuses a deletion of ourselves (we refute by heartbeating)', () => {
     expect(refuseDeletion(stateOf([]), del('a', 100), 5_000)).toBe('self');
+  });
+  it('refutes a deletion of ourselves at or above our counter by jumping past it', () => {
+    const step = applyDeletions(stateOf([entry('b')]), [del('a', 100, true)], 5_000);
+    expect(counterOf(step.state, 'a')).toBe(101);
+    expect(step.state.index.has('a')).toBe(true);
+    expect(counterOf(applyDeletions(stateOf([]), [del('a', 0)], 5_000).state, 'a')).toBe(1);
   });
   it('accepts a self-announced departure without the sighting guard', () => {
     const step = applyDeletions(stateOf([entry('b', 4)]), [del('b', 4, true)], 1);
@@ -107,6 +113,40 @@ describe('applyLeave', () => {
     expect(step.send).toHaveLength(3);
     expect(step.send[0]!.msg.deletions).toEqual([{ id: 'a', counter: 1, self: true }]);
     expect(applyHeartbeat(step.state, 20)).toBe(step.state);
+  });
+});
+
+describe('applyJoin', () => {
+  const self = { id: 'a', gossipAddress: 'g-a', address: 'a:7100', role: 'host' as const, weight: 1 };
+  it('a member created unjoined learns peers but is not in its own set until it joins', () => {
+    let s = createState(cfg, self, 0, 50, false);
+    expect(isAway(s)).toBe(true);
+    s = applyMessage(s, { kind: 'members', from: 'g-b', fromId: 'b', members: [entry('b')], replyWanted: false, deletions: [] }, 0).state;
+    expect(s.chain.current.ids).toEqual(['b']);
+    expect(applyHeartbeat(s, 200)).toBe(s);
+    const joined = applyJoin(s, seededRng(1), 10, 0);
+    expect(joined.state.chain.current.ids).toEqual(['a', 'b']);
+    expect(counterOf(joined.state, 'a')).toBe(51);
+    expect(joined.send.map((m) => m.to)).toEqual(['g-b']);
+    expect(counterOf(applyHeartbeat(joined.state, 20), 'a')).toBe(52);
+  });
+  it('rejoins after a departure above the departed counter (and the floor), without its self-tombstone', () => {
+    const left = applyLeave(stateOf([entry('b'), entry('c')]), seededRng(1), 10).state;
+    expect(left.tombstones.get('a')?.self).toBe(true);
+    const back = applyJoin(left, seededRng(2), 20, 0).state;
+    expect(back.index.has('a')).toBe(true);
+    expect(back.tombstones.has('a')).toBe(false);
+    expect(counterOf(back, 'a')).toBe(2);
+    expect(counterOf(applyJoin(left, seededRng(2), 20, 900).state, 'a')).toBe(900);
+    expect(applyJoin(back, seededRng(2), 30)).toEqual({ state: back, send: [], events: [] });
+  });
+  it('a peer holding our departure tombstone takes us back from the rejoin counter', () => {
+    const peer = applyDeletions(stateOf([entry('b', 7)]), [del('b', 7, true)], 100).state;
+    expect(peer.index.has('b')).toBe(false);
+    const step = applyMessage(peer, { kind: 'members', from: 'g-b', fromId: 'b', members: [entry('b', 8)], replyWanted: false, deletions: [] }, 200);
+    expect(step.events).toEqual([{ kind: 'joined', id: 'b' }]);
+    // Stale gossip still carrying the departure no longer removes it: its counter advanced.
+    expect(applyDeletions(step.state, [del('b', 7, true)], 300).state.index.has('b')).toBe(true);
   });
 });
 

@@ -24,7 +24,12 @@ export interface GossipState {
   readonly self: MemberMeta;
   /** False while the local host fails its health check: our counter stops rising. */
   readonly heartbeating: boolean;
-  readonly leaving: boolean;
+  /**
+   * Set while we are not in our own set: before the local host first answers SERVING, and after we
+   * announced our departure (drain, stop). It is the counter we went away with; a (re)join
+   * continues above it, so no tombstone of our earlier presence can cover the new one.
+   */
+  readonly awayCounter: number | undefined;
   readonly chain: Chain;
   readonly meta: ReadonlyMap<string, MemberMeta>;
   /**
@@ -49,14 +54,27 @@ export interface Step { readonly state: GossipState; readonly send: Send[]; read
 
 export const noop = (state: GossipState): Step => ({ state, send: [], events: [] });
 
-export function createState(cfg: Readonly<GossipConfig>, self: MemberMeta, nowMs: number, initialCounter = 0): GossipState {
+/**
+ * `joined: false` starts outside our own set (a sidecar whose host has not answered SERVING yet):
+ * we learn the cluster but nobody routes to us until `applyJoin`.
+ */
+export function createState(cfg: Readonly<GossipConfig>, self: MemberMeta, nowMs: number, initialCounter = 0, joined = true): GossipState {
   assertMemberId(self.id);
+  if (!joined) {
+    return {
+      cfg, selfId: self.id, self, heartbeating: false, awayCounter: initialCounter,
+      chain: newChain([]), meta: new Map(), counters: new Float64Array(0), seenAtMs: new Float64Array(0), index: new Map(), tombstones: new Map(),
+    };
+  }
   return {
-    cfg, selfId: self.id, self, heartbeating: true, leaving: false,
+    cfg, selfId: self.id, self, heartbeating: true, awayCounter: undefined,
     chain: newChain([self.id]), meta: new Map([[self.id, self]]), counters: Float64Array.of(initialCounter), seenAtMs: Float64Array.of(nowMs),
     index: new Map([[self.id, 0]]), tombstones: new Map(),
   };
 }
+
+/** True while we are outside our own set (not yet joined, or departed). */
+export const isAway = (s: GossipState): boolean => s.awayCounter !== undefined;
 
 /**
  * Rebuilds the set: removes `remove`, adds `add` (counter as given, seen now), keeps the rest,
@@ -85,10 +103,10 @@ export function reshape(s: GossipState, add: readonly MemberEntry[], remove: Rea
   };
 }
 
-/** Our own counter rises by one, unless the local host is unhealthy or we are leaving. (Our own sighting time is never read: we do not expire ourselves.) */
+/** Our own counter rises by one, unless the local host is unhealthy or we are away. (Our own sighting time is never read: we do not expire ourselves.) */
 export function applyHeartbeat(s: GossipState, nowMs: number): GossipState {
   const i = s.index.get(s.selfId);
-  if (!s.heartbeating || s.leaving || i === undefined) return s;
+  if (!s.heartbeating || i === undefined) return s;
   const counters = s.counters.slice();
   counters[i] = counters[i]! + 1;
   void nowMs;
@@ -144,24 +162,48 @@ export function planRound(s: GossipState, rng: Rng, seeds: readonly string[]): S
   return { to, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: s.chain.current.hash, deletions: outboundDeletions(s) } };
 }
 
+/** Up to `n` distinct peers of the current set, chosen at random (never ourselves). */
+function randomPeers(s: GossipState, rng: Rng, n: number): string[] {
+  const ids = s.chain.current.ids.filter((id) => id !== s.selfId);
+  const peers = new Set<string>();
+  for (let tries = 0; peers.size < Math.min(n, ids.length) && tries < 10 * n; tries++) peers.add(s.meta.get(ids[pick(rng, ids.length)]!)!.gossipAddress);
+  return [...peers];
+}
+
+/** An `open` to each of `leaveFanout` random peers: a join or a departure spreads in one round instead of waiting for ours. */
+function announce(s: GossipState, rng: Rng): Send[] {
+  const msg: GossipMessage = { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: s.chain.current.hash, deletions: outboundDeletions(s) };
+  return randomPeers(s, rng, s.cfg.leaveFanout).map((to) => ({ to, msg }));
+}
+
 /**
  * A draining or stopping member announces its own departure: it leaves its own set, keeps a
  * self-tombstone (which needs no guard at the receiver) and tells `leaveFanout` random peers at
- * once; the rounds it still runs until exit carry the same deletion.
+ * once; the rounds it still runs carry the same deletion.
  */
 export function applyLeave(s: GossipState, rng: Rng, nowMs: number): Step {
-  if (s.leaving) return noop(s);
-  const i = s.index.get(s.selfId)!;
+  if (isAway(s)) return noop(s);
+  const counter = s.counters[s.index.get(s.selfId)!]!;
   const tombstones = new Map(s.tombstones);
-  tombstones.set(s.selfId, { meta: s.self, counter: s.counters[i]!, atMs: nowMs, self: true });
-  const state = reshape({ ...s, leaving: true, heartbeating: false }, [], new Set([s.selfId]), nowMs, tombstones);
-  const peers = new Set<string>();
-  const ids = state.chain.current.ids;
-  for (let tries = 0; peers.size < Math.min(s.cfg.leaveFanout, ids.length) && tries < 10 * s.cfg.leaveFanout; tries++) {
-    peers.add(state.meta.get(ids[pick(rng, ids.length)]!)!.gossipAddress);
-  }
-  const send: Send[] = [...peers].map((to) => ({ to, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: state.chain.current.hash, deletions: outboundDeletions(state) } }));
-  return { state, send, events: [] };
+  tombstones.set(s.selfId, { meta: s.self, counter, atMs: nowMs, self: true });
+  const state = reshape({ ...s, awayCounter: counter, heartbeating: false }, [], new Set([s.selfId]), nowMs, tombstones);
+  return { state, send: announce(state, rng), events: [] };
+}
+
+/**
+ * Joins, or rejoins after a departure (a cancelled drain, a host restarted beside a sidecar that
+ * stayed): we enter our own set with a counter above the one we went away with (and at least
+ * `floorCounter`, the sidecar's wall-clock heartbeat count, so a new process is never older than
+ * an old one), drop our self-tombstone and tell `leaveFanout` peers. Peers holding our departure
+ * tombstone take us back because the counter rose past it (resurrection, docs/gossip.md).
+ */
+export function applyJoin(s: GossipState, rng: Rng, nowMs: number, floorCounter = 0): Step {
+  if (s.awayCounter === undefined) return noop(s);
+  const counter = Math.max(s.awayCounter + 1, floorCounter);
+  const tombstones = new Map(s.tombstones);
+  tombstones.delete(s.selfId);
+  const state = reshape({ ...s, awayCounter: undefined, heartbeating: true }, [{ ...s.self, counter }], new Set(), nowMs, tombstones);
+  return { state, send: announce(state, rng), events: [] };
 }
 
 /** Live members other than us would route to: id, meta and whether alive (tombstones are not). */

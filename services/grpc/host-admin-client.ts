@@ -1,10 +1,10 @@
 /**
  * @module host-admin-client
- * The host's unary admin RPCs (Status, Drain) for callers outside the data path: the CLI, the
+ * The host's unary admin RPCs (Status, Drain, CancelDrain) for callers outside the data path: the CLI, the
  * operator and tests. Every call carries a deadline; a client is reused per address.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { DrainReply, StatusReply } from './host-messages';
+import type { CancelDrainReply, DrainReply, StatusReply } from './host-messages';
 import { serviceClient } from './load-proto';
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply: unknown) => void) => void;
@@ -13,6 +13,8 @@ export interface HostAdminClient {
   status(deadlineMs?: number): Promise<StatusReply>;
   /** Starts the drain and waits for it up to `timeoutMs` (it goes on in the background after that). */
   drain(timeoutMs: number, deadlineSlackMs?: number): Promise<DrainReply>;
+  /** Ends a drain: the host serves again once its unloads finish. */
+  cancelDrain(deadlineMs?: number): Promise<CancelDrainReply>;
   close(): void;
 }
 
@@ -27,6 +29,7 @@ export function hostAdminClient(address: string): HostAdminClient {
   return {
     status: (deadlineMs = 20_000) => call<StatusReply>('Status', {}, deadlineMs),
     drain: (timeoutMs, deadlineSlackMs = 20_000) => call<DrainReply>('Drain', { timeout_ms: timeoutMs }, timeoutMs + deadlineSlackMs),
+    cancelDrain: (deadlineMs = 60_000) => call<CancelDrainReply>('CancelDrain', {}, deadlineMs),
     close: () => client.close(),
   };
 }

@@ -33,5 +33,6 @@ export interface HostBatch { items: HostEnvelope[] }
 
 export interface DrainRequest { timeout_ms: number }
 export interface DrainReply { documents_remaining: number; drained: boolean }
+export interface CancelDrainReply { resumed: boolean }
 /** documents_owned counts `directory` rows bound to the host; a lower bound only when documents_owned_known is false. */
 export interface StatusReply { host_id: string; draining: boolean; documents_loaded: number; documents_owned: number; documents_owned_known: boolean }

@@ -11,7 +11,7 @@ export interface LocatorProcess { port: number; close(): Promise<void> }
 
 export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger }): Promise<LocatorProcess> {
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 4, log: o.log });
-  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data) }]);
+  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data, o.log) }]);
   o.log.info({ port: server.port }, 'locator.ready');
   return {
     port: server.port,

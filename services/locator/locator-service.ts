@@ -4,17 +4,14 @@
  * database; nothing is cached, because the database decides ownership.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../shared/log';
 import type { DataService } from '../storage/data-service';
+import { unaryHandler } from '../grpc/service-error';
 
 interface RefMsg { space: string; key: string }
-type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
-/** Runs `fn` and answers once: its value, or its error. */
-function unary<Req, Res>(fn: (req: Req) => Promise<Res>): Unary<Req, Res> {
-  return (call, cb) => { fn(call.request).then((r) => cb(null, r), (err: unknown) => cb(err as Error)); };
-}
-
-export function createLocatorService(data: DataService): grpc.UntypedServiceImplementation {
+export function createLocatorService(data: DataService, log?: Logger): grpc.UntypedServiceImplementation {
+  const unary = <Req, Res>(fn: (req: Req) => Promise<Res>) => unaryHandler(fn, log);
   return {
     FindBind: unary(async (req: { ref: RefMsg; host: string; dead_hosts: string[] }) => {
       const r = await data.findBind(req.ref, req.host, req.dead_hosts ?? []);

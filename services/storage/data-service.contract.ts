@@ -351,6 +351,24 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(await data.lookup(ref)).toMatchObject({ host: a, state: 'bound', epoch: 1 });
     });
 
+    it('releaseAllBoundTo frees every row bound to the host at any epoch, fences its appends, and leaves other hosts alone', async () => {
+      const { a, b } = fresh();
+      const doc = (key: string): DocRef => ({ space: `orphans-${a}`, key });
+      await live(a, b);
+      await data.create(doc('one'), a, rec(1, {}));
+      await data.create(doc('two'), a, rec(1, {}));
+      await data.findBind(doc('two'), a, []); // rebound by a restart of `a`: epoch 2
+      await data.create(doc('other'), b, rec(1, {}));
+      expect(await data.releaseAllBoundTo(a)).toBe(2);
+      expect(await data.countByHost(a)).toBe(0);
+      expect(await data.lookup(doc('two'))).toMatchObject({ host: null, state: 'free', epoch: 2 });
+      expect(await data.lookup(doc('other'))).toMatchObject({ host: b, state: 'bound' });
+      // A zombie of the old incarnation can no longer write.
+      expect(await data.append(doc('one'), a, 1, 1, [rec(2, {})])).toEqual({ ok: false });
+      expect(await data.findBind(doc('one'), b, [])).toMatchObject({ kind: 'bound', epoch: 2 });
+      expect(await data.releaseAllBoundTo(a)).toBe(0);
+    });
+
     it('listByHost lists only the documents bound to that host', async () => {
       const { a, b } = fresh();
       const doc = (key: string): DocRef => ({ space: `list-${a}`, key });
@@ -388,7 +406,7 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(await data.getSpace(space)).toEqual({ space, version: 3, code: 'v1 code' });
     });
 
-    it('host leases: heartbeats renew, expired leases are not live, removeHost forgets the host', async () => {
+    it('host leases: heartbeats renew, expired leases are not live, expireHost ends a lease but keeps the address', async () => {
       const { a, b } = fresh();
       const before = Date.now();
       await live(a, b);
@@ -398,8 +416,10 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(mine.map((h) => [h.hostId, h.address])).toEqual([[a, 'moved:9001']]);
       // Database clock versus ours: allow generous skew, the lease is a minute long.
       expect(mine[0]?.leaseExpiresAtMs).toBeGreaterThan(before + LEASE_MS - 10_000);
-      await data.removeHost(a);
+      await data.expireHost(a);
       expect((await data.liveHosts()).some((h) => h.hostId === a)).toBe(false);
+      expect(await data.hostAddress(a)).toBe('moved:9001');
+      expect(await data.hostAddress(`${a}-never`)).toBeNull();
     });
   });
 }

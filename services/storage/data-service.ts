@@ -85,6 +85,12 @@ export interface DataService extends ArchiveData {
   /** Gives the document up (state free, host null) if still owned by host at epoch; idempotent. */
   release(ref: DocRef, host: string, epoch: number): Promise<boolean>;
 
+  /**
+   * Frees every row still bound to `host` at any epoch; returns how many. Only for a draining host
+   * that holds none of them in memory: the rows a crashed incarnation under the same id left.
+   */
+  releaseAllBoundTo(host: string): Promise<number>;
+
   /** Latest snapshot (or null) and every log record after it, in seq order. */
   load(ref: DocRef): Promise<{ snapshot: Snapshot | null; records: ChangeRecord[] }>;
 
@@ -107,7 +113,10 @@ export interface DataService extends ArchiveData {
 
   heartbeatHost(hostId: string, address: string, leaseMs: number): Promise<void>;
   liveHosts(): Promise<HostLease[]>;
-  removeHost(hostId: string): Promise<void>;
+  /** Ends the host's lease now (it is no longer live); the row keeps its address for `hostAddress`. */
+  expireHost(hostId: string): Promise<void>;
+  /** The address the host last registered, live or not (null if it never did): `adama host undrain <id>`. */
+  hostAddress(hostId: string): Promise<string | null>;
 
   close(): Promise<void>;
 }

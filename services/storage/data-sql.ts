@@ -103,6 +103,19 @@ SELECT EXISTS (SELECT 1 FROM freed)
     OR EXISTS (SELECT 1 FROM directory WHERE space = $1::text AND key = $2::text
                AND state = 'free' AND host IS NULL AND epoch = $4::bigint) AS released`;
 
+/**
+ * $1 host. Frees every row still bound to the host, whatever its epoch: only for a draining host
+ * that holds none of them in memory (rows of a crashed incarnation under the same id). An append
+ * of a zombie incarnation is then fenced by state = 'bound', and the next findbind raises the epoch.
+ */
+export const RELEASE_ALL_BOUND_SQL = `
+WITH freed AS (
+  UPDATE directory SET state = 'free', host = NULL, updated_at = now()
+  WHERE host = $1::text AND state = 'bound'
+  RETURNING 1
+)
+SELECT count(*)::int AS released FROM freed`;
+
 /** $1 space, $2 key. Snapshot row first (if any), then log records after it; one statement, one snapshot. */
 export const LOAD_SQL = `
 WITH s AS (SELECT seq, state, meta FROM doc_snapshot WHERE space = $1::text AND key = $2::text)
@@ -191,4 +204,6 @@ export const LIVE_HOSTS_SQL = `
 SELECT host_id, address, (extract(epoch FROM lease_expires_at) * 1000)::float8 AS lease_expires_at_ms
 FROM hosts WHERE lease_expires_at > now() ORDER BY host_id`;
 
-export const REMOVE_HOST_SQL = `DELETE FROM hosts WHERE host_id = $1::text`;
+export const EXPIRE_HOST_SQL = `UPDATE hosts SET lease_expires_at = now(), updated_at = now() WHERE host_id = $1::text`;
+
+export const HOST_ADDRESS_SQL = `SELECT address FROM hosts WHERE host_id = $1::text`;

@@ -130,6 +130,11 @@ export class SqlDataService implements DataService {
     return r.rows[0]?.released === true;
   }
 
+  async releaseAllBoundTo(host: string): Promise<number> {
+    const r = await this.query<{ released: number }>('releaseAllBoundTo', SQL.RELEASE_ALL_BOUND_SQL, [host]);
+    return r.rows[0]?.released ?? 0;
+  }
+
   async load(ref: DocRef): Promise<{ snapshot: Snapshot | null; records: ChangeRecord[] }> {
     const r = await this.query<RecordRow & { is_snapshot: boolean; state: Json; meta: Json }>('load', SQL.LOAD_SQL, [ref.space, ref.key]);
     let snapshot: Snapshot | null = null;
@@ -198,8 +203,13 @@ export class SqlDataService implements DataService {
     return r.rows.map((row) => ({ hostId: row.host_id, address: row.address, leaseExpiresAtMs: Math.floor(row.lease_expires_at_ms) }));
   }
 
-  async removeHost(hostId: string): Promise<void> {
-    await this.query('removeHost', SQL.REMOVE_HOST_SQL, [hostId]);
+  async hostAddress(hostId: string): Promise<string | null> {
+    const r = await this.query<{ address: string }>('hostAddress', SQL.HOST_ADDRESS_SQL, [hostId]);
+    return r.rows[0]?.address ?? null;
+  }
+
+  async expireHost(hostId: string): Promise<void> {
+    await this.query('expireHost', SQL.EXPIRE_HOST_SQL, [hostId]);
   }
 
   // ---- archive (archive-data.ts, docs/archiver.md) -------------------------------------------

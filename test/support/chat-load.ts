@@ -6,12 +6,15 @@
 import type { AdamaDocument } from '../../client/index';
 import type { SplitCluster } from './split-cluster';
 
+/** What the chat load needs of a cluster: the split harness and the gossip harness both have it. */
+type ChatCluster = Pick<SplitCluster, 'client' | 'storage'>;
+
 export interface ChatWriter { name: string; doc: AdamaDocument; room: string; acked: string[] }
 
 const room = (d: number) => `room-${d}`;
 
 /** Creates `rooms` chat rooms and `perRoom` writers on each (one socket per writer), all ready. */
-export async function openChatWriters(c: SplitCluster, rooms: number, perRoom: number): Promise<ChatWriter[]> {
+export async function openChatWriters(c: ChatCluster, rooms: number, perRoom: number): Promise<ChatWriter[]> {
   const setup = c.client('setup');
   for (let d = 0; d < rooms; d++) await setup.createDocument('chat', room(d), {});
   const writers: ChatWriter[] = [];
@@ -26,7 +29,7 @@ export async function openChatWriters(c: SplitCluster, rooms: number, perRoom: n
 }
 
 /** The host that owns the most rooms right now. */
-export async function busiestHost(c: SplitCluster, rooms: number): Promise<{ host: string; hostsInUse: number }> {
+export async function busiestHost(c: ChatCluster, rooms: number): Promise<{ host: string; hostsInUse: number }> {
   const owners = await Promise.all(Array.from({ length: rooms }, (_, d) => c.storage.data.lookup({ space: 'chat', key: room(d) })));
   const counts = new Map<string, number>();
   for (const o of owners) counts.set(o!.host!, (counts.get(o!.host!) ?? 0) + 1);
@@ -34,7 +37,7 @@ export async function busiestHost(c: SplitCluster, rooms: number): Promise<{ hos
 }
 
 /** Every room: not on `gone`, gapless log, and each writer's acked texts present exactly once (read by a new client per room). */
-export async function expectEveryAckExactlyOnce(c: SplitCluster, writers: readonly ChatWriter[], rooms: number, gone: string): Promise<void> {
+export async function expectEveryAckExactlyOnce(c: ChatCluster, writers: readonly ChatWriter[], rooms: number, gone: string): Promise<void> {
   for (let d = 0; d < rooms; d++) {
     const ref = { space: 'chat', key: room(d) };
     const row = await c.storage.data.lookup(ref);

@@ -26,6 +26,8 @@ export interface GossipCluster {
   hosts: Map<string, { host: Child; sidecar: Child; address: string }>;
   proxies: { proxy: Child; sidecar: Child; url: string }[];
   client(name: string, proxyIndex?: number): AdamaClient;
+  /** Starts `adama host` again under the same id, port and sidecar (the previous process must have exited). */
+  restartHost(id: string): Promise<Child>;
   /** The `hosts` count each proxy's /healthz reports now. */
   proxyHostCounts(): Promise<number[]>;
   /** Resolves with the ms it took until every proxy reports `count` hosts; rejects after timeoutMs. */
@@ -54,6 +56,7 @@ export async function startGossipCluster(o: { hosts: number; proxies: number }):
     return child;
   };
   const hosts = new Map<string, { host: Child; sidecar: Child; address: string }>();
+  const hostArgs = new Map<string, string[]>();
   const proxies: GossipCluster['proxies'] = [];
   try {
   for (let i = 1; i <= o.hosts; i++) {
@@ -61,8 +64,8 @@ export async function startGossipCluster(o: { hosts: number; proxies: number }):
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
     const side = await sidecar(['--id', id, '--role', 'host', '--member-address', address, '--health', address]);
-    const host = await spawnAdama(['host', '--host-id', id, '--port', String(port), '--lease-ms', '3000', '--gossip', seeds[seeds.length - 1]!, ...db], 'host.ready', env);
-    watch(id, host);
+    hostArgs.set(id, ['host', '--host-id', id, '--port', String(port), '--lease-ms', '3000', '--gossip', seeds[seeds.length - 1]!, ...db]);
+    const host = watch(id, await spawnAdama(hostArgs.get(id)!, 'host.ready', env));
     hosts.set(id, { host, sidecar: side, address });
   }
   for (let i = 1; i <= o.proxies; i++) {
@@ -84,6 +87,12 @@ export async function startGossipCluster(o: { hosts: number; proxies: number }):
   }));
   return {
     storage, hosts, proxies, proxyHostCounts,
+    async restartHost(id) {
+      const h = hosts.get(id)!;
+      await h.host.exited;
+      h.host = watch(id, await spawnAdama(hostArgs.get(id)!, 'host.ready', env));
+      return h.host;
+    },
     client(name, proxyIndex = 0) {
       const c = new AdamaClient({ url: String(proxies[proxyIndex]!.proxy.ready.ws), identity: `anonymous:${name}`, WebSocket: WebSocket as unknown as WebSocketFactory, maxSendAttempts: 20 });
       clients.push(c);

@@ -1,7 +1,8 @@
 /**
- * @module host — `adama host` (run one adama-host); `host drain|status <host-id>` find a running
- * host in the hosts table; `host drain-self` (the pod's preStop hook) and `host status --target`
- * call an address directly, without the database.
+ * @module host — `adama host` (run one adama-host); `host drain|undrain|status <host-id>` find a
+ * running host in the hosts table (undrain: also a host that left it by draining); `host
+ * drain-self` (the pod's preStop hook) and `host status|undrain --target` call an address
+ * directly, without the database.
  */
 import { hostname } from 'node:os';
 import { createLogger, silentLogger } from '../../shared/log';
@@ -21,7 +22,7 @@ const flags: FlagSpec = {
   advertise: { help: 'address other tiers use to reach this host (default bind:port)' },
   'lease-ms': { default: '4000', help: 'lease in the hosts table; a host silent this long is dead' },
   'timeout-ms': { default: '60000', help: '(drain, drain-self) how long to wait for the drain' },
-  target: { help: '(drain-self, status) host:port to call directly, no hosts-table lookup (drain-self default 127.0.0.1:<port>)' },
+  target: { help: '(drain-self, status, undrain) host:port to call directly, no hosts-table lookup (drain-self default 127.0.0.1:<port>)' },
   ...METRICS_FLAGS,
   'object-store': { help: 'restore archived documents from fs:<dir> or s3://bucket/prefix' },
   gossip: { help: 'host:port of the local gossip sidecar (primary membership)' },
@@ -29,16 +30,20 @@ const flags: FlagSpec = {
 
 export const hostCommand: Command = {
   name: 'host',
-  summary: 'run one adama-host (gRPC); `host drain|status <id>` act on a running host, `host drain-self` / `host status --target <addr>` without the database',
+  summary: 'run one adama-host (gRPC); `host drain|undrain|status <id>` act on a running host, `host drain-self` / `host status|undrain --target <addr>` without the database',
   flags,
   async run(args) {
     const f = parseFlags(args, flags);
     const [verb, id] = f.positionals;
     const target = f.get('target');
     if (verb === 'drain-self') return drainSelfAt(target ?? `127.0.0.1:${f.int('port', 1, 65535)}`, f.int('timeout-ms', 1, MAX_UINT32));
-    if (verb === 'status' && target !== undefined) {
-      if (id !== undefined) throw new Error('usage: adama host status <host-id> | adama host status --target <host:port>');
-      return statusAt(target);
+    if ((verb === 'status' || verb === 'undrain') && target !== undefined) {
+      if (id !== undefined) throw new Error(`usage: adama host ${verb} <host-id> | adama host ${verb} --target <host:port>`);
+      return verb === 'status' ? statusAt(target) : undrainAt(target);
+    }
+    if (verb === 'undrain') {
+      if (!id) throw new Error('usage: adama host undrain <host-id> | --target <host:port>');
+      return undrainById(id, f.get('database-url')!);
     }
     if (verb === 'drain' || verb === 'status') {
       if (!id) throw new Error(`usage: adama host ${verb} <host-id>${verb === 'status' ? ' | --target <host:port>' : ''}`);
@@ -91,6 +96,25 @@ async function drainSelfAt(target: string, timeoutMs: number): Promise<number> {
   }
   process.stdout.write(`${JSON.stringify({ target, reachable: true, ...outcome.reply })}\n`);
   return outcome.reply.drained ? 0 : 1;
+}
+
+/** A drained host's lease has ended, but its row keeps the address it last registered. */
+async function undrainById(hostId: string, databaseUrl: string): Promise<number> {
+  const storage = await openStorage({ databaseUrl, poolSize: 1, log: silentLogger });
+  const address = await storage.data.hostAddress(hostId);
+  await storage.close();
+  if (address === null) { process.stderr.write(`adama: host ${hostId} has never registered; use --target <host:port>\n`); return 1; }
+  return undrainAt(address);
+}
+
+async function undrainAt(target: string): Promise<number> {
+  const client = hostAdminClient(target);
+  try {
+    process.stdout.write(`${JSON.stringify({ target, ...await client.cancelDrain() })}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
 }
 
 async function statusAt(target: string): Promise<number> {
