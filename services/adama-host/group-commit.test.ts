@@ -95,6 +95,23 @@ describe('GroupCommitter', () => {
     await committer.close();
   });
 
+  it('rejects an append the database cannot store (lone surrogate) alone with RECORD_UNSTORABLE, and commits the rest of its batch', async () => {
+    const [x, y, z] = (await docs(3)) as [DocRef, DocRef, DocRef];
+    const sizes: number[] = [];
+    const committer = new GroupCommitter(data, { onFlush: (size) => sizes.push(size) });
+    const bad = committer.append(y, HOST, 1, 1, [rec(2, { text: 'hi', x: '\ud800' })]);
+    const settled = await Promise.allSettled([next(committer, x, 1), bad, next(committer, z, 1)]);
+    expect(sizes).toEqual([3]);
+    expect(settled[0]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    expect(settled[2]).toEqual({ status: 'fulfilled', value: { ok: true } });
+    expect(settled[1].status).toBe('rejected');
+    const reason = (settled[1] as PromiseRejectedResult).reason;
+    expect(isAdamaError(reason, E.RECORD_UNSTORABLE)).toBe(true);
+    expect((reason as AdamaError).retry).toBe(false);
+    expect((await data.lookup(y))?.headSeq).toBe(1);
+    await committer.close();
+  });
+
   it('rejects a malformed append alone without failing the batch it would have joined', async () => {
     const [x, y] = (await docs(2)) as [DocRef, DocRef];
     const committer = new GroupCommitter(data);

@@ -10,8 +10,9 @@
  * while the flushes are busy queue up; when a flush completes, the queue goes out as the next
  * batch, up to `maxBatchItems`. Nothing is acknowledged early: a caller's promise settles only
  * when the statement that carries its item has returned. Each item is fenced on its own (a
- * refused item is `{ok: false}` alone); if the statement itself fails, every item of that batch
- * rejects with the error, because its outcome is unknown.
+ * fenced item is `{ok: false}` alone, an item whose data the database refuses rejects alone with
+ * RECORD_UNSTORABLE); if the statement itself fails, every item of that batch rejects with the
+ * error, because its outcome is unknown.
  *
  * A document appears at most once per batch and never in two flushes at once: a second append
  * for a document that is already batched or in flight waits for the next batch, so one
@@ -164,8 +165,10 @@ export class GroupCommitter implements Appender {
       // A metrics callback must not keep callers from hearing their outcome.
     }
     batch.forEach((p, i) => {
-      if (failure !== undefined || results === undefined) p.reject(failure);
-      else p.resolve(results[i] as AppendResult);
+      const result = results?.[i];
+      if (failure !== undefined || result === undefined) p.reject(failure);
+      else if (!result.ok && result.refused) p.reject(result.refused); // this item alone: its data
+      else p.resolve(result);
     });
   }
 }

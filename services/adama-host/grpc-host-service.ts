@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { AdamaError, E, toErrorBody, type ErrorBody } from '../shared/errors';
-import type { Json } from '../shared/json';
+import { findUnstorableString, mayHoldUnstorableEscape, type Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { DocRef, Who } from '../storage/data-service';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
@@ -144,12 +144,18 @@ function who(m: WhoMsg | undefined): Who {
   return { agent: m.agent, authority: m.authority };
 }
 
+/** The proxy already refused unstorable strings; the host checks again, as it trusts no peer's input. */
 function parseJson(text: string, field: string): Json {
+  let value: Json;
   try {
-    return JSON.parse(text) as Json;
+    value = JSON.parse(text) as Json;
   } catch {
     throw new AdamaError(E.PEER_PROTOCOL_ERROR, `${field} is not valid JSON`);
   }
+  if (mayHoldUnstorableEscape(text) && findUnstorableString(value) !== undefined) {
+    throw new AdamaError(E.STRING_NOT_WELL_FORMED, `${field} holds a lone surrogate or U+0000`);
+  }
+  return value;
 }
 
 function failureOf(err: unknown): FailureMsg {

@@ -40,8 +40,21 @@ describe('decodeClientFrame', () => {
     const ok = '['.repeat(63) + ']'.repeat(63);
     expect(code(`{"id":6,"method":"connection/send","connection":1,"channel":"c","message":${ok}}`)).toBe('request');
   });
-  it('refuses U+0000 in a string or a key, which PostgreSQL jsonb cannot store', () => {
-    expect(code('{"id":7,"method":"document/create","space":"chat","key":"k","arg":{"t":"a\\u0000b"}}')).toBe(E.INVALID_REQUEST.code);
-    expect(code('{"id":8,"method":"document/create","space":"chat","key":"k","arg":{"a\\u0000":1}}')).toBe(E.INVALID_REQUEST.code);
+});
+
+describe('decodeClientFrame: strings the log cannot store', () => {
+  const failure = (text: string) => { const d = decodeClientFrame(text, MAX); return d.kind === 'error' ? { id: d.id, code: d.error.code, retry: d.error.retry, message: d.error.message } : d.kind; };
+  it('refuses a lone surrogate in a message, naming the request and the field, as permanent', () => {
+    expect(failure('{"id":4,"method":"connection/send","connection":3,"channel":"say","message":{"text":"hi","x":"\\ud800"}}'))
+      .toEqual({ id: 4, code: E.STRING_NOT_WELL_FORMED.code, retry: false, message: expect.stringContaining('message.x') });
+  });
+  it('refuses U+0000 and a lone low surrogate, in create arguments, viewer state and keys too', () => {
+    expect(failure('{"id":5,"method":"document/create","space":"chat","key":"k","arg":{"t":"a\\u0000b"}}')).toMatchObject({ code: E.STRING_NOT_WELL_FORMED.code });
+    expect(failure('{"id":6,"method":"connection/update","connection":3,"viewerState":{"\\udc00":1}}')).toMatchObject({ code: E.STRING_NOT_WELL_FORMED.code });
+    expect(failure('{"id":9,"method":"document/create","space":"chat","key":"k","arg":{"a\\u0000":1}}')).toMatchObject({ code: E.STRING_NOT_WELL_FORMED.code });
+  });
+  it('accepts a well-formed surrogate pair (an emoji) and an escaped backslash before "u0000"', () => {
+    expect(failure('{"id":7,"method":"connection/send","connection":3,"channel":"say","message":{"text":"\\ud83d\\ude00"}}')).toBe('request');
+    expect(failure('{"id":8,"method":"connection/send","connection":3,"channel":"say","message":{"text":"\\\\u0000"}}')).toBe('request');
   });
 });

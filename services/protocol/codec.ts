@@ -4,7 +4,7 @@
  * from handling (STYLE §1): the proxy calls `decodeClientFrame`, then dispatches on the result.
  */
 import { AdamaError, E } from '../shared/errors';
-import { isJsonObject } from '../shared/json';
+import { findUnstorableString, isJsonObject, mayHoldUnstorableEscape } from '../shared/json';
 import { isMethodName, requestSchemas, type Request } from './messages';
 
 export type Decoded =
@@ -41,6 +41,11 @@ function decode(text: string, maxFrameBytes: number): Decoded {
   }
   if (!isMethodName(method)) {
     return { kind: 'error', id, error: new AdamaError(E.UNKNOWN_METHOD, `unknown method ${JSON.stringify(String(method)).slice(0, 80)}`) };
+  }
+  // Refused here, alone, rather than by the database inside a batch other documents share.
+  const unstorable = mayHoldUnstorableEscape(text) ? findUnstorableString(body) : undefined;
+  if (unstorable !== undefined) {
+    return { kind: 'error', id, error: new AdamaError(E.STRING_NOT_WELL_FORMED, `${method}: ${unstorable.replace(/^\$\.?/, '') || '(body)'} holds a lone surrogate or U+0000`) };
   }
   const result = requestSchemas[method].safeParse(body);
   if (!result.success) {

@@ -26,22 +26,9 @@ export function jsonDepthWithin(value: unknown, maxDepth: number): boolean {
   return true;
 }
 
-/** PostgreSQL's jsonb cannot store U+0000 in a string or key, so such a value must be refused at the edge, not fail in an append. */
-export function jsonHasNul(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') { if (v.includes('\u0000')) return true; continue; }
-    if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v)) { for (const c of v) stack.push(c); continue; }
-    for (const [k, c] of Object.entries(v)) { if (k.includes('\u0000')) return true; stack.push(c); }
-  }
-  return false;
-}
-
+// Strings jsonb cannot store (U+0000, lone surrogates) are refused before the schema: codec.ts.
 const json = z
-  .custom<Json>((v) => v !== undefined && jsonDepthWithin(v, MAX_JSON_DEPTH), { message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` })
-  .refine((v) => !jsonHasNul(v), { message: 'strings may not contain U+0000' });
+  .custom<Json>((v) => v !== undefined && jsonDepthWithin(v, MAX_JSON_DEPTH), { message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
 
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().min(1).max(128);

@@ -10,8 +10,8 @@
  */
 import { apply, decode, diff, encode } from '../protocol/delta';
 import type { Clock, TimerHandle } from '../shared/clock';
-import { AdamaError, E, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
-import type { Json } from '../shared/json';
+import { AdamaError, E, isAdamaError, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
+import { findUnstorableString, type Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { ChangeRecord, DataService, DocRef, Who } from '../storage/data-service';
 import type { StreamSink } from '../adama-host/host-api';
@@ -183,6 +183,11 @@ export class LivingDocument {
     }
     if (records.length > 0) {
       const lost = await this.appendOrLose(records);
+      if (lost === E.RECORD_UNSTORABLE) {
+        // Nothing committed and the document is as it was: refuse this batch, keep the document.
+        this.refuseUnstorable(outcomes, records);
+        return;
+      }
       if (lost) {
         for (const o of outcomes) o.op.done.reject(o.result === 'failed' ? o.error : new AdamaError(lost, `${this.ref.space}/${this.ref.key}: ${lost.description}`));
         this.shed(lost);
@@ -252,6 +257,21 @@ export class LivingDocument {
     return { record, next: { seq, encoded, plain: state }, seq };
   }
 
+  /**
+   * The database refused the batch's data: the request whose record holds the unstorable value
+   * gets RECORD_UNSTORABLE (permanent); the others of the batch were innocent and may retry.
+   */
+  private refuseUnstorable(outcomes: Outcome[], records: readonly ChangeRecord[]): void {
+    const bySeq = new Map(records.map((r) => [r.seq, r]));
+    for (const o of outcomes) {
+      if (o.result === 'failed') { o.op.done.reject(o.error); continue; }
+      const record = bySeq.get(o.seq);
+      const guilty = record !== undefined && findUnstorableString(record) !== undefined;
+      const entry = guilty ? E.RECORD_UNSTORABLE : E.BATCH_PARTNER_REFUSED;
+      o.op.done.reject(new AdamaError(entry, `${this.ref.space}/${this.ref.key}: ${entry.description}`));
+    }
+  }
+
   /** Returns the error that lost the batch, or null when the append committed. */
   private async appendOrLose(records: ChangeRecord[]): Promise<ErrorEntry | null> {
     const { appender, hostId, epoch, ref, log, metrics, clock } = this.deps;
@@ -262,9 +282,19 @@ export class LivingDocument {
       metrics.appendDurationMs.record(clock.nowMs() - startedMs);
       metrics.appends.add(1, { result: res.ok ? 'ok' : 'fenced' });
       if (res.ok) { metrics.appendRecords.add(records.length); return null; }
+      if (res.refused) {
+        log.warn({ space: ref.space, key: ref.key, code: res.refused.code, err: res.refused.message }, 'append.refused');
+        return E.RECORD_UNSTORABLE;
+      }
       log.warn({ space: ref.space, key: ref.key, epoch, seq: this.committed.seq }, 'append.fenced');
       return E.APPEND_FENCED;
     } catch (err) {
+      if (isAdamaError(err, E.RECORD_UNSTORABLE)) {
+        // Refused for its data alone (the group committer's verdict for this item): nothing committed.
+        metrics.appends.add(1, { result: 'refused' });
+        log.warn({ space: ref.space, key: ref.key, code: err.code, err: err.message }, 'append.refused');
+        return E.RECORD_UNSTORABLE;
+      }
       // The outcome is unknown: the rows may have committed. Shedding makes the next owner read
       // the truth; clients retry with their dedupe keys, so nothing is applied twice.
       metrics.appends.add(1, { result: 'error' });

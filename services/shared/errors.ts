@@ -42,6 +42,7 @@ export const E = defineErrors({
   PENDING_SENDS_FULL: { code: 1011, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'The stream has the maximum number of unacknowledged sends in flight.' },
   RATE_LIMITED: { code: 1012, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'Too many sockets, streams or messages for this principal or address; retry after `retryAfterMs`.' },
   TOO_MANY_SOCKETS: { code: 1013, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'This principal already has the maximum number of open sockets on this proxy.' },
+  STRING_NOT_WELL_FORMED: { code: 1015, retry: false, grpc: 'INVALID_ARGUMENT', description: 'A string in the request holds a lone UTF-16 surrogate or U+0000, which cannot be stored; send well-formed text.' },
   ORIGIN_FORBIDDEN: { code: 1014, retry: false, grpc: 'PERMISSION_DENIED', description: 'The browser Origin of this socket is not in the allowed list.' },
 
   // 2xxx: identity and access
@@ -75,6 +76,8 @@ export const E = defineErrors({
   OWNED_ELSEWHERE: { code: 4104, retry: true, grpc: 'FAILED_PRECONDITION', description: 'Another live host owns the document; follow the redirect.' },
   ARCHIVE_MISSING: { code: 4105, retry: false, grpc: 'DATA_LOSS', description: 'The document is archived but its object is missing from the object store; it was not restored (never silently empty).' },
   ARCHIVE_CORRUPT: { code: 4106, retry: false, grpc: 'INTERNAL', description: "The document's archived object fails its checksum or seq check; it was not restored." },
+  RECORD_UNSTORABLE: { code: 4150, retry: false, grpc: 'INVALID_ARGUMENT', description: 'The database refused the change as data it cannot store (for example a lone UTF-16 surrogate or U+0000 in a string); nothing was applied.' },
+  BATCH_PARTNER_REFUSED: { code: 4151, retry: true, grpc: 'ABORTED', description: 'Another change in the same batch of this document was refused as unstorable; this one was not applied and can be retried.' },
   OBJECT_STORE_UNAVAILABLE: { code: 4107, retry: true, grpc: 'UNAVAILABLE', description: 'The object store could not be reached or timed out.' },
 
   // 5xxx: hosts and cluster

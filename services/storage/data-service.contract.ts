@@ -231,6 +231,26 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(await data.readLog(after, 1, 2)).toEqual([rec(2, { v: 'after' })]);
     });
 
+    it('appendMany refuses an item whose data the database cannot store (a lone surrogate, U+0000) alone, coded and permanent', async () => {
+      const { a } = fresh();
+      const [before, surrogate, nul, after] = [fresh().ref, fresh().ref, fresh().ref, fresh().ref] as [DocRef, DocRef, DocRef, DocRef];
+      for (const ref of [before, surrogate, nul, after]) await data.create(ref, a, rec(1, {}));
+      const results = await data.appendMany([
+        { ref: before, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { v: 'before' })] },
+        { ref: surrogate, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { text: 'hi', x: '\ud800' })] },
+        { ref: nul, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { text: 'a\u0000b' })] },
+        { ref: after, host: a, epoch: 1, expectedHead: 1, records: [rec(2, { v: 'after' })] },
+      ]);
+      expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+      for (const r of [results[1], results[2]]) expect(r).toMatchObject({ ok: false, refused: { code: 4150, retry: false } });
+      expect(await data.append(surrogate, a, 1, 1, [rec(2, { x: '\udc00' })])).toMatchObject({ ok: false, refused: { code: 4150 } });
+      expect((await data.lookup(surrogate))?.headSeq).toBe(1);
+      expect(await data.readLog(before, 1, 2)).toEqual([rec(2, { v: 'before' })]);
+      expect(await data.readLog(after, 1, 2)).toEqual([rec(2, { v: 'after' })]);
+      // A well-formed pair (an emoji) is stored.
+      expect(await data.append(surrogate, a, 1, 1, [rec(2, { x: '\ud83d\ude00' })])).toEqual({ ok: true });
+    });
+
     it('appendMany of one item behaves exactly like append', async () => {
       const { a, b } = fresh();
       const viaAppend = fresh().ref;

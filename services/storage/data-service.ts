@@ -11,10 +11,12 @@
  * - `append` inserts change records and advances `head_seq` only if host, epoch and the expected
  *   head all still match; anything else (including a unique-key collision) is `{ok: false}`.
  *   `appendMany` is the same compare-and-set for many documents in one round trip, each item
- *   fenced on its own. No other code path writes `head_seq`.
+ *   fenced on its own; an item the database refuses for its data fails alone
+ *   (`{ok: false, refused}`), never its batch. No other code path writes `head_seq`.
  */
 import type { Json } from '../shared/json';
 import type { ArchiveData } from './archive-data';
+import type { AdamaError } from '../shared/errors';
 
 export interface Who { agent: string; authority: string }
 
@@ -45,7 +47,12 @@ export type FindBindResult =
   | { kind: 'owned'; host: string }
   | { kind: 'not_found' };
 
-export type AppendResult = { ok: true } | { ok: false };
+/**
+ * `{ok: false}` alone: fenced (another owner, or a stale head). With `refused`: this item's data
+ * cannot be stored (RECORD_UNSTORABLE); nothing of it committed, and the other items of an
+ * `appendMany` are unaffected.
+ */
+export type AppendResult = { ok: true } | { ok: false; refused?: AdamaError };
 
 /** One document's share of an `appendMany`: the arguments of `append`, as one object. */
 export interface AppendItem {

@@ -27,6 +27,15 @@ export function isUniqueViolation(err: unknown): boolean {
   return errorCode(err) === SQLSTATE.uniqueViolation;
 }
 
+/**
+ * SQLSTATE class 22, "data exception": the statement was refused for the data it carried (jsonb
+ * refusing `\u0000` or a lone surrogate is 22P05), so nothing committed and retrying the same
+ * data cannot help. Never a sign that the database is unavailable.
+ */
+export function isDataException(err: unknown): boolean {
+  return errorCode(err)?.startsWith('22') === true;
+}
+
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   SQLSTATE.tooManyConnections, SQLSTATE.adminShutdown, SQLSTATE.crashShutdown, SQLSTATE.cannotConnectNow,

@@ -18,7 +18,7 @@ import type {
 import * as SQL from './data-sql';
 import * as ASQL from './data-sql-archive';
 import type { ColdDocument, HotRows, UntrimmedDocument } from './archive-data';
-import { isUniqueViolation, toStorageError } from './pg-errors';
+import { isDataException, isUniqueViolation, toStorageError } from './pg-errors';
 
 export interface SqlDataServiceOptions {
   /** End the pool in close(). Default true; pass false when the pool is shared with other code. */
@@ -87,6 +87,7 @@ export class SqlDataService implements DataService {
     } catch (err) {
       // A log row already at one of these seqs: someone else wrote there, so we are not the writer.
       if (isUniqueViolation(err)) return { ok: false };
+      if (isDataException(err)) return { ok: false, refused: unstorable(ref, err) };
       throw toStorageError(err, 'append');
     }
   }
@@ -108,10 +109,10 @@ export class SqlDataService implements DataService {
     try {
       rows = (await this.pool.query<{ i: number; inserted: number }>(SQL.APPEND_MANY_SQL, [payload])).rows;
     } catch (err) {
-      if (!isUniqueViolation(err)) throw toStorageError(err, 'appendMany');
-      // One item collided and the statement committed nothing: ask item by item so only the
-      // colliding item is refused. Wait for all of them before reporting a failure, so no append
-      // is still running when this call settles.
+      if (!isUniqueViolation(err) && !isDataException(err)) throw toStorageError(err, 'appendMany');
+      // One item collided, or carried data the database refuses, and the statement committed
+      // nothing: ask item by item so only that item is refused. Wait for all of them before
+      // reporting a failure, so no append is still running when this call settles.
       const settled = await Promise.allSettled(items.map((item) => this.append(item.ref, item.host, item.epoch, item.expectedHead, item.records)));
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
@@ -316,6 +317,10 @@ function checkAppend(what: string, ref: DocRef, expectedHead: number, records: r
 /** A record as the append statements read it from jsonb; seqs come from array positions. */
 function recordPayload(rec: ChangeRecord): { who: Who | null; request: Json; redo: Json; undo: Json } {
   return { who: rec.who ?? null, request: rec.request ?? null, redo: rec.redo ?? null, undo: rec.undo ?? null };
+}
+
+function unstorable(ref: DocRef, err: unknown): AdamaError {
+  return new AdamaError(E.RECORD_UNSTORABLE, `append ${ref.space}/${ref.key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 function refId(ref: DocRef): string {

@@ -50,6 +50,12 @@ describe('TokenVerifier against a JWKS file', () => {
     expect(p.expiresAtMs).toBeGreaterThan(Date.now());
   });
 
+  it('refuses a subject the log cannot store (U+0000, a lone surrogate) with TOKEN_CLAIMS_REJECTED', async () => {
+    await refusedWith(await mint(es, { sub: 'ali\u0000ce' }), E.TOKEN_CLAIMS_REJECTED);
+    await refusedWith(await mint(es, { sub: 'ali\ud800' }), E.TOKEN_CLAIMS_REJECTED);
+    expect((await verifier.verify(await mint(es, { sub: 'ali 😀' }))).who.agent).toBe('ali 😀');
+  });
+
   it('accepts a valid RS256 token', async () => {
     expect((await verifier.verify(await mint(rs, { sub: 'bob' }))).who).toEqual({ agent: 'bob', authority: 'jwt' });
   });

@@ -7,6 +7,7 @@
  * token itself never appears in a message or a log line.
  */
 import { AdamaError, E, type ErrorEntry } from '../../shared/errors';
+import { isStorableString } from '../../shared/json';
 import type { Who } from '../../storage/data-service';
 import { jose, type JSONWebKeySet, type JWTVerifyGetKey } from './jose';
 
@@ -63,6 +64,8 @@ export class TokenVerifier {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_CHARS) {
       throw new AdamaError(E.TOKEN_CLAIMS_REJECTED, `token "sub" must be 1-${MAX_SUBJECT_CHARS} characters`);
     }
+    // The subject becomes `who.agent`, stored in every change record: it must be storable text.
+    if (!isStorableString(sub)) throw new AdamaError(E.TOKEN_CLAIMS_REJECTED, 'token "sub" holds a lone surrogate or U+0000');
     return { who: { agent: sub, authority: this.o.authority }, expiresAtMs: (payload.exp ?? 0) * 1000 };
   }
 }
