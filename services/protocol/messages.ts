@@ -74,7 +74,7 @@ export interface Delta {
 export type ServerFrame =
   | { deliver: number; done: false; response: { delta: Delta } }
   | { deliver: number; done: true; response: Record<string, Json> }
-  | { failure: number | null; code: number; message: string; retry: boolean; retryAfterMs?: number }
+  | { failure: number | null; code: number; message: string; retry: boolean; retryAfterMs?: number; refusedId?: number }
   | { ping: number };
 
 export type ClientFrame = Request | { pong: number };

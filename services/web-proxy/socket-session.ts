@@ -43,6 +43,8 @@ export interface SessionDeps {
 
 export class SocketSession {
   private readonly streams = new Map<number, ProxyStream>();
+  /** Ids of requests received and not answered yet (a stream's id moves to `streams` once it opens). */
+  private readonly pendingIds = new Set<number>();
   private principal: Principal | null = null;
   private releaseSocketSlot: (() => void) | null = null;
   /** Tail of the in-order edge checks; starts with this socket's own admission. */
@@ -97,14 +99,22 @@ export class SocketSession {
     const decoded = decodeClientFrame(text, this.deps.config.maxFrameBytes);
     switch (decoded.kind) {
       case 'pong': this.lastPongAtMs = Date.now(); return;
-      case 'error': this.fail(decoded.id, decoded.error); return;
+      case 'error':
+        if (decoded.id !== null && this.idInUse(decoded.id)) this.refuseDuplicate(decoded.id);
+        else this.fail(decoded.id, decoded.error);
+        return;
       case 'request': {
         this.lastPongAtMs = Date.now();
         const req = decoded.request;
+        if (this.idInUse(req.id)) { this.refuseDuplicate(req.id); return; }
+        this.pendingIds.add(req.id);
         this.started();
         const checked = this.checks.then(() => this.check(req));
         this.checks = checked.catch(() => undefined);
-        checked.then((who) => withSpan(this.deps.tracer, `adama.${req.method}`, spanAttributes(req, this.deps.connId), () => this.handle(req, who))).catch((err: unknown) => this.fail(req.id, err)).finally(() => this.finished());
+        checked.then((who) => withSpan(this.deps.tracer, `adama.${req.method}`, spanAttributes(req, this.deps.connId), () => this.handle(req, who))).catch((err: unknown) => this.fail(req.id, err)).finally(() => {
+          this.pendingIds.delete(req.id);
+          this.finished();
+        });
       }
     }
   }
@@ -186,7 +196,6 @@ export class SocketSession {
   }
 
   private async openStream(req: Extract<Request, { method: 'connection/create' }>, who: Who): Promise<void> {
-    if (this.streams.has(req.id)) throw new AdamaError(E.DUPLICATE_REQUEST_ID, `stream ${req.id} is already open`);
     if (this.streams.size >= this.deps.config.maxStreamsPerSocket) {
       throw new AdamaError(E.TOO_MANY_STREAMS, `this socket already has ${this.streams.size} streams (limit ${this.deps.config.maxStreamsPerSocket})`);
     }
@@ -241,6 +250,22 @@ export class SocketSession {
 
   private reply(id: number, response: Record<string, Json>): void {
     this.write({ deliver: id, done: true, response });
+  }
+
+  /** An open stream's id, or a request's that has not been answered yet: any frame under it would be ambiguous. */
+  private idInUse(id: number): boolean {
+    return this.streams.has(id) || this.pendingIds.has(id);
+  }
+
+  /**
+   * A request under an id in use is refused with `failure: null` (never `failure: <id>`, which
+   * would say that the stream or request under that id ended) and `refusedId` naming it; the
+   * stream or request that owns the id is untouched (docs/protocol.md).
+   */
+  private refuseDuplicate(id: number): void {
+    const e = E.DUPLICATE_REQUEST_ID;
+    this.deps.metrics.protocolErrors.add(1, { code: e.name });
+    this.write({ failure: null, refusedId: id, code: e.code, message: `request id ${id} is in use by an open stream or an unanswered request on this socket; choose another`, retry: e.retry });
   }
 
   private fail(id: number | null, err: unknown): void {

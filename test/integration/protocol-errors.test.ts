@@ -69,8 +69,17 @@ describe('protocol errors at the web-proxy', () => {
     await s.reply(1);
     s.send({ id: 20, method: 'connection/create', space: 'counter', key: 'shared' });
     await s.next((f) => f.deliver === 20);
+    // Any request under a live stream's id is refused with failure: null (a failure naming 20 would
+    // mean stream 20 ended) and refusedId; the stream keeps working.
     s.send({ id: 20, method: 'connection/create', space: 'counter', key: 'shared' });
-    expect(await failureFor(20)).toMatchObject({ code: E.DUPLICATE_REQUEST_ID.code });
+    expect(await failureFor(null)).toMatchObject({ refusedId: 20, code: E.DUPLICATE_REQUEST_ID.code, retry: false });
+    s.send({ id: 20, method: 'connection/send', connection: 20, channel: 'add', message: { by: 1 } });
+    expect(await failureFor(null)).toMatchObject({ refusedId: 20, code: E.DUPLICATE_REQUEST_ID.code });
+    s.send({ id: 20, method: 'nope' });
+    expect(await failureFor(null)).toMatchObject({ refusedId: 20, code: E.DUPLICATE_REQUEST_ID.code });
+    s.send({ id: 22, method: 'connection/send', connection: 20, channel: 'add', message: { by: 1 } });
+    expect(await s.reply(22)).toMatchObject({ done: true });
+    expect(await s.next((f) => f.deliver === 20 && f.done === false)).toBeTruthy();
     s.send({ id: 21, method: 'connection/send', connection: 999, channel: 'add', message: {} });
     expect(await failureFor(21)).toMatchObject({ code: E.UNKNOWN_CONNECTION.code });
   });
