@@ -101,7 +101,7 @@ class MultiplexSession {
       throw err;
     }
     // The proxy may have gone while the document loaded; do not leave a viewer behind.
-    if (this.ended) void opening.then((s) => s.close());
+    if (this.ended) await (await opening).close();
   }
 
   private async close(id: number): Promise<void> {

@@ -4,7 +4,8 @@
  * The `adama` command. Each deployable is a subcommand; configuration comes from flags, then
  * ADAMA_* environment variables, then validated defaults.
  */
-import { renderErrorsMarkdown } from '../shared/errors';
+import { E, renderErrorsMarkdown } from '../shared/errors';
+import { createLogger } from '../shared/log';
 import type { Command } from './commands/command';
 import { clusterCommand } from './commands/cluster';
 import { devCommand } from './commands/dev';
@@ -38,8 +39,26 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/**
+ * Last line of defence for every role: a promise rejection nobody handled is a bug, logged with
+ * a code, and the process keeps serving (the fence keeps documents safe whatever state one
+ * request left behind). An uncaught exception leaves state unknown: logged, then exit 1, so the
+ * supervisor restarts the process.
+ */
+function installProcessHandlers(): void {
+  const log = createLogger('process');
+  process.on('unhandledRejection', (reason) => {
+    log.error({ code: E.INTERNAL.code, err: String(reason), stack: (reason as Error)?.stack }, 'process.unhandled_rejection');
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ code: E.INTERNAL.code, err: String(err), stack: err.stack }, 'process.uncaught_exception');
+    process.exit(1);
+  });
+}
+
 // Only when run as the program: importing COMMANDS must not start a command.
 if (require.main === module) {
+  installProcessHandlers();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -229,7 +229,15 @@ export class LivingDocument {
         const viewer = this.viewers.get(op.viewerId);
         if (!viewer) return { next: working, seq: working.seq };
         this.viewers.delete(op.viewerId);
-        const { state } = await this.deps.sandbox.disconnect(working.plain, viewer.who, ctx);
+        let state: Json;
+        try {
+          ({ state } = await this.deps.sandbox.disconnect(working.plain, viewer.who, ctx));
+        } catch (err) {
+          // The viewer is gone whatever the space's disconnect() did: its failure changes nothing
+          // and is the space's bug, logged with its code, not the caller's (a closing stream).
+          this.deps.log.warn({ space: this.ref.space, key: this.ref.key, agent: viewer.who.agent, code: isAdamaError(err) ? err.code : E.INTERNAL.code, err: String(err) }, 'space.disconnect_failed');
+          return { next: working, seq: working.seq };
+        }
         return this.change(working, state, viewer.who, { kind: 'disconnect' }, false) ?? { next: working, seq: working.seq };
       }
       case 'update': {

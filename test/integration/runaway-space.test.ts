@@ -17,6 +17,15 @@ module.exports = {
   view(state) { return state; },
 };`;
 
+const BAD_DISCONNECT = `
+module.exports = {
+  init() { return { present: 0 }; },
+  connect(state) { state.present++; return true; },
+  disconnect() { throw new Error('disconnect is broken'); },
+  channels: { ping() {} },
+  view(state) { return state; },
+};`;
+
 describe('runaway space code', () => {
   let t: TestCluster;
   beforeAll(async () => {
@@ -24,6 +33,8 @@ describe('runaway space code', () => {
     cpSync(DEFAULT_SPACES_DIR, dir, { recursive: true });
     mkdirSync(join(dir, 'runaway'));
     writeFileSync(join(dir, 'runaway', 'index.js'), RUNAWAY);
+    mkdirSync(join(dir, 'bad-disconnect'));
+    writeFileSync(join(dir, 'bad-disconnect', 'index.js'), BAD_DISCONNECT);
     t = await startTestCluster({ spacesDir: dir, host: { sandboxCallTimeoutMs: 300, sandboxMemoryMb: 16 } });
   });
   afterAll(async () => { await t.close(); });
@@ -49,5 +60,21 @@ describe('runaway space code', () => {
     expect(hogResult).toMatchObject({ status: 'rejected', reason: { code: E.SPACE_MEMORY_LIMIT.code } });
     expect(bystanderResult.status).toBe('fulfilled');
     await expect(hog.send('inc', {})).resolves.toMatchObject({ seq: expect.any(Number) });
+  });
+
+  it('a stream closes cleanly when the space\'s disconnect() throws, and the document keeps serving', async () => {
+    const host = t.cluster.host;
+    const ref = { space: 'bad-disconnect', key: 'd' };
+    await host.createDocument(ref, { agent: 'a', authority: 'anonymous' }, {});
+    const sink = { onDelta: () => undefined, onClosed: () => undefined };
+    const first = await host.openStream(ref, { agent: 'a', authority: 'anonymous' }, {}, sink);
+    // Before, this rejected with SPACE_ERROR, and the gRPC service's fire-and-forget close made it
+    // an unhandled rejection that could end the host process.
+    await expect(first.close()).resolves.toBeUndefined();
+    const c = t.client('after');
+    const doc = c.connect('bad-disconnect', 'd');
+    await doc.ready;
+    await expect(doc.send('ping', {})).resolves.toMatchObject({ seq: expect.any(Number) });
+    expect(doc.view).toEqual({ present: 2 });
   });
 });
