@@ -67,7 +67,7 @@ describe('runaway space code', () => {
     const ref = { space: 'bad-disconnect', key: 'd' };
     await host.createDocument(ref, { agent: 'a', authority: 'anonymous' }, {});
     const sink = { onDelta: () => undefined, onClosed: () => undefined };
-    const first = await host.openStream(ref, { agent: 'a', authority: 'anonymous' }, {}, sink);
+    const first = await host.openStream(ref, { agent: 'a', authority: 'anonymous' }, { viewerState: {} }, sink);
     // Before, this rejected with SPACE_ERROR, and the gRPC service's fire-and-forget close made it
     // an unhandled rejection that could end the host process.
     await expect(first.close()).resolves.toBeUndefined();
