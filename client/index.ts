@@ -57,6 +57,8 @@ export class AdamaClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly docs = new Map<number, AdamaDocument>();
+  /** Every document not ended yet, whether or not its stream is open right now (close() ends them). */
+  private readonly documents = new Set<AdamaDocument>();
   private connected: Promise<void>;
   private markConnected!: () => void;
   private attempt = 0;
@@ -65,6 +67,8 @@ export class AdamaClient {
   private authFailure: AdamaFailure | null = null;
   private lastFrameAtMs = Date.now();
   private readonly watchdog: ReturnType<typeof setInterval>;
+  /** Every timer the client and its documents set (reconnect, reopen, retry waits): close() clears them all. */
+  private readonly timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private readonly sendSalt = Math.random().toString(36).slice(2, 10);
   private sendCounter = 0;
 
@@ -92,9 +96,32 @@ export class AdamaClient {
   close(): void {
     this.closedByUser = true;
     clearInterval(this.watchdog);
+    // Waits end now (a retrying send then sees "client closed"); nothing is left scheduled.
+    for (const [timer, wake] of this.timers) { clearTimeout(timer); wake(); }
+    this.timers.clear();
     this.ws?.close(1000, 'client closed');
     for (const p of this.pending.values()) p.reject(new AdamaFailure(0, 'client closed', false));
     this.pending.clear();
+    for (const d of [...this.documents]) d.fail(new AdamaFailure(0, 'client closed', false));
+  }
+
+  /** @internal */ track(doc: AdamaDocument): void { this.documents.add(doc); }
+  /** @internal */ untrack(doc: AdamaDocument): void { this.documents.delete(doc); }
+
+  /** @internal Runs `fn` after `ms` unless the client closes first. */
+  later(fn: () => void, ms: number): void {
+    if (this.closedByUser) return;
+    const timer = setTimeout(() => { this.timers.delete(timer); fn(); }, ms);
+    this.timers.set(timer, () => undefined);
+  }
+
+  /** @internal Resolves after `ms`, or at once when the client closes. */
+  sleep(ms: number): Promise<void> {
+    if (this.closedByUser) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.timers.delete(timer); resolve(); }, ms);
+      this.timers.set(timer, resolve);
+    });
   }
 
   /** @internal */ newDedupeKey(): string { return `${this.sendSalt}-${++this.sendCounter}`; }
@@ -159,7 +186,7 @@ export class AdamaClient {
     const base = this.options.initialBackoffMs ?? 100;
     const cap = this.options.maxBackoffMs ?? 5000;
     const delay = Math.random() * Math.min(cap, base * 2 ** this.attempt++);
-    setTimeout(() => { if (!this.closedByUser) this.open(); }, delay);
+    this.later(() => this.open(), delay);
   }
 
   private onFrame(text: string): void {
@@ -204,6 +231,7 @@ export class AdamaDocument {
     this.viewerState = options.viewerState ?? {};
     this.ready = new Promise((resolve, reject) => { this.markReady = resolve; this.failReady = reject; });
     this.ready.catch(() => undefined);
+    client.track(this);
     this.reopen();
   }
 
@@ -221,7 +249,7 @@ export class AdamaDocument {
         if (!f.retry || attempt >= attempts || this.ended) throw f;
         // A rate-limited send waits as long as the server asked (plus jitter, so retries do not arrive together).
         const delayMs = f.retryAfterMs !== undefined ? f.retryAfterMs + Math.random() * 50 : Math.random() * Math.min(2000, 50 * 2 ** attempt);
-        await new Promise((r) => setTimeout(r, delayMs));
+        await this.client.sleep(delayMs);
       }
     }
   }
@@ -235,6 +263,7 @@ export class AdamaDocument {
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.client.untrack(this);
     const id = this.streamId;
     if (id === null) return;
     this.client.unregisterStream(id);
@@ -276,13 +305,14 @@ export class AdamaDocument {
 
   /** @internal */ streamFailed(f: AdamaFailure): void {
     this.socketLost();
-    if (f.retry && !this.ended) setTimeout(() => this.reopen(), 100 + Math.random() * 200);
+    if (f.retry && !this.ended) this.client.later(() => this.reopen(), 100 + Math.random() * 200);
     else this.fail(f);
   }
 
   /** @internal */ fail(f: AdamaFailure): void {
     if (this.ended) return;
     this.ended = true;
+    this.client.untrack(this);
     this.failure = f;
     this.failReady(f);
     this.open.reject(f);

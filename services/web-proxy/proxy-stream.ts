@@ -60,6 +60,9 @@ export class ProxyStream {
   }
 
   /** Resolves once the first attach succeeded; rejects with the coded error if it did not. */
+  /** The re-attach backoff in progress, if any (end() cuts it short). */
+  private backoff: { timer: ReturnType<typeof setTimeout>; wake(): void } | undefined;
+
   opened(): Promise<void> { return this.handle.then(() => undefined); }
 
   async send(channel: string, message: Json, dedupe: string | undefined): Promise<{ seq: number }> {
@@ -85,6 +88,8 @@ export class ProxyStream {
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // A re-attach waiting out its backoff ends now: no timer outlives the stream.
+    if (this.backoff) { clearTimeout(this.backoff.timer); this.backoff.wake(); this.backoff = undefined; }
     try {
       const handle = await this.handle;
       await handle.close();
@@ -113,7 +118,9 @@ export class ProxyStream {
   private reattach(cause: ErrorBody, attempt: number): void {
     this.o.log.info({ space: this.ref.space, key: this.ref.key, conn: this.id, code: cause.code, attempt }, 'stream.reattach');
     const delayMs = Math.min(MAX_BACKOFF_MS, this.o.rerouteBackoffMs * 2 ** attempt);
-    this.handle = new Promise<void>((r) => setTimeout(r, delayMs)).then(() => {
+    this.handle = new Promise<void>((wake) => {
+      this.backoff = { timer: setTimeout(() => { this.backoff = undefined; wake(); }, delayMs), wake };
+    }).then(() => {
       if (this.ended) throw new AdamaError(E.UNKNOWN_CONNECTION, `stream ${this.id} ended`);
       return this.attach();
     });
