@@ -62,6 +62,15 @@ describe('a proxy that requires tokens (anonymous disabled)', () => {
     expect(await auth(11, await mint(es))).toMatchObject({ done: true });
   });
 
+  it('applies one expiry rule at auth and on every later request: a token 10 s past exp (inside the skew tolerance) works for both', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await auth(30, await mint(es, { nowSec: now - 610, ttlSec: 600 }))).toMatchObject({ done: true });
+    s.send({ id: 31, method: 'document/create', space: 'counter', key: 'skewed', arg: {} });
+    expect(await s.reply(31)).toMatchObject({ done: true });
+    s.send({ id: 32, method: 'connection/create', space: 'counter', key: 'skewed' });
+    expect(await s.next((f) => f.deliver === 32)).toMatchObject({ done: false });
+  });
+
   it('refuses a per-request anonymous identity on connection/create too', async () => {
     s.send({ id: 20, method: 'connection/create', space: 'counter', key: 'x', identity: 'anonymous:mallory' });
     expect(await s.reply(20)).toMatchObject({ failure: 20, code: E.IDENTITY_INVALID.code });

@@ -15,7 +15,10 @@ export const TOKEN_ALGORITHMS = ['ES256', 'RS256'] as const;
 
 export interface Principal {
   who: Who;
-  /** When the token stops being valid (ms since epoch); null for anonymous identities. */
+  /**
+   * When the edge stops accepting the token (ms since epoch): its `exp` plus the clock tolerance,
+   * the one rule both `auth` and every later request on the socket apply. Null for anonymous.
+   */
   expiresAtMs: number | null;
 }
 
@@ -66,7 +69,7 @@ export class TokenVerifier {
     }
     // The subject becomes `who.agent`, stored in every change record: it must be storable text.
     if (!isStorableString(sub)) throw new AdamaError(E.TOKEN_CLAIMS_REJECTED, 'token "sub" holds a lone surrogate or U+0000');
-    return { who: { agent: sub, authority: this.o.authority }, expiresAtMs: (payload.exp ?? 0) * 1000 };
+    return { who: { agent: sub, authority: this.o.authority }, expiresAtMs: ((payload.exp ?? 0) + this.o.clockToleranceSec) * 1000 };
   }
 }
 
