@@ -169,13 +169,18 @@ export class DocumentHost implements HostClient {
     let encoded: Json = snapshot?.state ?? null;
     for (const r of records) {
       if (r.seq !== seq + 1) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log jumps from ${seq} to ${r.seq}`);
-      encoded = apply(encoded, r.redo);
+      try {
+        encoded = apply(encoded, r.redo);
+      } catch (err) {
+        throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: record ${r.seq} does not apply to the state before it`, { cause: err });
+      }
       seq = r.seq;
     }
     if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
     const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
+    const plain = decodeOrCorrupt(ref, encoded);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded, plain: decode(encoded) }, records, records.length, dedupe, sandbox);
+    return this.install(ref, bind.epoch, { seq, encoded, plain }, records, records.length, dedupe, sandbox);
   }
 
   /**
@@ -209,7 +214,7 @@ export class DocumentHost implements HostClient {
     this.metrics.documentRestoreMs.record(ms);
     log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
-    return this.install(ref, epoch, { seq: headSeq, encoded, plain: decode(encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
+    return this.install(ref, epoch, { seq: headSeq, encoded, plain: decodeOrCorrupt(ref, encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
   }
 
   private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json; plain: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): LivingDocument {
@@ -236,6 +241,15 @@ export class DocumentHost implements HostClient {
     this.metrics.documentsLoaded.add(1);
     this.metrics.documentsLoadedNow.add(1);
     return doc;
+  }
+}
+
+/** The stored (encoded) state as plain JSON; a state that does not decode is a damaged log, not a bug. */
+function decodeOrCorrupt(ref: DocRef, encoded: Json): Json {
+  try {
+    return decode(encoded);
+  } catch (err) {
+    throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: the stored state does not decode`, { cause: err });
   }
 }
 

@@ -394,7 +394,13 @@ export class LivingDocument {
       if (records.length !== seq - since || records[0]?.seq !== since + 1) return undefined;
     }
     let state = encoded;
-    for (let i = records.length - 1; i >= 0; i--) state = apply(state, records[i]!.undo);
+    try {
+      for (let i = records.length - 1; i >= 0; i--) state = apply(state, records[i]!.undo);
+    } catch (err) {
+      // An undo that does not apply means the history is damaged: serve the full view instead.
+      this.deps.log.warn({ space: this.ref.space, key: this.ref.key, since, code: E.LOG_CORRUPT.code, err: String(err) }, 'resume.undo_failed');
+      return undefined;
+    }
     return state;
   }
 

@@ -10,7 +10,7 @@ import { silentLogger } from '../../services/shared/log';
 import type { EdgeConfig } from '../../services/web-proxy/edge/edge-config';
 import { freshDatabase } from './databases';
 
-export interface TestCluster { cluster: DevCluster; wsUrl: string; clients: AdamaClient[]; client(name: string): AdamaClient; close(): Promise<void> }
+export interface TestCluster { cluster: DevCluster; wsUrl: string; databaseUrl: string; clients: AdamaClient[]; client(name: string): AdamaClient; close(): Promise<void> }
 
 export async function startTestCluster(options: { host?: Partial<HostConfig>; proxy?: Partial<ProxyConfig>; spacesDir?: string; edge?: Partial<EdgeConfig> } = {}): Promise<TestCluster> {
   const db = await freshDatabase();
@@ -22,6 +22,7 @@ export async function startTestCluster(options: { host?: Partial<HostConfig>; pr
   return {
     cluster,
     wsUrl: cluster.wsUrl,
+    databaseUrl: db.connectionString,
     clients,
     client(name: string) {
       const c = new AdamaClient({ url: cluster.wsUrl, identity: `anonymous:${name}`, WebSocket: WebSocket as unknown as WebSocketFactory });
