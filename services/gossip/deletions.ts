@@ -6,7 +6,7 @@
  *   - X's counter has not advanced here since the deleter last saw it, and
  *   - for a timeout deletion, our own last sighting of X is older than deletionGuardMs.
  * A self-announced departure skips the sighting guard: X itself said it is leaving.
- * A deletion of ourselves while we are a member is refuted: our counter jumps above the one the
+ * A deletion of ourselves while we are a healthy member is refuted: our counter jumps above the one the
  * deleter named, so every peer that took the deletion takes us back (a restarted member whose
  * clock lags the old incarnation's is not stuck behind its own tombstone).
  * Tombstones are made only when we remove a member ourselves, so expired ones cannot bounce back
@@ -59,10 +59,15 @@ export function applyDeletions(s: GossipState, deletions: readonly Deletion[], n
   return { state: reshape(base, [], remove, nowMs, tombstones), events };
 }
 
-/** Raises our own counter past `deletedAt` if a peer deleted us there (nothing to do while we are away). */
+/**
+ * Raises our own counter past `deletedAt` if a peer deleted us there. Nothing to do while we are
+ * away, and nothing while our host is unhealthy: a sidecar beside a hung or dead host must let
+ * the deletion stand (refuting it would route clients back to a host that cannot answer). Once
+ * the host serves again the deletions still riding on gossip are refuted then.
+ */
 function refute(s: GossipState, deletedAt: number): GossipState {
   const i = s.index.get(s.selfId);
-  if (i === undefined || s.counters[i]! > deletedAt) return s;
+  if (i === undefined || !s.heartbeating || s.counters[i]! > deletedAt) return s;
   const counters = s.counters.slice();
   counters[i] = deletedAt + 1;
   return { ...s, counters };

@@ -80,6 +80,12 @@ describe('deletion guard', () => {
     expect(step.state.index.has('a')).toBe(true);
     expect(counterOf(applyDeletions(stateOf([]), [del('a', 0)], 5_000).state, 'a')).toBe(1);
   });
+  it('does not refute a deletion of ourselves while our host is unhealthy (a hung host stays out)', () => {
+    const unhealthy = applyHealth(stateOf([entry('b')]), false);
+    const step = applyDeletions(unhealthy, [del('a', 100)], 5_000);
+    expect(counterOf(step.state, 'a')).toBe(counterOf(unhealthy, 'a'));
+    expect(counterOf(applyDeletions(applyHealth(unhealthy, true), [del('a', 100)], 5_000).state, 'a')).toBe(101);
+  });
   it('accepts a self-announced departure without the sighting guard', () => {
     const step = applyDeletions(stateOf([entry('b', 4)]), [del('b', 4, true)], 1);
     expect(step.events).toEqual([{ kind: 'dead', id: 'b', cause: 'departure' }]);
