@@ -19,6 +19,7 @@ import { docCommand } from './commands/doc';
 import { tokenCommand } from './commands/token';
 import { operatorCommand } from './commands/operator';
 import { usageOf } from './options';
+import { renderCliReference } from './cli-reference';
 
 /** Every subcommand; exported so tests can check that what the operator runs parses (test/operator/specs-args.test.ts). */
 export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, operatorCommand];
@@ -26,13 +27,14 @@ export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, pro
 function usage(): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];
   for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`, usageOf(c.flags), '');
-  lines.push('  errors-doc print docs/errors.md generated from the error registry', '');
+  lines.push('  errors-doc print docs/errors.md generated from the error registry', '  cli-doc    print docs/cli.md generated from these commands', '');
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'errors-doc') { process.stdout.write(renderErrorsMarkdown()); return 0; }
+  if (name === 'cli-doc') { process.stdout.write(renderCliReference(COMMANDS)); return 0; }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') { process.stdout.write(usage()); return name ? 0 : 2; }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) { process.stderr.write(`adama: unknown command ${name}\n\n${usage()}`); return 2; }

@@ -1,7 +1,7 @@
 /**
  * @module deletions
  * Deletions that ride along on every message, and the guards that keep stale gossip from
- * removing a live member (STYLE 8). A peer's deletion of X is accepted only when
+ * removing a live member (docs/architecture.md §11.6). A peer's deletion of X is accepted only when
  *   - X is not us (we refute by heartbeating on),
  *   - X's counter has not advanced here since the deleter last saw it, and
  *   - for a timeout deletion, our own last sighting of X is older than deletionGuardMs.

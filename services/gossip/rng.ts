@@ -1,6 +1,6 @@
 /**
  * @module rng
- * Randomness passed in (STYLE 6): the state machine and the simulation draw from an `Rng`, so a
+ * Randomness passed in (docs/architecture.md §11.2): the state machine and the simulation draw from an `Rng`, so a
  * seed reproduces a run exactly. mulberry32: tiny, fast, good enough for peer choice and loss.
  */
 export interface Rng {

@@ -1,7 +1,7 @@
 /**
  * @module codec
  * Decodes one client text frame into a validated request or a coded error. Decoding is apart
- * from handling (STYLE §1): the proxy calls `decodeClientFrame`, then dispatches on the result.
+ * from handling (docs/architecture.md §11.1): the proxy calls `decodeClientFrame`, then dispatches on the result.
  */
 import { AdamaError, E } from '../shared/errors';
 import { findUnstorableString, isJsonObject, mayHoldUnstorableEscape } from '../shared/json';

@@ -1,6 +1,6 @@
 /**
  * @module lease-membership
- * Membership from the `hosts` table leases: the fallback source of ARCHITECTURE §6 when gossip
+ * Membership from the `hosts` table leases: the fallback source of docs/architecture.md §6 when gossip
  * is unavailable, and the only one a single proxy needs. A thin shell: it polls
  * `DataService.liveHosts()`, turns leases into hosts with the pure `hostsFromLeases`, and
  * publishes through a `StaticMembership`, which notifies only on a real change.

@@ -2,7 +2,7 @@
  * @module membership
  * The one interface the proxy's router reads live hosts through, whatever the source: gossip
  * (primary), the `hosts` table leases (fallback), or a fixed list (tests, single process).
- * ARCHITECTURE §6: dead hosts leave the routing table, and proxies drop cached placements when
+ * docs/architecture.md §6: dead hosts leave the routing table, and proxies drop cached placements when
  * membership changes, so sources publish only real changes; `sameMembers` decides what counts.
  */
 import type { RoutingHost } from './rendezvous';

@@ -1,6 +1,6 @@
 /**
  * @module placement-cache
- * Where the proxy last found each document (ARCHITECTURE §6). Rendezvous hashing is only a
+ * Where the proxy last found each document (docs/architecture.md §6). Rendezvous hashing is only a
  * guess: a document stays on the host that bound it until that host dies or drains, so after a
  * membership change the guess and the truth differ, and every connect would pay a redirect. The
  * cache remembers the host a redirect pointed to; `route` prefers it while that host is live.

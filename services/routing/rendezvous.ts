@@ -1,7 +1,7 @@
 /**
  * @module rendezvous
  * Highest-random-weight (rendezvous) hashing: the proxy's guess of which live host owns a
- * document (ARCHITECTURE §6). Every proxy computes the same answer from the same host list with
+ * document (docs/architecture.md §6). Every proxy computes the same answer from the same host list with
  * no coordination, removing a host moves only the documents it owned, and `rankHosts` gives the
  * failover order ("the next rendezvous host").
  *

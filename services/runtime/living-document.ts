@@ -53,7 +53,7 @@ export interface LivingDocumentDeps {
 /** The committed state: the log's head and the state it produces, in both encodings. */
 export interface Committed { seq: number; encoded: Json; plain: Json }
 
-/** Per-stream state in one object (STYLE §13). */
+/** Per-stream state in one object (docs/architecture.md §11.3). */
 interface Viewer { id: number; who: Who; viewerState: Json; lastView: Json | undefined; sink: StreamSink }
 
 type Op =

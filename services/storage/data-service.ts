@@ -4,7 +4,7 @@
  * fencing built into the two writes that matter (`findBind` and `append`). Implementations:
  * `SqlDataService` over a `pg` pool, which runs the same SQL on real PostgreSQL and on PGlite.
  *
- * Ownership contract (ARCHITECTURE §5):
+ * Ownership contract (docs/architecture.md §5):
  * - `findBind` binds the document to `host` when it is free, archived, bound to `host` itself
  *   (a restart), or bound to a host that is not live; every such bind increments `epoch`.
  *   Otherwise it reports the live owner and the caller redirects.

@@ -1,6 +1,6 @@
 /**
  * @module proxy-stream
- * One document stream on a client socket, in one object (STYLE §13): where it points, what the
+ * One document stream on a client socket, in one object (docs/architecture.md §11.3): where it points, what the
  * client last saw, the host-side handle, and the re-attach loop. When the host side closes the
  * stream with a retryable error (document shed, moved, unloaded), the proxy re-attaches with
  * `since = lastSeq` so the client keeps its socket and its stream id and receives only what it

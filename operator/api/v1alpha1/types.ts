@@ -145,7 +145,7 @@ export interface Condition {
 }
 
 /**
- * The phase of the one drain in flight — the only drain state (STYLE §10). `Failed` waits out
+ * The phase of the one drain in flight — the only drain state (docs/architecture.md §11.3). `Failed` waits out
  * its backoff, then starts again at `Requested`.
  */
 export const DRAIN_PHASES = ['Requested', 'MovingStreams', 'ReleasingBindings', 'Done', 'Failed'] as const;

@@ -1,6 +1,6 @@
 /**
  * @module token-bucket
- * Token-bucket arithmetic as a pure function (STYLE §2): a bucket holds up to `burst` tokens and
+ * Token-bucket arithmetic as a pure function (docs/architecture.md §11.1): a bucket holds up to `burst` tokens and
  * refills at `perSec` tokens per second; a request costing `cost` passes when that many tokens are
  * there. The Redis Lua script (redis-rate-limiter.ts) is the same arithmetic on Redis time, so
  * local and shared buckets behave alike.
