@@ -7,7 +7,8 @@
  * statement (the host's GroupCommitter sending many documents through one `appendMany`).
  * Only one probe may be open at a time.
  */
-import type { AppendItem, DocRef } from '../services/storage/data-service';
+import type { AppendItem } from '../services/storage/data-service';
+import type { DocRef } from '../services/shared/doc-ref';
 import { SqlDataService } from '../services/storage/sql-data-service';
 
 export interface AppendCounts {

@@ -19,7 +19,8 @@ import { createIsolatedSandbox } from '../services/runtime/isolated-sandbox';
 import { systemClock } from '../services/shared/clock';
 import { hostDefaults, resolveConfig } from '../services/shared/config';
 import { silentLogger } from '../services/shared/log';
-import type { DataService, DocRef } from '../services/storage/data-service';
+import type { DataService } from '../services/storage/data-service';
+import type { DocRef } from '../services/shared/doc-ref';
 import { openStorage } from '../services/storage/open-storage';
 import { summarize, perSecond, formatLatency, formatRate, round } from './stats';
 

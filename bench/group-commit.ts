@@ -11,8 +11,9 @@
  * Each phase lasts `seconds` (capped at `maxOps`) after `warmup`/10 unmeasured rounds; each runs on
  * its own documents. The ratio is group-commit appends/s over per-append appends/s.
  */
-import { GroupCommitter, GROUP_COMMIT_DEFAULTS, type Appender } from '../services/adama-host/group-commit';
-import type { DocRef } from '../services/storage/data-service';
+import { GroupCommitter, GROUP_COMMIT_DEFAULTS } from '../services/adama-host/group-commit';
+import { type Appender } from '../services/storage/data-service';
+import type { DocRef } from '../services/shared/doc-ref';
 import type { SqlDataService } from '../services/storage/sql-data-service';
 import type { BenchConfig } from './config';
 import { runClosedLoop, type LoadResult } from './load-loop';

@@ -7,7 +7,8 @@
  * `warmup` unmeasured calls. Records resemble a counter `add`.
  */
 import { openStorage } from '../services/storage/open-storage';
-import type { ChangeRecord, DocRef } from '../services/storage/data-service';
+import type { ChangeRecord } from '../services/storage/data-service';
+import type { DocRef } from '../services/shared/doc-ref';
 import type { SqlDataService } from '../services/storage/sql-data-service';
 import type { BenchConfig } from './config';
 import { runClosedLoop, type LoadResult } from './load-loop';

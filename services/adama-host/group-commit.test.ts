@@ -6,7 +6,8 @@
 import { Pool } from 'pg';
 import { freshStorage } from '../../test/support/databases';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
-import type { AppendItem, AppendResult, DataService, DocRef } from '../storage/data-service';
+import type { AppendItem, AppendResult, DataService } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 import { rec } from '../storage/data-service.contract-fixtures';
 import { SqlDataService } from '../storage/sql-data-service';
 import { GroupCommitter } from './group-commit';

@@ -20,12 +20,8 @@
  */
 import { systemClock, type Clock } from '../shared/clock';
 import { AdamaError, E } from '../shared/errors';
-import type { AppendItem, AppendResult, ChangeRecord, DataService, DocRef } from '../storage/data-service';
-
-/** Where a document sends its fenced appends: `DataService` itself, or a `GroupCommitter` over it. */
-export interface Appender {
-  append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult>;
-}
+import type { Appender, AppendItem, AppendResult, ChangeRecord, DataService } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 
 export interface GroupCommitterOptions {
   /**

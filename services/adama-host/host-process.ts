@@ -17,7 +17,7 @@ import { createHostService } from './grpc-host-service';
 import { HostDrain } from './host-drain';
 import { createOwnedCounter, OWNED_COUNT_TIMEOUT_MS } from './owned-count';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
-import { openObjectStore } from '../archiver/object-store';
+import { openObjectStore } from '../archiver/open-object-store';
 import { startLeaseMembership } from '../routing/lease-membership';
 import { connectGossipMembership } from '../gossip/gossip-membership';
 import type { DataService } from '../storage/data-service';

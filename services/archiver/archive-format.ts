@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { AdamaError, E } from '../shared/errors';
 import { isJsonObject, type Json } from '../shared/json';
-import type { DocRef } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 
 export const ARCHIVE_FORMAT = 'adama-archive/1';
 export const ARCHIVE_PREFIX = 'archive/';

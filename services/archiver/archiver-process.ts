@@ -18,7 +18,7 @@ import { Archiver, type ArchiverFaults } from './archiver';
 import { ArchiverLoop } from './archiver-loop';
 import { resolveArchiverConfig, type ArchiverConfig } from './archiver-plan';
 import { createArchiverService } from './archiver-service';
-import { openObjectStore } from './object-store';
+import { openObjectStore } from './open-object-store';
 
 export interface ArchiverProcessOptions {
   databaseUrl: string;

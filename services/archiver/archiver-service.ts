@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { unaryHandler } from '../grpc/service-error';
 import { assertName } from '../shared/names';
-import type { DocRef } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 import type { Archiver } from './archiver';
 
 interface DocRequest { space: string; key: string }

@@ -5,7 +5,7 @@
  * the caller never continues with an empty document.
  */
 import { AdamaError, E } from '../shared/errors';
-import type { DocRef } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 import { decodeArchive, type ArchivedDocument } from './archive-format';
 import type { ObjectStore } from './object-store';
 

@@ -1,7 +1,7 @@
 /** The archive scenarios against a real S3 API (s3rver on loopback), plus the S3 store's own edges. */
 import { AdamaError, E } from '../shared/errors';
 import { runArchiveScenarios } from '../../test/support/archive-scenarios';
-import { parseS3Spec } from './object-store';
+import { parseS3Spec } from './open-object-store';
 import { S3ObjectStore } from './s3-object-store';
 import { startS3rver, type RunningS3 } from '../../test/support/s3rver-harness';
 

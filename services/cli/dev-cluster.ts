@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { FsObjectStore } from '../archiver/fs-object-store';
-import { packageRoot } from '../shared/paths';
+import { DEFAULT_STATIC_DIR, packageRoot } from '../shared/paths';
 import { systemClock } from '../shared/clock';
 import { hostDefaults, proxyDefaults, resolveConfig, type HostConfig, type ProxyConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
@@ -54,7 +54,6 @@ const LEASE_MS = 10_000;
 
 export const DEFAULT_SPACES_DIR = join(packageRoot(), 'examples', 'spaces');
 /** The demo page, bundled by `npm run build` (scripts/build-web.mjs). */
-export const DEFAULT_STATIC_DIR = join(packageRoot(), 'dist', 'public');
 
 export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster> {
   const hostConfig = resolveConfig(hostDefaults, o.host);

@@ -13,7 +13,7 @@
 import ivm from 'isolated-vm';
 import { AdamaError, E, type ErrorEntry } from '../shared/errors';
 import type { Json } from '../shared/json';
-import type { Who } from '../storage/data-service';
+import type { Who } from '../shared/identity';
 import type { CallContext, SandboxFactory, SandboxLimits, SpaceSandbox, Viewer } from './space-sandbox';
 import { BOOTSTRAP_SOURCE, type FailKind, type SpaceShape } from './sandbox-bootstrap';
 

@@ -7,7 +7,7 @@
  * calls in flight. A document's own calls stay in order because its batch loop awaits each one.
  */
 import type { Json } from '../shared/json';
-import type { Who } from '../storage/data-service';
+import type { Who } from '../shared/identity';
 import type { CallContext, SandboxFactory, SpaceSandbox, Viewer } from './space-sandbox';
 
 export function pooledSandboxFactory(inner: SandboxFactory, size: number): SandboxFactory {

@@ -10,7 +10,7 @@
  * request (SPACE_REJECTED with its message); any other exception is a bug (SPACE_ERROR).
  */
 import type { Json } from '../shared/json';
-import type { Who } from '../storage/data-service';
+import type { Who } from '../shared/identity';
 
 /** Facts a call may read; passed in so that calls never read the host's clock. */
 export interface CallContext {

@@ -7,13 +7,15 @@
  * are accepted and verifies tokens. Both produce the same `Who`, so spaces do not care which:
  * they decide access in connect(), e.g. `who.authority !== 'anonymous'`.
  */
-import type { Who } from '../storage/data-service';
 import { AdamaError, E } from './errors';
 
 export const ANONYMOUS_AUTHORITY = 'anonymous';
 const ANONYMOUS = /^anonymous:([A-Za-z0-9._ -]{1,64})$/;
 /** header.payload.signature; the signature may be empty (alg "none"), which the verifier then refuses. */
 const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** A principal: who sent a message or views a document. `authority` says who vouched for `agent`. */
+export interface Who { agent: string; authority: string }
 
 export type PresentedIdentity = { kind: 'anonymous'; who: Who } | { kind: 'token'; token: string };
 

@@ -15,3 +15,6 @@ export function packageRoot(): string {
     if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
   }
 }
+
+/** Where the build puts the demo page and the console (scripts/build-web.mjs). */
+export const DEFAULT_STATIC_DIR = join(packageRoot(), 'dist', 'public');

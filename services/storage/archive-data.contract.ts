@@ -4,7 +4,8 @@
  * PostgreSQL suites. The guards matter more than the happy path: every test that changes the
  * directory row between two archive steps checks that the later step refuses.
  */
-import type { DataService, DocRef, Snapshot } from './data-service';
+import type { DataService, Snapshot } from './data-service';
+import type { DocRef } from '../shared/doc-ref';
 import type { ContractFixture } from './data-service.contract';
 import { rec } from './data-service.contract-fixtures';
 

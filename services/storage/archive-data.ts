@@ -6,7 +6,8 @@
  * object was cut from. Every later step (`trimArchived`, `restoreArchived`, `unarchive`,
  * `releaseToArchived`) is guarded on the archive ref that update wrote.
  */
-import type { DocRef, Snapshot } from './data-service';
+import type { DocRef } from '../shared/doc-ref';
+import type { Snapshot } from './records';
 
 /** A free document the archiver claimed: the epoch and head its object must be cut at. */
 export interface ColdDocument extends DocRef {

@@ -7,7 +7,8 @@
  */
 import { Client } from 'pg';
 import type { Json, JsonObject } from '../shared/json';
-import type { DataService, DirectoryRow, DocRef } from './data-service';
+import type { DataService, DirectoryRow } from './data-service';
+import type { DocRef } from '../shared/doc-ref';
 import { rec, replay } from './data-service.contract-fixtures';
 
 export interface ContractFixture {

@@ -14,23 +14,12 @@
  *   fenced on its own; an item the database refuses for its data fails alone
  *   (`{ok: false, refused}`), never its batch. No other code path writes `head_seq`.
  */
-import type { Json } from '../shared/json';
 import type { ArchiveData } from './archive-data';
+import type { ChangeRecord, Snapshot } from './records';
+import type { DocRef } from '../shared/doc-ref';
+
+export type { ChangeRecord, Snapshot } from './records';
 import type { AdamaError } from '../shared/errors';
-
-export interface Who { agent: string; authority: string }
-
-/** One change to a document: RFC 7386-style merge patches over the encoded state (see docs/deltas.md). */
-export interface ChangeRecord {
-  seq: number;
-  who: Who | null;
-  /** What caused the change, e.g. {kind:'send', channel, message, dedupe} or {kind:'connect'}. */
-  request: Json;
-  redo: Json;
-  undo: Json;
-}
-
-export interface DocRef { space: string; key: string }
 
 export type DirectoryState = 'bound' | 'free' | 'archived' | 'deleted';
 
@@ -63,11 +52,14 @@ export interface AppendItem {
   records: readonly ChangeRecord[];
 }
 
-export interface Snapshot { seq: number; state: Json; meta: Json }
-
 export interface SpaceVersion { space: string; version: number; code: string }
 
 export interface HostLease { hostId: string; address: string; leaseExpiresAtMs: number }
+
+/** Where a document sends its fenced appends: `DataService` itself, or a `GroupCommitter` over it. */
+export interface Appender {
+  append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult>;
+}
 
 /** `ArchiveData` (archive-data.ts) holds the archiver's and the restore path's operations. */
 export interface DataService extends ArchiveData {

@@ -11,10 +11,9 @@ import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import { AdamaError, E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import { silentLogger, type Logger } from '../shared/log';
-import type {
-  AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, DocRef, FindBindResult,
-  HostLease, Snapshot, SpaceVersion, Who,
-} from './data-service';
+import type { AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, FindBindResult, HostLease, Snapshot, SpaceVersion } from './data-service';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
 import * as SQL from './data-sql';
 import * as ASQL from './data-sql-archive';
 import type { ColdDocument, HotRows, UntrimmedDocument } from './archive-data';

@@ -9,11 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import { AdamaError, E, fromErrorBody, isAdamaError, type ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
-import type { DocRef, Who } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
 import type { FailureMsg, HostBatch, HostEnvelope, ProxyBatch, ProxyEnvelope } from '../grpc/host-messages';
 import { serviceClient } from '../grpc/load-proto';
-import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../adama-host/host-api';
+import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 
 export interface HostConnectionOptions {
   hostId: string;

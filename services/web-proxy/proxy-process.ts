@@ -9,7 +9,7 @@ import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
 import { startLeaseMembership } from '../routing/lease-membership';
 import { connectGossipMembership } from '../gossip/gossip-membership';
-import { DEFAULT_STATIC_DIR } from '../cli/dev-cluster';
+import { DEFAULT_STATIC_DIR } from '../shared/paths';
 import { RoutingHostClient } from './routing-host-client';
 import { startProxyServer } from './proxy-server';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';

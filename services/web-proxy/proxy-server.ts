@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import { E } from '../shared/errors';
 import type { Logger } from '../shared/log';
 import type { ProxyConfig } from '../shared/config';
-import type { HostClient } from '../adama-host/host-api';
+import type { HostClient } from '../protocol/host-api';
 import { SocketSession } from './socket-session';
 import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
 import type { Tracer } from '@opentelemetry/api';

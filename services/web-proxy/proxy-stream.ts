@@ -10,8 +10,9 @@ import type { Delta } from '../protocol/messages';
 import { AdamaError, E, type ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
-import type { DocRef, Who } from '../storage/data-service';
-import type { DocumentStream, HostClient } from '../adama-host/host-api';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
+import type { DocumentStream, HostClient } from '../protocol/host-api';
 
 export interface StreamOutput {
   delta(streamId: number, delta: Delta): void;

@@ -9,8 +9,9 @@
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
-import type { DocRef, Who } from '../storage/data-service';
-import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../adama-host/host-api';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
+import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 import type { Membership } from '../routing/membership';
 import { PlacementCache, route } from '../routing/placement-cache';
 import { HostConnection } from './host-connection';

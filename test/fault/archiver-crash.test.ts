@@ -11,7 +11,7 @@ import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { ARCHIVE_PREFIX } from '../../services/archiver/archive-format';
 import { coldCounter, connect } from '../support/archive-scenarios';
 import { FsObjectStore } from '../../services/archiver/fs-object-store';
-import type { DocRef } from '../../services/storage/data-service';
+import type { DocRef } from '../../services/shared/doc-ref';
 import { freshStorage } from '../support/databases';
 import { spawnAdama, type Child } from '../support/child';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DocumentHost } from '../../services/adama-host/document-host';
-import type { StreamSink } from '../../services/adama-host/host-api';
+import type { StreamSink } from '../../services/protocol/host-api';
 import { apply, decode } from '../../services/protocol/delta';
 import type { Delta } from '../../services/protocol/messages';
 import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';

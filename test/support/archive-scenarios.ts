@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DocumentHost } from '../../services/adama-host/document-host';
-import type { StreamSink } from '../../services/adama-host/host-api';
+import type { StreamSink } from '../../services/protocol/host-api';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import type { Delta } from '../../services/protocol/messages';
 import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';
@@ -16,7 +16,8 @@ import { hostDefaults, resolveConfig } from '../../services/shared/config';
 import { E, type ErrorBody } from '../../services/shared/errors';
 import { silentLogger } from '../../services/shared/log';
 import type { AdamaMetrics } from '../../services/shared/telemetry';
-import type { DataService, DocRef } from '../../services/storage/data-service';
+import type { DataService } from '../../services/storage/data-service';
+import type { DocRef } from '../../services/shared/doc-ref';
 import { freshStorage } from './databases';
 import { ARCHIVE_PREFIX, archiveKey } from '../../services/archiver/archive-format';
 import { Archiver, type ArchiverFaults } from '../../services/archiver/archiver';

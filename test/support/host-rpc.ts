@@ -4,7 +4,7 @@
  * viewer that folds deltas into the current view so tests can await what a viewer sees.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { StreamSink } from '../../services/adama-host/host-api';
+import type { StreamSink } from '../../services/protocol/host-api';
 import type { HostEnvelope, ProxyEnvelope } from '../../services/grpc/host-messages';
 import { serviceClient } from '../../services/grpc/load-proto';
 import { apply, decode } from '../../services/protocol/delta';

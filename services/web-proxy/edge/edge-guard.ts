@@ -7,7 +7,7 @@
  */
 import { AdamaError, E } from '../../shared/errors';
 import type { ProxyConfig } from '../../shared/config';
-import type { Who } from '../../storage/data-service';
+import type { Who } from '../../shared/identity';
 import type { Authenticator } from './authenticator';
 import type { RateLimiter } from './rate-limiter';
 import type { BucketLimit } from './token-bucket';

@@ -8,7 +8,7 @@
  */
 import { AdamaError, E, type ErrorEntry } from '../../shared/errors';
 import { isStorableString } from '../../shared/json';
-import type { Who } from '../../storage/data-service';
+import type { Who } from '../../shared/identity';
 import { jose, type JSONWebKeySet, type JWTVerifyGetKey } from './jose';
 
 export const TOKEN_ALGORITHMS = ['ES256', 'RS256'] as const;

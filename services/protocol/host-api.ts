@@ -7,7 +7,8 @@
 import type { Delta } from '../protocol/messages';
 import type { ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
-import type { DocRef, Who } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
 
 export interface StreamSink {
   /** A delta for this viewer; the first one is the full view (`reset: true`) unless a resume could be served. */
