@@ -18,7 +18,8 @@ import { drainConfigFor, type DrainConfig } from '../drain/drain-config';
 import { failDrain } from '../drain/drain-machine';
 import { ordinalOf } from '../drain/host-observation';
 import { planHostScale, type HostScaleStep } from '../drain/plan-host-scale';
-import { deepEqual, type Json } from '../../services/protocol/delta';
+import { deepEqual } from '../../services/protocol/delta';
+import type { Json } from '../../services/shared/json';
 import { isConflict, type KubeClient, type KubeObject, type ObjectRef } from '../kube/kube-client';
 import { names, selectorLabels } from '../specs/common';
 import { buildClusterStatus } from '../status/cluster-status';
@@ -101,10 +102,11 @@ export class Reconciler {
       }
     }
 
+    const outdated = outdatedOrdinals(pods, hostSet?.updateRevision);
     const step = planHostScale({
       desiredReplicas: c.spec.hosts.replicas, minReplicas: c.spec.hosts.minReplicas, currentReplicas: hostSet?.specReplicas,
       hosts, drain: c.status?.drain, paused, deleting, skipDrainOnDelete: c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true',
-      setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated: outdatedOrdinals(pods, hostSet?.updateRevision),
+      setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated,
     }, drainCfg);
     // Children that failed to apply leave the host count alone too: one failure at a time.
     const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg, hostSet?.specReplicas);
@@ -112,7 +114,7 @@ export class Reconciler {
       this.o.events.record(asObject(c), 'Warning', 'ScaleDownRefused',
         `spec.hosts.replicas ${step.refused.requested} is below spec.hosts.minReplicas ${step.refused.minimum}; keeping ${step.refused.minimum} hosts`);
     }
-    if (outcome.released) return {};
+    if (outcome.released) { this.exportHostStates(`${namespace}/${name}`, []); return {}; }
 
     const status = buildClusterStatus({
       cluster: c, nowIso: new Date(this.o.clock.nowMs()).toISOString(),
@@ -125,6 +127,7 @@ export class Reconciler {
       ...(step.refused ? { refused: step.refused } : {}),
       ...(invalidSpec ? { invalidSpec } : {}),
       ...(applyError ? { applyError } : {}),
+      ...(step.kind === 'steady' && outdated.length > 0 ? { rollBlocked: { outdated: outdated.length } } : {}),
     });
     await this.writeStatus(c, status);
     this.exportHostStates(`${namespace}/${name}`, status.members?.map((m) => m.state) ?? []);
@@ -201,7 +204,8 @@ export class Reconciler {
       case 'wait':
         return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
       case 'fail':
-        this.o.events.record(obj, 'Warning', step.drain.reason ?? 'DrainFailed', `${step.drain.message ?? 'drain failed'}; retrying at ${step.drain.nextAttemptTime}`);
+        // The retry time is in status.drain: a message without it lets identical failures de-duplicate.
+        this.o.events.record(obj, 'Warning', step.drain.reason ?? 'DrainFailed', step.drain.message ?? 'drain failed');
         this.o.metrics.operatorDrains.add(1, { result: 'failed' });
         return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
       case 'shrink':
@@ -231,7 +235,10 @@ export class Reconciler {
         return { drain: undefined, requeueAfterMs: 0 };
       }
       case 'release-finalizer': {
-        this.o.events.record(obj, 'Normal', 'FinalizerReleased', 'every host is drained; deletion proceeds');
+        const skipped = c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true';
+        this.o.events.record(obj, 'Normal', 'FinalizerReleased', skipped
+          ? `${ANNOTATIONS.skipDrainOnDelete} is set: hosts were not drained; documents reload on their next owner`
+          : 'every host is drained; deletion proceeds');
         const finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
         await this.patchCluster(c, { metadata: { finalizers, resourceVersion: c.metadata.resourceVersion } });
         return { drain: undefined, requeueAfterMs: undefined, released: true };
@@ -248,7 +255,7 @@ export class Reconciler {
       return drain;
     } catch (err) {
       const failed = failDrain(drain, 'DrainFailed', `Drain RPC to ${drain.host} failed: ${err instanceof Error ? err.message : String(err)}`, this.o.clock.nowMs(), cfg);
-      this.o.events.record(asObject(c), 'Warning', 'DrainFailed', `${failed.message}; retrying at ${failed.nextAttemptTime}`);
+      this.o.events.record(asObject(c), 'Warning', 'DrainFailed', failed.message ?? 'drain failed');
       this.o.metrics.operatorDrains.add(1, { result: 'failed' });
       return failed;
     }

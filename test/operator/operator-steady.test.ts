@@ -6,6 +6,7 @@
  * de-duplication.
  */
 import type { RunningOperator } from '../../operator/operator';
+import { runAdama } from '../support/child';
 import { CLUSTER_NS, TYPES, conditionOf, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 
 const { statefulSet: STS, deployment: DEPLOY, cluster: AC } = TYPES;
@@ -65,5 +66,15 @@ describe('a steady operator', () => {
     await h.fake.waitFor(() => h.fake.get(PDB, CLUSTER_NS, 'demo-host'), { what: 'PDB re-created', timeoutMs: 10_000 });
     h.fake.delete(DEPLOY, CLUSTER_NS, 'demo-locator');
     await h.fake.waitFor(() => h.fake.get(DEPLOY, CLUSTER_NS, 'demo-locator'), { what: 'Deployment re-created', timeoutMs: 10_000 });
+  });
+
+  test('the CRD refuses minReplicas 0, which the operator could never honour', async () => {
+    await expect(h.createCluster({ hosts: { replicas: 1, minReplicas: 0 } }, 'zero')).rejects.toMatchObject({ code: 422 });
+  });
+
+  test('adama operator --help prints its flags and exits 0', async () => {
+    const r = await runAdama(['operator', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--lease-duration-ms');
   });
 });
