@@ -12,7 +12,7 @@ import { Controller, DEFAULT_INFORMER_TIMINGS, type InformerTimings } from './co
 import { KubeEventRecorder } from './controller/event-recorder';
 import { GrpcHostProbe, type HostProbe } from './controller/host-probe';
 import type { KubeClient } from './kube/kube-client';
-import { DEFAULT_LEADER_TIMINGS, LeaderElector, type LeaderConfig } from './runtime/leader-election';
+import { DEFAULT_LEADER_TIMINGS, LeaderElector, type LeaderConfig, type LostReason } from './runtime/leader-election';
 import type { BackoffConfig } from './runtime/work-queue';
 
 export interface OperatorOptions {
@@ -36,7 +36,7 @@ export interface OperatorOptions {
   backoff?: BackoffConfig;
   drainPollMs?: number;
   probe?: HostProbe;
-  onLostLeadership?: () => void;
+  onLostLeadership?: (reason: LostReason) => void;
 }
 
 export interface RunningOperator {
@@ -60,6 +60,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   let controller: Controller | undefined;
   let controllerStop: Promise<void> = Promise.resolve();
   let closing = false;
+  // Every timer (systemClock) and the metrics server are unref()'d so no role's process is held up
+  // by them; a standby, or a leader whose informers all wait out a backoff, would then hold no
+  // handle at all and Node would end the process with code 0. The operator runs until shutdown.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
 
   /** A standby is ready (it campaigns); a leader once its caches are filled. */
   const isReady = () => !elector.isLeader || (controller?.synced ?? false);
@@ -79,7 +83,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   const startLeading = () => {
     telemetry.metrics.operatorLeader.add(1);
-    log.info({ identity: o.identity }, 'operator.leading');
+    log.info({}, 'operator.leading');
     const c = new Controller({
       client: o.client, probe, events, clock, log, metrics: telemetry.metrics,
       namespaces: o.watchNamespaces, workers: o.workers ?? 2, resyncMs: o.resyncMs ?? 300_000,
@@ -91,14 +95,14 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     // Start after the previous controller (if any) fully stopped: two never act at once.
     controllerStop.then(() => c.start()).catch((err: unknown) => log.error({ err: String(err) }, 'operator.start_failed'));
   };
-  const stopLeading = () => {
+  const stopLeading = (reason: LostReason) => {
     telemetry.metrics.operatorLeader.add(-1);
     const c = controller;
     controller = undefined;
     if (c) controllerStop = c.stop();
     if (!closing) {
-      log.warn({ identity: o.identity }, 'operator.leadership_lost');
-      o.onLostLeadership?.();
+      log.warn({ reason }, 'operator.leadership_lost');
+      o.onLostLeadership?.(reason);
     }
   };
   const elector = new LeaderElector(
@@ -121,6 +125,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     await elector.stop(releaseLease);
     if (o.probe === undefined) probe.close();
     await telemetry.shutdown();
+    clearInterval(keepAlive);
   })());
 
   return {

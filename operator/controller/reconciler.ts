@@ -18,6 +18,8 @@ import { drainConfigFor, type DrainConfig } from '../drain/drain-config';
 import { failDrain } from '../drain/drain-machine';
 import { ordinalOf } from '../drain/host-observation';
 import { planHostScale, type HostScaleStep } from '../drain/plan-host-scale';
+import { deepEqual } from '../../services/protocol/delta';
+import type { Json } from '../../services/shared/json';
 import { isConflict, type KubeClient, type KubeObject, type ObjectRef } from '../kube/kube-client';
 import { names, selectorLabels } from '../specs/common';
 import { buildClusterStatus } from '../status/cluster-status';
@@ -100,18 +102,19 @@ export class Reconciler {
       }
     }
 
+    const outdated = outdatedOrdinals(pods, hostSet?.updateRevision);
     const step = planHostScale({
       desiredReplicas: c.spec.hosts.replicas, minReplicas: c.spec.hosts.minReplicas, currentReplicas: hostSet?.specReplicas,
       hosts, drain: c.status?.drain, paused, deleting, skipDrainOnDelete: c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true',
-      setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated: outdatedOrdinals(pods, hostSet?.updateRevision),
+      setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated,
     }, drainCfg);
     // Children that failed to apply leave the host count alone too: one failure at a time.
-    const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg);
+    const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg, hostSet?.specReplicas);
     if (step.refused) {
       this.o.events.record(asObject(c), 'Warning', 'ScaleDownRefused',
         `spec.hosts.replicas ${step.refused.requested} is below spec.hosts.minReplicas ${step.refused.minimum}; keeping ${step.refused.minimum} hosts`);
     }
-    if (outcome.released) return {};
+    if (outcome.released) { this.exportHostStates(`${namespace}/${name}`, []); return {}; }
 
     const status = buildClusterStatus({
       cluster: c, nowIso: new Date(this.o.clock.nowMs()).toISOString(),
@@ -124,6 +127,7 @@ export class Reconciler {
       ...(step.refused ? { refused: step.refused } : {}),
       ...(invalidSpec ? { invalidSpec } : {}),
       ...(applyError ? { applyError } : {}),
+      ...(step.kind === 'steady' && outdated.length > 0 ? { rollBlocked: { outdated: outdated.length } } : {}),
     });
     await this.writeStatus(c, status);
     this.exportHostStates(`${namespace}/${name}`, status.members?.map((m) => m.state) ?? []);
@@ -139,8 +143,17 @@ export class Reconciler {
     const uid = c.metadata.uid;
     const last = this.applied.get(uid);
     const now = this.o.clock.nowMs();
-    if (!hostSetMissing && last && last.digest === children.digest && now - last.atMs < this.o.reapplyEveryMs) return;
-    const results = await applyAll(this.o.client, children.apply);
+    // Skipped only while nothing changed, every watched child is in the cache (a deleted one comes
+    // back on its DELETED event) and the last apply is younger than half the resync period: the
+    // resync tick, one period after the last, may land a little early and must still re-apply
+    // (Services and the ConfigMap are not watched; the tick is their drift repair).
+    const fresh = last && last.digest === children.digest && now - last.atMs < this.o.reapplyEveryMs / 2;
+    if (!hostSetMissing && fresh && children.apply.every((o) => this.inCache(c, o))) return;
+    // Created at the count the plan will ask for, not the server's default of 1 (the scale
+    // manager's apply in this same pass co-owns it; later applies leave it to that manager).
+    const apply = hostSetMissing ? children.apply.map((o) => (o.kind === 'StatefulSet'
+      ? { ...o, spec: { ...(o.spec as object), replicas: Math.max(c.spec.hosts.replicas, c.spec.hosts.minReplicas) } } : o)) : children.apply;
+    const results = await applyAll(this.o.client, apply);
     for (const r of results) this.o.cache.remember(r);
     for (const gone of children.absent) {
       const present = gone.kind === 'Deployment' ? this.o.cache.deployment(c, gone.name) !== undefined : this.o.cache.hasPdb(c, gone.name);
@@ -149,8 +162,18 @@ export class Reconciler {
     this.applied.set(uid, { digest: children.digest, atMs: now });
   }
 
+  /** Whether a child we watch is in the cache (unwatched kinds: assumed present). */
+  private inCache(c: AdamaCluster, o: KubeObject): boolean {
+    switch (o.kind) {
+      case 'StatefulSet': return this.o.cache.hostSet(c) !== undefined;
+      case 'Deployment': return this.o.cache.deployment(c, o.metadata.name) !== undefined;
+      case 'PodDisruptionBudget': return this.o.cache.hasPdb(c, o.metadata.name);
+      default: return true;
+    }
+  }
+
   /** Performs the planned host step; returns the drain to record. */
-  private async execute(c: AdamaCluster, step: HostScaleStep, pods: KubeObject[], cfg: DrainConfig):
+  private async execute(c: AdamaCluster, step: HostScaleStep, pods: KubeObject[], cfg: DrainConfig, current: number | undefined):
     Promise<{ drain: DrainStatus | undefined; requeueAfterMs: number | undefined; released?: boolean }> {
     const obj = asObject(c);
     const podOf = (host: string) => pods.find((p) => p.metadata.name === host);
@@ -162,8 +185,8 @@ export class Reconciler {
       case 'steady':
         return { drain: undefined, requeueAfterMs: undefined };
       case 'resize': {
-        const current = this.o.cache.hostSet(c)?.specReplicas;
         await this.setHostReplicas(c, step.replicas);
+        // No event at creation: the set is created at this count.
         if (current !== undefined) this.o.events.record(obj, 'Normal', 'ScalingUp', `hosts ${current} → ${step.replicas}`);
         return { drain: undefined, requeueAfterMs: poll };
       }
@@ -181,7 +204,8 @@ export class Reconciler {
       case 'wait':
         return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
       case 'fail':
-        this.o.events.record(obj, 'Warning', step.drain.reason ?? 'DrainFailed', `${step.drain.message ?? 'drain failed'}; retrying at ${step.drain.nextAttemptTime}`);
+        // The retry time is in status.drain: a message without it lets identical failures de-duplicate.
+        this.o.events.record(obj, 'Warning', step.drain.reason ?? 'DrainFailed', step.drain.message ?? 'drain failed');
         this.o.metrics.operatorDrains.add(1, { result: 'failed' });
         return { drain: step.drain, requeueAfterMs: step.requeueAfterMs };
       case 'shrink':
@@ -211,7 +235,10 @@ export class Reconciler {
         return { drain: undefined, requeueAfterMs: 0 };
       }
       case 'release-finalizer': {
-        this.o.events.record(obj, 'Normal', 'FinalizerReleased', 'every host is drained; deletion proceeds');
+        const skipped = c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true';
+        this.o.events.record(obj, 'Normal', 'FinalizerReleased', skipped
+          ? `${ANNOTATIONS.skipDrainOnDelete} is set: hosts were not drained; documents reload on their next owner`
+          : 'every host is drained; deletion proceeds');
         const finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
         await this.patchCluster(c, { metadata: { finalizers, resourceVersion: c.metadata.resourceVersion } });
         return { drain: undefined, requeueAfterMs: undefined, released: true };
@@ -228,7 +255,7 @@ export class Reconciler {
       return drain;
     } catch (err) {
       const failed = failDrain(drain, 'DrainFailed', `Drain RPC to ${drain.host} failed: ${err instanceof Error ? err.message : String(err)}`, this.o.clock.nowMs(), cfg);
-      this.o.events.record(asObject(c), 'Warning', 'DrainFailed', `${failed.message}; retrying at ${failed.nextAttemptTime}`);
+      this.o.events.record(asObject(c), 'Warning', 'DrainFailed', failed.message ?? 'drain failed');
       this.o.metrics.operatorDrains.add(1, { result: 'failed' });
       return failed;
     }
@@ -248,7 +275,8 @@ export class Reconciler {
   }
 
   private async writeStatus(c: AdamaCluster, status: AdamaClusterStatus): Promise<void> {
-    if (JSON.stringify(c.status ?? {}) === JSON.stringify(status)) return;
+    // Structurally: the server returns a custom resource with its keys sorted, never in our order.
+    if (deepEqual(asJson(c.status ?? {}), asJson(status))) return;
     // A merge patch cannot remove a key it does not name: clear `drain` explicitly when it ended.
     const body: Record<string, unknown> = { ...status, ...(status.drain ? {} : { drain: null }) };
     const written = await this.o.client.mergePatchStatus({ ...refOf(asObject(c)), plural: PLURAL }, body);
@@ -279,6 +307,9 @@ function outdatedOrdinals(pods: readonly KubeObject[], updateRevision: string | 
 }
 
 const asObject = (c: AdamaCluster): KubeObject => c as unknown as KubeObject;
+
+/** As JSON carries it: keys whose value is undefined are not there. */
+const asJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
 
 export const refOf = (o: KubeObject): ObjectRef => ({ apiVersion: o.apiVersion!, kind: o.kind!, namespace: o.metadata.namespace!, name: o.metadata.name });
 

@@ -2,9 +2,12 @@
  * @module leader-election
  * One active operator per installation, through a coordination.k8s.io/v1 Lease, as client-go's
  * leaderelection does it. `decideLease` is the pure rule; `LeaderElector` is the loop around it.
- * Expiry is judged by when *we* last saw the lease record change (not by its renewTime), so clock
- * skew between pods cannot hand the lease to two holders. Writes are conditional on the record's
- * resourceVersion: of two candidates racing for an expired lease, the API server lets one win.
+ * Expiry is judged by when *we* last saw the lease record (its spec) change, not by its renewTime,
+ * so clock skew between pods cannot hand the lease to two holders: a record that stays the same
+ * for its leaseDurationSeconds is free, however old its renewTime. A new process therefore waits
+ * one lease duration from its first read of a dead holder's record, then takes it (client-go's
+ * observedTime/observedRawRecord). Writes are conditional on the record's resourceVersion: of two
+ * candidates racing for an expired lease, the API server lets one win.
  */
 import type { Clock, TimerHandle } from '../../services/shared/clock';
 import type { Logger } from '../../services/shared/log';
@@ -56,17 +59,24 @@ export function decideLease(current: LeaseSpec | undefined, observedAtMs: number
   };
 }
 
+/** Why a leader stopped leading: another identity holds the record, or renewals failed past the deadline. */
+export type LostReason = 'taken_over' | 'renew_deadline_passed';
+
 export interface LeaderCallbacks {
   onStartedLeading(): void;
   /** Called once leadership is lost; the owner must stop every write at once. */
-  onStoppedLeading(): void;
+  onStoppedLeading(reason: LostReason): void;
 }
+
+/** The record as compared between reads: its spec, keys sorted (a metadata-only write is no change of the record). */
+const recordKey = (spec: LeaseSpec | undefined): string =>
+  spec === undefined ? '' : JSON.stringify(Object.keys(spec).sort().map((k) => [k, spec[k as keyof LeaseSpec]]));
 
 export class LeaderElector {
   private timer: TimerHandle | undefined;
   private leading = false;
   private lastRenewMs = 0;
-  private observed: { resourceVersion: string; atMs: number } | undefined;
+  private observed: { record: string; atMs: number } | undefined;
   private stopped = false;
   private attempt: Promise<void> = Promise.resolve();
 
@@ -126,12 +136,13 @@ export class LeaderElector {
     try {
       const obj = await this.client.get(this.ref());
       if (this.stopped) return;
-      const rv = obj?.metadata.resourceVersion ?? '';
-      if (this.observed?.resourceVersion !== rv) this.observed = { resourceVersion: rv, atMs: now };
-      const decision = decideLease(obj?.spec as LeaseSpec | undefined, this.observed.atMs, now, this.cfg);
+      const spec = obj?.spec as LeaseSpec | undefined;
+      const record = recordKey(spec);
+      if (this.observed?.record !== record) this.observed = { record, atMs: now };
+      const decision = decideLease(spec, this.observed.atMs, now, this.cfg);
       if (decision.kind === 'wait') {
         if (this.leading) this.log.warn({ holder: decision.holder }, 'leader.taken_over');
-        this.loseLeadership();
+        this.loseLeadership('taken_over');
         return;
       }
       if (decision.kind === 'create') {
@@ -140,7 +151,7 @@ export class LeaderElector {
         await this.client.replace({ ...(obj as KubeObject), spec: decision.spec });
       }
       ok = true;
-      if (decision.kind !== 'renew') this.log.info({ lease: this.lease.name, identity: this.cfg.identity, transition: decision.kind }, 'leader.acquired');
+      if (decision.kind !== 'renew') this.log.info({ lease: this.lease.name, transition: decision.kind }, 'leader.acquired');
     } catch (err) {
       // A conflict means another candidate wrote first; anything else is an API problem. Either way, try again.
       if (!isConflict(err)) this.log.warn({ err: String(err) }, 'leader.renew_failed');
@@ -154,13 +165,13 @@ export class LeaderElector {
       }
     } else if (this.leading && this.clock.nowMs() - this.lastRenewMs >= this.cfg.renewDeadlineMs) {
       this.log.warn({ sinceRenewMs: this.clock.nowMs() - this.lastRenewMs }, 'leader.renew_deadline_passed');
-      this.loseLeadership();
+      this.loseLeadership('renew_deadline_passed');
     }
   }
 
-  private loseLeadership(): void {
+  private loseLeadership(reason: LostReason): void {
     if (!this.leading) return;
     this.leading = false;
-    this.callbacks.onStoppedLeading();
+    this.callbacks.onStoppedLeading(reason);
   }
 }

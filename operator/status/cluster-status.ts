@@ -34,7 +34,13 @@ export interface StatusInput {
   invalidSpec?: string;
   /** Why applying the children failed. */
   applyError?: string;
+  /** Hosts run an outdated template but the roll waits because not every host is ready. */
+  rollBlocked?: { outdated: number };
 }
+
+/** Host pods that should serve and do not: not Ready, not being deleted, not the host being drained. */
+const unreadyHosts = (i: StatusInput): string[] =>
+  [...i.hosts].sort((a, b) => a.ordinal - b.ordinal).filter((h) => !h.ready && !h.terminating && h.ordinal !== i.drain?.ordinal).map((h) => h.name);
 
 const tier = (t: TierCounts | undefined): TierStatus => {
   const desired = t?.desired ?? 0;
@@ -46,7 +52,8 @@ export function buildClusterStatus(i: StatusInput): AdamaClusterStatus {
   const c = i.cluster;
   const generation = c.metadata.generation;
   const gen = generation === undefined ? {} : { observedGeneration: generation };
-  const hostsReady = i.hostSet?.readyReplicas ?? 0;
+  // Counted from the pods themselves: the StatefulSet's readyReplicas lags them (and is omitted at 0).
+  const hostsReady = i.hosts.filter((h) => h.ready && !h.terminating).length;
   const hosts: HostTierStatus = {
     desired: c.spec.hosts.replicas, current: i.hostSet?.replicas ?? 0, ready: hostsReady,
     readyOf: `${hostsReady}/${c.spec.hosts.replicas}`, draining: i.drain ? 1 : 0, selector: i.hostSelector,
@@ -88,6 +95,16 @@ type Gen = { observedGeneration?: number };
 function progressing(i: StatusInput, notReady: boolean, gen: Gen): ConditionInput {
   if (i.paused) return { type: 'Progressing', status: 'False', reason: 'Paused', message: 'adama.io/paused is set: the operator changes nothing', ...gen };
   if (i.deleting) return { type: 'Progressing', status: 'True', reason: 'Deleting', message: 'draining every host before the finalizer is released', ...gen };
+  // Nothing is applied while the spec is refused or the apply fails: no progress, say why.
+  if (i.invalidSpec) return { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: `blocked: ${i.invalidSpec}`, ...gen };
+  if (i.applyError) return { type: 'Progressing', status: 'False', reason: 'ApplyFailed', message: `blocked: ${i.applyError}`, ...gen };
+  if (i.rollBlocked && !i.drain) {
+    const n = i.rollBlocked.outdated;
+    return {
+      type: 'Progressing', status: 'True', reason: 'RollBlocked', ...gen,
+      message: `${n} host${n === 1 ? ' runs' : 's run'} an outdated pod template; the roll waits until every host is ready (not ready: ${unreadyHosts(i).join(', ') || 'a host pod is missing'})`,
+    };
+  }
   if (i.changing || notReady) return { type: 'Progressing', status: 'True', reason: 'Reconciling', message: i.drain ? `draining ${i.drain.host}` : 'tiers are converging on the spec', ...gen };
   return { type: 'Progressing', status: 'False', reason: 'Stable', message: 'the cluster matches its spec', ...gen };
 }
@@ -98,6 +115,8 @@ function degraded(i: StatusInput, gen: Gen): ConditionInput {
   if (i.invalidSpec) problems.push(['InvalidSpec', i.invalidSpec]);
   if (i.applyError) problems.push(['ApplyFailed', i.applyError]);
   if (i.drain?.phase === 'Failed') problems.push([i.drain.reason ?? 'DrainFailed', `drain of ${i.drain.host} failed: ${i.drain.message ?? 'unknown'}`]);
+  const unready = unreadyHosts(i);
+  if (unready.length > 0) problems.push(['HostsNotReady', `host pods not ready: ${unready.join(', ')}`]);
   if (i.refused) {
     problems.push(['ScaleDownRefused', `spec.hosts.replicas ${i.refused.requested} is below spec.hosts.minReplicas ${i.refused.minimum}; keeping ${i.refused.minimum}`]);
   }

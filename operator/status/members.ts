@@ -9,7 +9,7 @@ export function buildMembers(hosts: readonly HostObservation[], drain: DrainStat
   return [...hosts].sort((a, b) => a.ordinal - b.ordinal).map((h) => {
     const base = { name: h.name, ordinal: h.ordinal, ready: h.ready };
     if (!drain || drain.ordinal !== h.ordinal) {
-      return { ...base, state: 'Serving' as const, ...(h.documentsOwned === undefined ? {} : { documentsRemaining: h.documentsOwned }) };
+      return { ...base, state: h.ready ? 'Serving' as const : 'NotReady' as const, ...(h.documentsOwned === undefined ? {} : { documentsRemaining: h.documentsOwned }) };
     }
     const state = drain.phase === 'Done' ? 'Drained' as const : drain.phase === 'Failed' ? 'Failed' as const : 'Draining' as const;
     return {

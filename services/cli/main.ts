@@ -38,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') { process.stdout.write(usage()); return name ? 0 : 2; }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) { process.stderr.write(`adama: unknown command ${name}\n\n${usage()}`); return 2; }
+  // `adama <role> --help` answers with the role's flags and exit 0 (an image's smoke test runs it).
+  if (rest[0] === '--help' || rest[0] === '-h') { process.stdout.write(`usage: adama ${command.name} [options]\n  ${command.summary}\n${usageOf(command.flags)}\n`); return 0; }
   return command.run(rest);
 }
 

@@ -88,7 +88,7 @@ export const RECONCILE_RESULTS = ['ok', 'error'] as const;
 /** How a host drain ended: the host was removed, an attempt failed (it is retried), or a scale-up cancelled it. */
 export const DRAIN_RESULTS = ['finished', 'failed', 'cancelled'] as const;
 /** Host member states in AdamaCluster status (operator/api/v1alpha1/types.ts MEMBER_STATES). */
-export const HOST_STATES = ['Serving', 'Draining', 'Drained', 'Failed'] as const;
+export const HOST_STATES = ['Serving', 'NotReady', 'Draining', 'Drained', 'Failed'] as const;
 
 export const METRICS = {
   connects: counter('adama_connects_total', '{request}', 'Document connects (and creates) answered to a client by the web-proxy, by result.', { result: REQUEST_RESULTS }),

@@ -71,4 +71,28 @@ describe('buildClusterStatus', () => {
     expect(findCondition(s.conditions, 'Synced')).toMatchObject({ status: 'False', reason: 'ApplyFailed', message: 'apply failed: HTTP 500' });
     expect(findCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
   });
+
+  test('host pods that never ran are NotReady members, Degraded HostsNotReady, and not counted ready', () => {
+    // Six pods exist, two Pending (unscheduled, never probed); the StatefulSet's own count lags.
+    const hosts = [0, 1, 2, 3, 4, 5].map((n) => ({ name: `prod-host-${n}`, ordinal: n, ready: n < 4, terminating: false }));
+    const c = cluster({ hosts: { replicas: 6 } }); c.metadata.generation = 4;
+    const s = buildClusterStatus(input({ cluster: c, hostSet: { replicas: 6, readyReplicas: 0 }, hosts }));
+    expect(s.members!.map((m) => m.state)).toEqual(['Serving', 'Serving', 'Serving', 'Serving', 'NotReady', 'NotReady']);
+    expect(s.hosts).toMatchObject({ current: 6, ready: 4, readyOf: '4/6' });
+    expect(findCondition(s.conditions, 'Degraded')).toMatchObject({ status: 'True', reason: 'HostsNotReady', message: 'host pods not ready: prod-host-4, prod-host-5' });
+    expect(findCondition(s.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'TiersNotReady' });
+  });
+
+  test('an invalid spec blocks progress: Progressing is False with the reason, not "converging"', () => {
+    const s = buildClusterStatus(input({ invalidSpec: 'invalid spec: an archiver needs an object store', proxies: { desired: 3, ready: 2 } }));
+    expect(findCondition(s.conditions, 'Progressing')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'blocked: invalid spec: an archiver needs an object store' });
+  });
+
+  test('a roll that waits for unready hosts says so', () => {
+    const hosts = [0, 1, 2].map((n) => ({ name: `prod-host-${n}`, ordinal: n, ready: n !== 0, terminating: false }));
+    const s = buildClusterStatus(input({ hosts, rollBlocked: { outdated: 2 } }));
+    expect(findCondition(s.conditions, 'Progressing')).toMatchObject({
+      status: 'True', reason: 'RollBlocked', message: '2 hosts run an outdated pod template; the roll waits until every host is ready (not ready: prod-host-0)',
+    });
+  });
 });

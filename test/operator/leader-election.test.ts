@@ -28,6 +28,15 @@ describe('decideLease', () => {
     expect(decideLease(skewed, 100_000, 100_001, cfg).kind).toBe('wait');
   });
 
+  test('a dead holder\'s record, however old, is taken a lease duration after a new process first read it', () => {
+    // A replacement pod meets a Lease renewed 96 s ago by a pod that is gone: it cannot know the
+    // writer's clock, so it waits one duration from its own first read, then takes it.
+    const stale = { holderIdentity: 'op-gone', leaseDurationSeconds: 15, renewTime: microTime(4_000), leaseTransitions: 2 };
+    expect(decideLease(stale, 100_000, 114_999, cfg).kind).toBe('wait');
+    const d = decideLease(stale, 100_000, 115_000, cfg);
+    expect(d.kind === 'acquire' && d.spec).toMatchObject({ holderIdentity: 'op-a', leaseTransitions: 3 });
+  });
+
   test('a released lease (empty holder) is taken at once', () => {
     const released = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 };
     const d = decideLease(released, 50_000, 50_000, cfg);

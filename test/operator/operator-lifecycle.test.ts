@@ -79,6 +79,10 @@ describe('operator lifecycle on the fake API server', () => {
     expect(h.events()).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'DrainFailed' }));
     await h.waitForCluster((x) => (x.status?.drain?.attempts ?? 0) >= 2 && x, 'second attempt after the backoff');
     expect(stsReplicas()).toBe(5);
+    // The retry time lives in status.drain, not the message: identical failures are one Event.
+    const failures = h.events().filter((e) => e.reason === 'DrainFailed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.message).not.toMatch(/retrying at/);
   });
 
   test('a scale-up during a drain cancels it and clears the annotation', async () => {
@@ -119,5 +123,6 @@ describe('operator lifecycle on the fake API server', () => {
     await h.client.delete({ ...AC, namespace: CLUSTER_NS, name: 'demo' });
     await h.fake.waitFor(() => h.fake.get(AC, CLUSTER_NS, 'demo') === undefined, { what: 'cluster gone' });
     await h.fake.waitFor(() => h.fake.get(STS, CLUSTER_NS, 'demo-host') === undefined && h.fake.get(DEPLOY, CLUSTER_NS, 'demo-proxy') === undefined, { what: 'children collected' });
+    expect(h.events().find((e) => e.reason === 'FinalizerReleased')?.message).toBe('adama.io/skip-drain-on-delete is set: hosts were not drained; documents reload on their next owner');
   });
 });

@@ -45,7 +45,7 @@ export interface OperatorHarness {
 export async function startOperatorHarness(options: FakeKubeOptions = {}): Promise<OperatorHarness> {
   const fake = await startFakeKube(options);
   const operators: RunningOperator[] = [];
-  const client = new ClientNodeKube(fake.kubeConfig(CLUSTER_NS) as unknown as KubeConfig);
+  const client = new ClientNodeKube(fake.kubeConfig(CLUSTER_NS) as unknown as KubeConfig, 'kubectl');
   const cluster = (name = 'demo') => fake.get(TYPES.cluster, CLUSTER_NS, name) as unknown as AdamaCluster | undefined;
   return {
     fake,

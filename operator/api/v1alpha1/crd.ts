@@ -53,7 +53,7 @@ const specSchema: Schema = obj({
   imagePullSecrets: arr(obj({ name: str() }, { required: ['name'] })),
   logLevel: str({ enum: [...LOG_LEVELS], default: 'info' }),
   hosts: tier(3, {
-    minReplicas: int({ default: 1, minimum: 0, description: 'A scale-down below this is refused.' }),
+    minReplicas: int({ default: 1, minimum: 1, description: 'A scale-down below this is refused (at least 1: a cluster without hosts serves nothing).' }),
     port: port(7100),
     drain: obj({
       timeoutSeconds: int({ default: 300, minimum: 10, maximum: 3600, description: 'One drain attempt; also the pod grace period.' }),

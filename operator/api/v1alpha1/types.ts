@@ -129,6 +129,8 @@ export const REASONS = {
   Applied: 'Applied',
   ApplyFailed: 'ApplyFailed',
   InvalidSpec: 'InvalidSpec',
+  HostsNotReady: 'HostsNotReady',
+  RollBlocked: 'RollBlocked',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 
@@ -175,7 +177,8 @@ export interface DrainStatus {
   nextAttemptTime?: string;
 }
 
-export const MEMBER_STATES = ['Serving', 'Draining', 'Drained', 'Failed'] as const;
+/** `NotReady`: the pod exists but is not Ready (Pending, starting, failing its probe); it serves nothing. */
+export const MEMBER_STATES = ['Serving', 'NotReady', 'Draining', 'Drained', 'Failed'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
 export interface MemberStatus {

@@ -49,6 +49,10 @@ export const operatorCommand: Command = {
     log.info({ metricsPort: op.metricsPort, watchNamespaces: watchNamespaces.length ? watchNamespaces : 'all' }, 'operator.started');
     const outcome = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);
     if (outcome !== 'lost') return outcome;
+    // operator.leadership_lost (with its reason) is logged; leave non-zero so the pod restarts clean.
+    // A close stuck on an unreachable API server must not keep a process that stopped leading.
+    const force = setTimeout(() => { log.error({ ms: 30_000 }, 'process.stop_timeout'); process.exit(1); }, 30_000);
+    force.unref();
     await op.close();
     return 1;
   },

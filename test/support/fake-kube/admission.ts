@@ -142,8 +142,18 @@ export function admit(type: ResourceType, body: JsonObject, old: KubeObject | un
 /** Applies CRD defaults to an object read from storage (objects stored before a default existed get it on read). */
 export function presentStored(type: ResourceType, o: KubeObject): KubeObject {
   const out = clone(o);
-  if (type.schema) type.schema.defaultAndValidate(asJson(out));
-  return out;
+  if (!type.schema) return out;
+  type.schema.defaultAndValidate(asJson(out));
+  // Custom resources are unstructured on the server: Go encodes their maps with sorted keys, so
+  // every read returns keys in alphabetical order, whatever order the writer used.
+  return sortKeys(out) as KubeObject;
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortKeys(o[k])]));
 }
 
 /** Equal apart from the resourceVersion the store stamps: a write that changes nothing is a no-op. */

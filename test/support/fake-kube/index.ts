@@ -12,7 +12,7 @@
  *   await fake.close();
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { buildCrd } from '../../../operator/api/v1alpha1/crd';
 import { Api, type DeleteOptions, type ListOptions } from './api';
@@ -98,6 +98,14 @@ export interface FakeKube {
   /** Destroys every open watch connection abruptly (no final event). */
   dropWatches(): void;
   openWatches(): number;
+  /** Destroys every open connection (watches, keep-alive sockets, requests in flight) without a response. */
+  dropConnections(): void;
+  /**
+   * An API-server restart: stops listening and drops every connection (new connections are refused),
+   * then listens again on the same port once `downMs` passed (or when the returned `resume` is
+   * called). The store survives, as etcd does: watches resume from their resourceVersion.
+   */
+  restart(downMs?: number): Promise<{ resume(): Promise<void> }>;
 
   /** Store change events, synchronously after each write. Returns an unsubscribe function. */
   onChange(listener: (e: StoreEvent) => void): () => void;
@@ -135,8 +143,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const requests: RequestRecord[] = [];
   const token = randomBytes(16).toString('hex');
   const server = createHttpServer({ api, watches, faults, token, requests, onInternalError: (e) => background.fail('http handler', e) });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()); });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); }); });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const dropConnections = (): void => { for (const s of [...sockets]) s.destroy(); };
+  /** While restarting: when the server listens again by itself. */
+  let downTimer: NodeJS.Timeout | undefined;
+  let restarting = false;
 
   const resolve = (t: TypeRef): ResourceType => (typeof t === 'string' ? registry.byPath(t) : registry.byKind(t.apiVersion, t.kind));
   const typeOfObject = (o: object): { type: ResourceType; json: JsonObject; namespace: string; name: string } => {
@@ -198,6 +214,23 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     clearFaults: () => faults.clear(),
     expireWatches: () => { store.compact(); watches.expireAll(); },
     dropWatches: () => watches.dropAll(),
+    dropConnections,
+    restart: async (downMs) => {
+      if (restarting) throw new Error('fake-kube: already restarting');
+      restarting = true;
+      const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      dropConnections();
+      await closed;
+      let resumed: Promise<void> | undefined;
+      const resume = () => (resumed ??= (async () => {
+        clearTimeout(downTimer);
+        downTimer = undefined;
+        await listen(port);
+        restarting = false;
+      })());
+      downTimer = setTimeout(() => { void resume(); }, downMs ?? 1_000);
+      return { resume };
+    },
     openWatches: () => watches.count(),
     onChange: (listener) => store.subscribe(listener),
     waitFor: <T>(probe: () => T | undefined | null | false, opts: { timeoutMs?: number; what?: string } = {}) => new Promise<T>((resolveWait, rejectWait) => {
@@ -220,6 +253,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       background.close();
       gc.stop();
       workloads.stop();
+      clearTimeout(downTimer);
       watches.closeAll();
       await kubelet.stopAll();
       await new Promise<void>((resolveClose) => { server.close(() => resolveClose()); server.closeAllConnections(); });
