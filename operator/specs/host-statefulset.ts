@@ -10,7 +10,7 @@ import {
   selectorLabels, TMP_MOUNT,
 } from './common';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
-import type { Container, EnvVar, StatefulSet } from './k8s';
+import type { Container, EnvVar, PodTemplate, StatefulSet } from './k8s';
 import { buildPodTemplate } from './pod-template';
 
 /** Time after the drain for SIGTERM handling and the process exit (s). */
@@ -84,7 +84,22 @@ export function buildHostStatefulSet(c: AdamaCluster, replicas: number): Statefu
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: selectorLabels(c, 'host') },
-      template: buildPodTemplate(c, 'host', containers, hostTerminationGraceSeconds(c)),
+      template: withSpread(buildPodTemplate(c, 'host', containers, hostTerminationGraceSeconds(c)), hostSpread(c)),
     },
   };
+}
+
+/**
+ * Host pods spread across zones, then nodes, so one node or zone going down takes as few hosts as
+ * possible. ScheduleAnyway: a cluster with one node still schedules every host. The spec's own
+ * list replaces this default ([] turns spreading off).
+ */
+export function hostSpread(c: AdamaCluster): Record<string, unknown>[] {
+  if (c.spec.hosts.topologySpreadConstraints !== undefined) return c.spec.hosts.topologySpreadConstraints;
+  const labelSelector = { matchLabels: selectorLabels(c, 'host') };
+  return ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector }));
+}
+
+function withSpread(t: PodTemplate, constraints: Record<string, unknown>[]): PodTemplate {
+  return constraints.length === 0 ? t : { ...t, spec: { ...t.spec, topologySpreadConstraints: constraints } };
 }

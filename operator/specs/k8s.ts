@@ -79,6 +79,7 @@ export interface PodTemplate {
     enableServiceLinks: false;
     terminationGracePeriodSeconds: number;
     imagePullSecrets?: { name: string }[];
+    topologySpreadConstraints?: Record<string, unknown>[];
     volumes: { name: string; emptyDir: Record<string, never> }[];
   };
 }

@@ -4,7 +4,8 @@ import { load, loadAll } from 'js-yaml';
 import { buildCrd } from '../../operator/api/v1alpha1/crd';
 import { CHART_CRD_PATH, PLAIN_CRD_PATH, renderChartCrd, renderPlainCrd } from '../../operator/api/v1alpha1/render-crd';
 import { CONDITION_TYPES, DRAIN_PHASES, MEMBER_STATES, REASONS } from '../../operator/api/v1alpha1/types';
-import { crdValidator, openApiSchema } from '../operator/crd-schema';
+import { specProblems } from '../../operator/controller/validate-spec';
+import { cluster, crdValidator, openApiSchema } from '../operator/crd-schema';
 
 const root = join(__dirname, '../..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
@@ -29,6 +30,38 @@ describe('the generated CRD files', () => {
 describe('the CRD', () => {
   const crd = buildCrd();
   const version = (at(crd, 'spec')['versions'] as Node[])[0]!;
+
+  it('states the operator\'s cross-field rules as CEL, and they agree with the operator\'s own check', () => {
+    const rules = at(version, 'schema', 'openAPIV3Schema', 'properties', 'spec')['x-kubernetes-validations'] as { rule: string; message: string }[];
+    expect(rules.map((r) => r.message)).toContain('spec.archiver.enabled needs spec.objectStore (the archiver has nowhere to write)');
+    // These rules use only !, &&, ||, != on fields and has(): the same expression in JavaScript
+    // evaluates as CEL would, so each is checked against validate-spec on specs that break it.
+    const admits = (spec: unknown) => rules.every((r) => new Function('self', `return ${r.rule.replace(/has\(self\.(\w+)\)/g, '(self.$1 !== undefined)')}`)(spec) === true);
+    const specs = [
+      {}, { archiver: { enabled: true } }, { archiver: { enabled: true }, objectStore: { secretRef: { name: 's3' } } },
+      { gossip: { port: 7100 } }, { gossip: { enabled: false, port: 7100 } }, { metrics: { port: 8080 } }, { metrics: { enabled: false, port: 7000 } },
+      { locator: { port: 7100 } }, { proxies: { port: 9464 } }, { gossip: { port: 9464 } },
+    ];
+    for (const spec of specs) {
+      const c = cluster(spec);
+      expect({ spec, admitted: admits(c.spec) }).toEqual({ spec, admitted: specProblems(c).length === 0 });
+    }
+  });
+
+  it('describes every field, so kubectl explain never shows an empty description', () => {
+    const missing: string[] = [];
+    const walk = (node: Node, path: string): void => {
+      const props = node['properties'] as Record<string, Node> | undefined;
+      for (const [k, child] of Object.entries(props ?? {})) {
+        const p = path ? `${path}.${k}` : k;
+        if (typeof child['description'] !== 'string' || (child['description'] as string).trim() === '') missing.push(p);
+        walk(child, p);
+      }
+      if (node['items']) walk(node['items'] as Node, `${path}[]`);
+    };
+    walk(at(version, 'schema', 'openAPIV3Schema'), '');
+    expect(missing).toEqual([]);
+  });
 
   it('is adamaclusters.adama.io v1alpha1 with short name ac', () => {
     expect(at(crd, 'metadata')['name']).toBe('adamaclusters.adama.io');

@@ -6,7 +6,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { buildCrd, type Schema } from '../../operator/api/v1alpha1/crd';
 import type { AdamaCluster, AdamaClusterSpec } from '../../operator/api/v1alpha1/types';
 
-const K8S_KEYWORDS = ['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields'];
+const K8S_KEYWORDS = ['x-kubernetes-int-or-string', 'x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields'];
 
 export function openApiSchema(): Schema {
   const versions = (buildCrd()['spec'] as { versions: { schema: { openAPIV3Schema: Schema } }[] }).versions;

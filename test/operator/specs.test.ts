@@ -13,6 +13,17 @@ const byName = (t: PodTemplate, name: string): Container => {
 
 describe('buildHostStatefulSet', () => {
   const sts = buildHostStatefulSet(c, 4);
+
+  test('host pods spread across zones and nodes by default; the spec overrides or turns it off', () => {
+    const hostSelector = { matchLabels: sts.spec.selector.matchLabels };
+    expect(sts.spec.template.spec.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: hostSelector },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: hostSelector },
+    ]);
+    const own = [{ maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: hostSelector }];
+    expect(buildHostStatefulSet(cluster({ hosts: { topologySpreadConstraints: own } }), 4).spec.template.spec.topologySpreadConstraints).toEqual(own);
+    expect(buildHostStatefulSet(cluster({ hosts: { topologySpreadConstraints: [] } }), 4).spec.template.spec.topologySpreadConstraints).toBeUndefined();
+  });
   const host = byName(sts.spec.template, 'host');
 
   it('takes replicas from the plan, not the spec', () => {

@@ -47,6 +47,23 @@ const tier = (replicas: number, extra: Record<string, Schema> = {}): Schema => o
   ...extra,
 }, { default: {} });
 
+/**
+ * The cross-field rules of operator/controller/validate-spec.ts that CEL can say, checked by the API
+ * server at admission (Kubernetes >= 1.25; the chart requires 1.27), so `kubectl apply` refuses
+ * the spec instead of the operator reporting InvalidSpec later. The operator keeps its own check
+ * for servers that skip them. Rules run after defaulting, so every field they read is present.
+ */
+function specRules(): Schema[] {
+  const ports: [string, string | undefined][] = [['hosts', undefined], ['proxies', undefined], ['locator', undefined], ['gossip', 'self.gossip.enabled'], ['metrics', 'self.metrics.enabled']];
+  const rules: Schema[] = [{ rule: '!self.archiver.enabled || has(self.objectStore)', message: 'spec.archiver.enabled needs spec.objectStore (the archiver has nowhere to write)' }];
+  ports.forEach(([a, ca], i) => ports.slice(i + 1).forEach(([b, cb]) => {
+    const when = [ca, cb].filter((x): x is string => x !== undefined);
+    const differ = `self.${a}.port != self.${b}.port`;
+    rules.push({ rule: when.length ? `!(${when.join(' && ')}) || ${differ}` : differ, message: `spec.${a}.port and spec.${b}.port must differ` });
+  }));
+  return rules;
+}
+
 const specSchema: Schema = obj({
   image: str({ minLength: 1, description: 'Image of every tier (one image, role chosen by args).' }),
   imagePullPolicy: str({ enum: [...PULL_POLICIES], default: 'IfNotPresent' }),
@@ -55,6 +72,7 @@ const specSchema: Schema = obj({
   hosts: tier(3, {
     minReplicas: int({ default: 1, minimum: 1, description: 'A scale-down below this is refused (at least 1: a cluster without hosts serves nothing).' }),
     port: port(7100),
+    topologySpreadConstraints: arr({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
     drain: obj({
       timeoutSeconds: int({ default: 300, minimum: 10, maximum: 3600, description: 'One drain attempt; also the pod grace period.' }),
       retryBackoffSeconds: int({ default: 30, minimum: 1, maximum: 600 }),
@@ -69,7 +87,7 @@ const specSchema: Schema = obj({
   objectStore: secretRef('Object store (fs:<dir> or s3://bucket/prefix)'),
   metrics: obj({ enabled: bool(true), port: port(9464) }, { default: {} }),
   podDisruptionBudgets: obj({ enabled: bool(true) }, { default: {} }),
-}, { required: ['image', 'postgres'] });
+}, { required: ['image', 'postgres'], 'x-kubernetes-validations': specRules() });
 
 const tierStatus = (extra: Record<string, Schema> = {}): Schema => obj({ desired: int(), ready: int(), readyOf: str(), ...extra });
 
@@ -103,6 +121,126 @@ const statusSchema: Schema = obj({
 
 const readyCondition = '.status.conditions[?(@.type=="Ready")]';
 
+/**
+ * What `kubectl explain` shows for each field, by path (array items are skipped in the path). A
+ * path not listed takes the entry of its longest listed suffix (`env.name` covers every tier's
+ * env). test/deploy/crd.test.ts fails for a field left without one.
+ */
+const DESCRIPTIONS: Record<string, string> = {
+  apiVersion: 'APIVersion of this object: adama.io/v1alpha1.',
+  kind: 'Kind of this object: AdamaCluster.',
+  metadata: 'Standard object metadata. Annotations adama.io/paused and adama.io/skip-drain-on-delete are read by the operator.',
+  spec: 'The desired cluster. The operator applies children from it; status says how far it got.',
+  status: 'What the operator observed and did; written only by the operator.',
+  'spec.imagePullPolicy': 'Pull policy of every container.',
+  'spec.imagePullSecrets': 'Secrets (in this namespace) for pulling the image.',
+  'imagePullSecrets.name': 'Name of a docker-registry Secret.',
+  'spec.logLevel': 'ADAMA_LOG_LEVEL of every tier (in the ConfigMap).',
+  'spec.hosts': 'The host StatefulSet: adama host processes that own documents. Scaled through the scale subresource; shrinking drains.',
+  'spec.proxies': 'The proxy Deployment: the WebSocket edge clients connect to.',
+  'spec.locator': 'The locator Deployment: answers which host owns a document.',
+  'spec.archiver': 'The archiver Deployment: moves cold documents to the object store.',
+  'spec.archiver.enabled': 'Run the archiver (needs spec.objectStore).',
+  replicas: 'Number of pods of this tier.',
+  'spec.hosts.replicas': 'Number of hosts. A decrease drains the highest ordinal first, one host at a time.',
+  resources: 'Container resources, as in a Pod spec.',
+  limits: 'Resource limits (quantities by resource name).',
+  requests: 'Resource requests (quantities by resource name).',
+  env: 'Extra environment (e.g. ADAMA_DOC_QUEUE_DEPTH). Secrets only through valueFrom.secretKeyRef.',
+  'env.name': 'Environment variable name.',
+  'env.value': 'Literal value.',
+  'env.valueFrom': 'Value from a Secret or ConfigMap key.',
+  secretKeyRef: 'A key of a Secret in this namespace.',
+  configMapKeyRef: 'A key of a ConfigMap in this namespace.',
+  'KeyRef.name': 'Name of the Secret or ConfigMap.',
+  'KeyRef.key': 'Key within it.',
+  'KeyRef.optional': 'Start the container even when the key is missing.',
+  port: 'Container port of this tier\'s main service.',
+  'spec.hosts.port': 'gRPC port of the host (proxies, locator, operator and drain-self reach it here).',
+  'spec.proxies.port': 'HTTP/WebSocket port of the proxy.',
+  'spec.locator.port': 'gRPC port of the locator.',
+  'spec.proxies.serviceType': 'Type of the proxy Service clients reach.',
+  'spec.hosts.drain': 'How a host is drained before it is removed or replaced.',
+  'spec.hosts.drain.retryBackoffSeconds': 'Wait after a failed attempt before the next; doubles up to 10 min.',
+  'spec.hosts.topologySpreadConstraints': 'Pod topologySpreadConstraints of host pods. Unset: spread across zones and nodes (maxSkew 1, ScheduleAnyway); [] turns spreading off.',
+  'spec.gossip': 'The adama gossip sidecar beside every host and proxy (membership and health).',
+  'spec.gossip.enabled': 'Run the sidecar.',
+  'spec.gossip.port': 'Gossip port of the sidecar (peers reach it on the pod IP).',
+  'spec.gossip.resources': 'Resources of the sidecar container.',
+  'spec.redis': 'Redis connection string for the proxies, read from a Secret key.',
+  'spec.objectStore': 'Object store (fs:<dir> or s3://bucket/prefix) for hosts and the archiver, read from a Secret key.',
+  'spec.postgres': 'PostgreSQL connection string for every tier, read from a Secret key; never inline.',
+  secretRef: 'The Secret holding the connection string.',
+  'secretRef.name': 'Secret name, in the cluster\'s namespace.',
+  'secretRef.key': 'Key within the Secret.',
+  'spec.metrics': 'Prometheus /metrics on every pod.',
+  'spec.metrics.enabled': 'Serve /metrics (ADAMA_METRICS_PORT).',
+  'spec.metrics.port': 'Port of /metrics on every pod.',
+  'spec.podDisruptionBudgets': 'PodDisruptionBudgets of one unavailable pod per tier (none for a tier of one replica).',
+  'spec.podDisruptionBudgets.enabled': 'Create them.',
+  'status.observedGeneration': 'The spec generation whose children are applied.',
+  'status.paused': 'adama.io/paused is set: the operator changes nothing.',
+  'status.conditions': 'Ready, Progressing, Degraded, Draining, Synced.',
+  'conditions.type': 'Condition type.',
+  'conditions.status': 'True, False or Unknown.',
+  'conditions.reason': 'CamelCase reason (see docs/kubernetes.md).',
+  'conditions.message': 'Human-readable detail.',
+  'conditions.lastTransitionTime': 'When status last flipped.',
+  'conditions.observedGeneration': 'The generation this condition describes.',
+  desired: 'Pods the spec asks for.',
+  ready: 'Ready pods.',
+  readyOf: 'ready/desired, as printed in kubectl get.',
+  'status.hosts': 'Host tier counts.',
+  'status.hosts.current': 'The host StatefulSet\'s replica count.',
+  'status.hosts.draining': 'Hosts being drained (0 or 1).',
+  'status.hosts.selector': 'Label selector of host pods (for an HPA through the scale subresource).',
+  'status.proxies': 'Proxy tier counts.',
+  'status.locator': 'Locator tier counts.',
+  'status.archiver': 'Archiver tier counts.',
+  'status.members': 'One entry per host pod.',
+  'members.name': 'Pod name, also the host id.',
+  'members.ordinal': 'StatefulSet ordinal.',
+  'members.state': 'Serving, NotReady (pod not Ready), Draining, Drained or Failed.',
+  'members.ready': 'The pod is Ready.',
+  'members.documentsRemaining': 'Directory rows the host still owns.',
+  'members.drainStartTime': 'When its drain started.',
+  'members.reason': 'Why its drain failed.',
+  'status.drain': 'The one drain in flight.',
+  'drain.host': 'Pod being drained.',
+  'drain.ordinal': 'Its ordinal.',
+  'drain.phase': 'Requested, MovingStreams, ReleasingBindings, Done or Failed.',
+  'drain.purpose': 'ScaleDown (a scale-down or deletion) or Roll (a template change).',
+  'drain.startTime': 'When the drain started.',
+  'drain.attemptStartTime': 'When the current attempt started.',
+  'drain.attempts': 'Attempts so far.',
+  'drain.documentsRemaining': 'Directory rows the host still owns.',
+  'drain.reason': 'Why the last attempt failed (DrainFailed, DrainTimedOut, DrainStalled).',
+  'drain.message': 'Detail of the failure.',
+  'drain.nextAttemptTime': 'When the next attempt starts.',
+};
+
+function descriptionOf(path: string[]): string | undefined {
+  for (let i = 0; i < path.length; i++) {
+    const d = DESCRIPTIONS[path.slice(i).join('.')];
+    if (d) return d;
+  }
+  // `secretKeyRef.name` and `configMapKeyRef.name` share one entry.
+  const [parent, leaf] = path.slice(-2);
+  return parent?.endsWith('KeyRef') ? DESCRIPTIONS[`KeyRef.${leaf}`] : undefined;
+}
+
+/** A copy of `node` with a description on every property that has none (see DESCRIPTIONS). */
+function described(node: Schema, path: string[]): Schema {
+  const out: Schema = { ...node };
+  const own = path.length > 0 && out['description'] === undefined ? descriptionOf(path) : undefined;
+  if (own) out['description'] = own;
+  const props = out['properties'] as Record<string, Schema> | undefined;
+  if (props) out['properties'] = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, described(v, [...path, k])]));
+  const items = out['items'] as Schema | undefined;
+  if (items) out['items'] = described(items, path);
+  return out;
+}
+
 /** The CustomResourceDefinition object, ready to serialize. */
 export function buildCrd(): Schema {
   return {
@@ -131,11 +269,11 @@ export function buildCrd(): Schema {
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
         schema: {
-          openAPIV3Schema: obj({
+          openAPIV3Schema: described(obj({
             apiVersion: str(), kind: str(), metadata: { type: 'object' },
             spec: specSchema,
             status: statusSchema,
-          }, { required: ['spec'], description: 'An Adama cluster: hosts, proxies, locator, archiver and gossip.' }),
+          }, { required: ['spec'], description: 'An Adama cluster: hosts, proxies, locator, archiver and gossip.' }), []),
         },
       }],
     },

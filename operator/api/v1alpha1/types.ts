@@ -56,6 +56,8 @@ export interface HostTierSpec extends TierSpec {
   minReplicas: number;
   /** gRPC port of adama-host. */
   port: number;
+  /** Pod topologySpreadConstraints; unset: across zones and nodes (maxSkew 1, ScheduleAnyway); [] for none. */
+  topologySpreadConstraints?: Record<string, unknown>[];
   drain: {
     /** One drain attempt gives up after this long and shows `Failed` (s). Also sets the pod's terminationGracePeriodSeconds. */
     timeoutSeconds: number;
