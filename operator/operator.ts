@@ -45,6 +45,8 @@ export interface RunningOperator {
   readonly ready: boolean;
   readonly metricsPort: number | undefined;
   readonly telemetry: Telemetry;
+  /** Clusters the controller keeps per-cluster state for (0 while standing by). */
+  readonly trackedClusters: number;
   /** Stops reconciling, hands the lease back, closes the endpoint. */
   close(): Promise<void>;
   /** Stops like a crashed process would: no lease hand-back, so a successor waits for expiry (tests). */
@@ -133,6 +135,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     get ready() { return isReady(); },
     metricsPort: telemetry.metricsPort,
     telemetry,
+    get trackedClusters() { return controller?.trackedClusters ?? 0; },
     close: () => shutdown(true),
     abandon: () => shutdown(false),
   };

@@ -79,6 +79,11 @@ export class Controller {
     });
   }
 
+  /** Clusters the reconciler keeps per-cluster state for. */
+  get trackedClusters(): number {
+    return this.reconciler.trackedClusters;
+  }
+
   private get allInformers(): Informer[] {
     const i = this.cache.informers;
     return [...i.clusters, ...i.statefulSets, ...i.deployments, ...i.pdbs, ...i.hostPods];

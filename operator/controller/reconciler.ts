@@ -53,8 +53,11 @@ export interface ReconcileResult {
 export class StaleCacheError extends Error {}
 
 export class Reconciler {
-  /** Per cluster uid: what was applied last and when, to skip identical re-applies. */
-  private readonly applied = new Map<string, { digest: string; atMs: number }>();
+  /**
+   * Per cluster key: what was applied last (to which uid) and when, to skip identical re-applies.
+   * Forgotten when the cluster is gone or released, so churning clusters leaves nothing behind.
+   */
+  private readonly applied = new Map<string, { uid: string; digest: string; atMs: number }>();
   /** Per cluster key: host counts by state as last exported, so the gauge gets deltas. */
   private readonly exportedHosts = new Map<string, Record<string, number>>();
 
@@ -63,7 +66,7 @@ export class Reconciler {
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const c = this.o.cache.cluster(namespace, name);
     if (!c) {
-      this.exportHostStates(`${namespace}/${name}`, []);
+      this.forget(`${namespace}/${name}`);
       return {};
     }
     const deleting = c.metadata.deletionTimestamp !== undefined;
@@ -114,7 +117,7 @@ export class Reconciler {
       this.o.events.record(asObject(c), 'Warning', 'ScaleDownRefused',
         `spec.hosts.replicas ${step.refused.requested} is below spec.hosts.minReplicas ${step.refused.minimum}; keeping ${step.refused.minimum} hosts`);
     }
-    if (outcome.released) { this.exportHostStates(`${namespace}/${name}`, []); return {}; }
+    if (outcome.released) { this.forget(`${namespace}/${name}`); return {}; }
 
     const status = buildClusterStatus({
       cluster: c, nowIso: new Date(this.o.clock.nowMs()).toISOString(),
@@ -140,14 +143,15 @@ export class Reconciler {
   }
 
   private async applyChildren(c: AdamaCluster, children: DesiredChildren, hostSetMissing: boolean): Promise<void> {
-    const uid = c.metadata.uid;
-    const last = this.applied.get(uid);
+    const key = `${c.metadata.namespace}/${c.metadata.name}`;
+    const uid = c.metadata.uid ?? '';
+    const last = this.applied.get(key);
     const now = this.o.clock.nowMs();
     // Skipped only while nothing changed, every watched child is in the cache (a deleted one comes
     // back on its DELETED event) and the last apply is younger than half the resync period: the
     // resync tick, one period after the last, may land a little early and must still re-apply
     // (Services and the ConfigMap are not watched; the tick is their drift repair).
-    const fresh = last && last.digest === children.digest && now - last.atMs < this.o.reapplyEveryMs / 2;
+    const fresh = last && last.uid === uid && last.digest === children.digest && now - last.atMs < this.o.reapplyEveryMs / 2;
     if (!hostSetMissing && fresh && children.apply.every((o) => this.inCache(c, o))) return;
     // Created at the count the plan will ask for, not the server's default of 1 (the scale
     // manager's apply in this same pass co-owns it; later applies leave it to that manager).
@@ -159,7 +163,7 @@ export class Reconciler {
       const present = gone.kind === 'Deployment' ? this.o.cache.deployment(c, gone.name) !== undefined : this.o.cache.hasPdb(c, gone.name);
       if (present) await this.o.client.delete({ ...gone, namespace: c.metadata.namespace });
     }
-    this.applied.set(uid, { digest: children.digest, atMs: now });
+    this.applied.set(key, { uid, digest: children.digest, atMs: now });
   }
 
   /** Whether a child we watch is in the cache (unwatched kinds: assumed present). */
@@ -291,6 +295,16 @@ export class Reconciler {
       if (delta !== 0) this.o.metrics.operatorHosts.add(delta, { state });
     }
     if (states.length === 0) this.exportedHosts.delete(key); else this.exportedHosts.set(key, counts);
+  }
+
+  /** Clusters this reconciler holds state for (tests: it must return to 0 after churn). */
+  get trackedClusters(): number {
+    return new Set([...this.applied.keys(), ...this.exportedHosts.keys()]).size;
+  }
+
+  private forget(key: string): void {
+    this.applied.delete(key);
+    this.exportHostStates(key, []);
   }
 
   /** Forgets a cluster's exported gauges (leadership lost: another process exports them now). */

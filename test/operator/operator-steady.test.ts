@@ -77,4 +77,18 @@ describe('a steady operator', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--lease-duration-ms');
   });
+
+  test('churning clusters leaves no per-cluster state behind in the reconciler', async () => {
+    const baseline = op.trackedClusters;
+    for (let i = 0; i < 5; i++) {
+      const name = `churn-${i}`;
+      await h.createCluster({ hosts: { replicas: 1 }, gossip: { enabled: false } }, name);
+      await h.waitForCluster((x) => x.status?.observedGeneration === x.metadata.generation && x, `${name} reconciled`, 20_000, name);
+      h.fake.patch(AC, CLUSTER_NS, name, { metadata: { annotations: { 'adama.io/skip-drain-on-delete': 'true' } } }, { patchType: 'merge' });
+      await h.client.delete({ ...AC, namespace: CLUSTER_NS, name });
+      await h.fake.waitFor(() => h.fake.get(AC, CLUSTER_NS, name) === undefined, { what: `${name} gone` });
+    }
+    for (let i = 0; i < 200 && op.trackedClusters !== baseline; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(op.trackedClusters).toBe(baseline);
+  }, 60_000);
 });
