@@ -10,6 +10,8 @@ export interface DrainConfig {
   maxRetryBackoffMs: number;
   /** How soon to look again while a drain progresses (ms). */
   pollIntervalMs: number;
+  /** No fewer documents for this long: the drain is reported as DrainStalled (it keeps going). */
+  stallAfterMs: number;
 }
 
 export function drainConfigFor(hosts: HostTierSpec): DrainConfig {
@@ -18,6 +20,8 @@ export function drainConfigFor(hosts: HostTierSpec): DrainConfig {
     retryBackoffMs: hosts.drain.retryBackoffSeconds * 1000,
     maxRetryBackoffMs: 600_000,
     pollIntervalMs: 5_000,
+    // Well before the attempt times out, so an SRE sees it while it can still be helped.
+    stallAfterMs: Math.min(60_000, Math.round(hosts.drain.timeoutSeconds * 1000 / 3)),
   };
 }
 

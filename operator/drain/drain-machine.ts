@@ -38,7 +38,7 @@ export function advanceDrain(d: DrainStatus, host: HostObservation | undefined, 
   if (d.phase === 'Failed') {
     const retryAtMs = Date.parse(d.nextAttemptTime ?? '') || 0;
     if (nowMs < retryAtMs) return { kind: 'wait', drain: d, requeueAfterMs: retryAtMs - nowMs };
-    const { reason: _r, message: _m, nextAttemptTime: _n, ...rest } = d;
+    const { reason: _r, message: _m, nextAttemptTime: _n, progressTime: _p, ...rest } = d;
     return { kind: 'request', drain: { ...rest, phase: 'Requested', attempts: d.attempts + 1, attemptStartTime: iso(nowMs) } };
   }
   const left = remaining(d, host);
@@ -58,10 +58,29 @@ export function advanceDrain(d: DrainStatus, host: HostObservation | undefined, 
     case 'ReleasingBindings':
       // The host restarted (eviction, crash) and serves again: ask once more.
       if (host?.reported && !host.reported.draining) return { kind: 'request', drain: { ...seen, phase: 'Requested' } };
-      if (d.phase === 'MovingStreams' && host?.reported?.documentsLoaded === 0) return { kind: 'wait', drain: { ...seen, phase: 'ReleasingBindings' }, requeueAfterMs: 0 };
-      if (d.phase === 'ReleasingBindings' && host?.documentsOwned === 0) return { kind: 'wait', drain: { ...seen, phase: 'Done' }, requeueAfterMs: 0 };
-      return { kind: 'wait', drain: seen, requeueAfterMs: poll };
+      if (d.phase === 'MovingStreams' && host?.reported?.documentsLoaded === 0) return { kind: 'wait', drain: { ...moved(seen, nowMs), phase: 'ReleasingBindings' }, requeueAfterMs: 0 };
+      if (d.phase === 'ReleasingBindings' && host?.documentsOwned === 0) return { kind: 'wait', drain: { ...moved(seen, nowMs), phase: 'Done' }, requeueAfterMs: 0 };
+      return { kind: 'wait', drain: judgeProgress(d, seen, nowMs, cfg), requeueAfterMs: poll };
     case 'Done':
       return { kind: 'wait', drain: d, requeueAfterMs: 0 };
   }
+}
+
+/** Progress was made now: the stall clock restarts and a DrainStalled mark goes. */
+function moved(d: DrainStatus, nowMs: number): DrainStatus {
+  const { reason: _r, message: _m, ...rest } = d;
+  return { ...rest, progressTime: iso(nowMs) };
+}
+
+/**
+ * A drain that holds the same documents for `stallAfterMs` is marked DrainStalled (it keeps
+ * going, until its attempt times out): a host that never releases a row, e.g. one bound to a
+ * crashed incarnation, shows up in status instead of a silent wait.
+ */
+function judgeProgress(before: DrainStatus, seen: DrainStatus, nowMs: number, cfg: DrainConfig): DrainStatus {
+  if (seen.documentsRemaining < before.documentsRemaining) return moved(seen, nowMs);
+  const sinceMs = nowMs - Date.parse(before.progressTime ?? before.attemptStartTime);
+  if (sinceMs < cfg.stallAfterMs) return seen;
+  const n = seen.documentsRemaining;
+  return { ...seen, reason: 'DrainStalled', message: `${n} document${n === 1 ? '' : 's'} still bound to ${seen.host}; no progress for ${Math.round(sinceMs / 1000)} s` };
 }

@@ -115,6 +115,7 @@ function degraded(i: StatusInput, gen: Gen): ConditionInput {
   if (i.invalidSpec) problems.push(['InvalidSpec', i.invalidSpec]);
   if (i.applyError) problems.push(['ApplyFailed', i.applyError]);
   if (i.drain?.phase === 'Failed') problems.push([i.drain.reason ?? 'DrainFailed', `drain of ${i.drain.host} failed: ${i.drain.message ?? 'unknown'}`]);
+  if (i.drain?.phase !== 'Failed' && i.drain?.reason === 'DrainStalled') problems.push(['DrainStalled', `drain of ${i.drain.host} stalled: ${i.drain.message ?? 'no progress'}`]);
   const unready = unreadyHosts(i);
   if (unready.length > 0) problems.push(['HostsNotReady', `host pods not ready: ${unready.join(', ')}`]);
   if (i.refused) {

@@ -47,7 +47,9 @@ export function drainingCondition(drain: DrainStatus | undefined, observedGenera
     };
   }
   return {
-    type: 'Draining', status: 'True', reason: drain.phase, ...gen,
-    message: `draining ${drain.host}: ${drain.documentsRemaining} documents remaining (attempt ${drain.attempts})`,
+    type: 'Draining', status: 'True', reason: drain.reason === 'DrainStalled' ? 'DrainStalled' : drain.phase, ...gen,
+    message: drain.reason === 'DrainStalled'
+      ? `draining ${drain.host} (${drain.phase}, attempt ${drain.attempts}): ${drain.message ?? 'no progress'}`
+      : `draining ${drain.host}: ${drain.documentsRemaining} documents remaining (attempt ${drain.attempts})`,
   };
 }

@@ -10,7 +10,7 @@ class FakeClock {
   advance(ms: number): number { this.nowMs += ms; return this.nowMs; }
 }
 
-const cfg: DrainConfig = { drainTimeoutMs: 60_000, retryBackoffMs: 10_000, maxRetryBackoffMs: 40_000, pollIntervalMs: 5_000 };
+const cfg: DrainConfig = { drainTimeoutMs: 60_000, retryBackoffMs: 10_000, maxRetryBackoffMs: 40_000, pollIntervalMs: 5_000, stallAfterMs: 60_000 };
 
 const host = (ordinal: number, extra: Partial<HostObservation> = {}): HostObservation => ({
   name: `prod-host-${ordinal}`, ordinal, ready: true, terminating: false,

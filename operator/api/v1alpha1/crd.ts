@@ -93,7 +93,7 @@ const tierStatus = (extra: Record<string, Schema> = {}): Schema => obj({ desired
 
 const drainStatus: Schema = obj({
   host: str(), ordinal: int(), phase: str({ enum: [...DRAIN_PHASES] }), purpose: str({ enum: [...DRAIN_PURPOSES] }),
-  startTime: time(), attemptStartTime: time(), attempts: int(), documentsRemaining: int(),
+  startTime: time(), attemptStartTime: time(), attempts: int(), documentsRemaining: int(), progressTime: time(),
   reason: str(), message: str(), nextAttemptTime: time(),
 }, { required: ['host', 'ordinal', 'phase', 'startTime', 'attemptStartTime', 'attempts'] });
 
@@ -214,7 +214,8 @@ const DESCRIPTIONS: Record<string, string> = {
   'drain.attemptStartTime': 'When the current attempt started.',
   'drain.attempts': 'Attempts so far.',
   'drain.documentsRemaining': 'Directory rows the host still owns.',
-  'drain.reason': 'Why the last attempt failed (DrainFailed, DrainTimedOut, DrainStalled).',
+  'drain.progressTime': 'When that count last fell (or the phase advanced); DrainStalled counts from here.',
+  'drain.reason': 'Why the last attempt failed (DrainFailed, DrainTimedOut), or DrainStalled while it makes no progress.',
   'drain.message': 'Detail of the failure.',
   'drain.nextAttemptTime': 'When the next attempt starts.',
 };

@@ -133,6 +133,7 @@ export const REASONS = {
   InvalidSpec: 'InvalidSpec',
   HostsNotReady: 'HostsNotReady',
   RollBlocked: 'RollBlocked',
+  DrainStalled: 'DrainStalled',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 
@@ -173,7 +174,12 @@ export interface DrainStatus {
   /** Attempts started so far (1 on the first). */
   attempts: number;
   documentsRemaining: number;
-  /** Set while `Failed`: DrainTimedOut or DrainFailed, and when the next attempt may start. */
+  /** RFC 3339: when the count of documents still owned last fell (or the phase advanced). */
+  progressTime?: string;
+  /**
+   * Set while `Failed`: DrainTimedOut or DrainFailed, and when the next attempt may start. While
+   * still moving: DrainStalled when nothing moved for a while (the drain goes on).
+   */
   reason?: Reason;
   message?: string;
   nextAttemptTime?: string;
