@@ -18,6 +18,8 @@ export interface HostProbe {
   status(address: string): Promise<HostReport | undefined>;
   /** Asks the host to drain; resolves once it accepted (the drain goes on in the background). */
   drain(address: string): Promise<void>;
+  /** Asks a draining host to serve again; resolves with whether it was draining. Throws when it cannot be asked. */
+  cancelDrain(address: string): Promise<boolean>;
   close(): void;
 }
 
@@ -43,6 +45,10 @@ export class GrpcHostProbe implements HostProbe {
   async drain(address: string): Promise<void> {
     // timeout 0: start the drain and answer at once; the reconciler polls Status for progress.
     await this.client(address).drain(0, this.deadlineMs);
+  }
+
+  async cancelDrain(address: string): Promise<boolean> {
+    return (await this.client(address).cancelDrain(this.deadlineMs)).resumed;
   }
 
   close(): void {

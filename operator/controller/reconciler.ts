@@ -232,10 +232,14 @@ export class Reconciler {
         if (pod?.metadata.annotations?.[ANNOTATIONS.draining] !== undefined) {
           this.o.cache.remember(await this.o.client.mergePatch(refOf(pod), { metadata: { annotations: { [ANNOTATIONS.draining]: null } } }));
         }
-        // A host that stopped serving cannot take documents again; a fresh pod of the same name can.
-        if (pod && step.recyclePod) await this.o.client.delete(refOf(pod));
+        // A host that stopped taking documents is told to serve again (CancelDrain); only when it
+        // cannot be asked is its pod recreated (a fresh pod of the same name serves).
+        const resumed = pod && step.recyclePod ? await this.cancelHostDrain(c, pod) : false;
+        const recycle = pod !== undefined && step.recyclePod && !resumed;
+        if (recycle) await this.o.client.delete(refOf(pod));
         this.o.metrics.operatorDrains.add(1, { result: 'cancelled' });
-        this.o.events.record(obj, 'Normal', 'DrainCancelled', `drain of ${step.host} cancelled: ${step.why}${step.recyclePod ? '; its pod is recreated' : ''}`);
+        this.o.events.record(obj, 'Normal', 'DrainCancelled',
+          `drain of ${step.host} cancelled: ${step.why}${resumed ? '; it serves again' : recycle ? '; its pod is recreated' : ''}`);
         return { drain: undefined, requeueAfterMs: 0 };
       }
       case 'release-finalizer': {
@@ -262,6 +266,19 @@ export class Reconciler {
       this.o.events.record(asObject(c), 'Warning', 'DrainFailed', failed.message ?? 'drain failed');
       this.o.metrics.operatorDrains.add(1, { result: 'failed' });
       return failed;
+    }
+  }
+
+  /** true when the host answered CancelDrain (it serves again, whether or not it was still draining). */
+  private async cancelHostDrain(c: AdamaCluster, pod: KubeObject): Promise<boolean> {
+    const address = podAddress(pod, c.spec.hosts.port);
+    if (!address) return false;
+    try {
+      await this.o.probe.cancelDrain(address);
+      return true;
+    } catch (err) {
+      this.o.log.warn({ host: pod.metadata.name, err: err instanceof Error ? err.message : String(err) }, 'operator.cancel_drain_failed');
+      return false;
     }
   }
 

@@ -8,6 +8,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AdamaCluster, DrainStatus } from '../../operator/api/v1alpha1/types';
 import { ClientNodeKube } from '../../operator/kube/client-node-kube';
+import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import type { RunningOperator } from '../../operator/operator';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
@@ -108,6 +109,26 @@ describe('operator drains real hosts before removing them', () => {
     // The pod's own preStop drain found nothing left to do.
     expect(kubelet.preStops.find((p) => p.pod === 'demo-host-2')?.code).toBe(0);
     await expectAlive('demo-host-0', keys);
+  }, 60_000);
+
+  test('a cancelled drain resumes the same host through CancelDrain: its pod is not recreated', async () => {
+    const pod = () => h.fake.get('v1/pods', CLUSTER_NS, 'demo-host-1');
+    const uid = pod()!.metadata.uid;
+    const admin = hostAdminClient(kubelet.address('demo-host-1', port)!);
+    try {
+      await admin.drain(0, 5_000);
+      expect((await admin.status(5_000)).draining).toBe(true);
+      // A drain annotation the operator did not start (left over by hand, or an old operator's): cancelled.
+      h.fake.patch('v1/pods', CLUSTER_NS, 'demo-host-1', { metadata: { annotations: { 'adama.io/draining': new Date().toISOString() } } }, { patchType: 'merge' });
+      await h.fake.waitFor(() => h.events().find((e) => e.reason === 'DrainCancelled'), { what: 'drain cancelled', timeoutMs: 20_000 });
+      // The annotation reads as a drain in flight (the operator resumes drains from it) that the host count no longer wants.
+      expect(h.events().find((e) => e.reason === 'DrainCancelled')!.message).toMatch(/^drain of demo-host-1 cancelled: .*; it serves again$/);
+      expect(pod()!.metadata.uid).toBe(uid);
+      expect(pod()!.metadata.annotations?.['adama.io/draining']).toBeUndefined();
+      expect((await admin.status(5_000)).draining).toBe(false);
+    } finally {
+      admin.close();
+    }
   }, 60_000);
 
   test('a template change rolls the hosts one at a time, highest first, each drained before its pod is replaced', async () => {
