@@ -5,7 +5,7 @@
  * `directory` rows; an operator that dies mid-drain is replaced and the drain completes; deleting
  * the AdamaCluster drains every host through the finalizer; every document survives.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AdamaCluster, DrainStatus } from '../../operator/api/v1alpha1/types';
 import { ClientNodeKube } from '../../operator/kube/client-node-kube';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
@@ -17,6 +17,7 @@ import { HostConnection } from '../../services/web-proxy/host-connection';
 import { freshStorage } from '../support/databases';
 import { ViewWatcher } from '../support/host-rpc';
 import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { expectStatus } from '../support/fake-kube';
 import { freePort } from '../support/ports';
 import { ProcessKubelet } from '../support/process-kubelet';
 
@@ -155,6 +156,31 @@ describe('operator drains real hosts before removing them', () => {
     expect(h.events().filter((e) => e.reason === 'HostRecycled')).toHaveLength(2);
     expect(kubelet.preStops.filter((p) => p.pod !== 'demo-host-2').map((p) => p.code)).toEqual([0, 0]);
     await expectAlive('demo-host-0', keys);
+  }, 90_000);
+
+  test('an eviction (kubectl drain) of a host pod drains the host in its preStop before the pod goes; the budget refuses a second', async () => {
+    const keys = await createOn('demo-host-0', 'e', 3);
+    expect(await storage.data.countByHost('demo-host-0')).toBeGreaterThanOrEqual(3);
+    const core = h.fake.kubeConfig(CLUSTER_NS).makeApiClient(CoreV1Api);
+    const evict = (name: string) => core.createNamespacedPodEviction({ name, namespace: CLUSTER_NS, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: CLUSTER_NS } } });
+    const uid = h.fake.get('v1/pods', CLUSTER_NS, 'demo-host-0')!.metadata.uid;
+    const preStopsBefore = kubelet.preStops.length;
+    // The rows the host still owns when its process is told to stop (SIGTERM follows the preStop).
+    const rowsAtStop = new Promise<number>((resolve) => {
+      const off = h.fake.onChange(() => {
+        if (kubelet.preStops.length > preStopsBefore) { off(); void storage.data.countByHost('demo-host-0').then(resolve); }
+      });
+    });
+    await evict('demo-host-0');
+    // One host down already: the hosts' budget (maxUnavailable 1) refuses the other.
+    expect((await expectStatus(evict('demo-host-1'))).code).toBe(429);
+    expect(await rowsAtStop).toBe(0);
+    expect(kubelet.preStops[preStopsBefore]).toMatchObject({ pod: 'demo-host-0', code: 0 });
+    await h.waitForCluster((x) => {
+      const p = h.fake.get('v1/pods', CLUSTER_NS, 'demo-host-0');
+      return p && p.metadata.uid !== uid && x.status?.hosts?.ready === 2;
+    }, 'evicted host back in a new pod', 60_000);
+    await expectAlive('demo-host-1', keys);
   }, 90_000);
 
   test('an operator that dies mid-drain is replaced; the new leader resumes the drain from status and finishes it', async () => {

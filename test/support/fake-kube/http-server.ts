@@ -14,6 +14,7 @@ import type { Faults } from './faults';
 import { isObject, type JsonValue } from './json';
 import { PATCH_CONTENT_TYPES } from './patches';
 import type { ResourceType } from './registry';
+import { evictPod } from './eviction';
 import { getScale, patchScale, replaceScale } from './scale';
 import type { Watches } from './watch';
 
@@ -35,7 +36,7 @@ interface Route {
   type: ResourceType;
   namespace?: string;
   name?: string;
-  subresource?: 'status' | 'scale';
+  subresource?: 'status' | 'scale' | 'eviction';
   legacyWatch: boolean;
 }
 
@@ -93,11 +94,12 @@ function route(api: Api, segments: string[], host: string): Routed {
   const type = resource === undefined ? undefined : reg.find(group, version, resource);
   const notFound = () => errors.pathNotFound(`/${segments.join('/')}`);
   if (!type || extra.length > 0) throw notFound();
-  if (sub !== undefined && !((sub === 'status' && type.status) || (sub === 'scale' && type.scale))) throw notFound();
+  const eviction = sub === 'eviction' && group === '' && resource === 'pods';
+  if (sub !== undefined && !((sub === 'status' && type.status) || (sub === 'scale' && type.scale) || eviction)) throw notFound();
   if (type.namespaced && namespace === undefined && name !== undefined) throw notFound();
   return {
     kind: 'resource',
-    route: { type, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}), ...(sub ? { subresource: sub as 'status' | 'scale' } : {}), legacyWatch },
+    route: { type, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}), ...(sub ? { subresource: sub as 'status' | 'scale' | 'eviction' } : {}), legacyWatch },
   };
 }
 
@@ -198,6 +200,12 @@ async function handleResource(deps: HttpDeps, req: IncomingMessage, res: ServerR
   }
 
   const name = r.name;
+  if (r.subresource === 'eviction') {
+    if (method !== 'POST') throw errors.methodNotAllowed(method);
+    const out = evictPod(api, r.type, ns, name, await bodyOf());
+    send(res, 201, out.status);
+    return;
+  }
   if (r.subresource === 'scale') {
     if (method === 'GET') { send(res, 200, getScale(api, r.type, ns, name)); return; }
     if (method === 'PUT') { send(res, 200, replaceScale(api, r.type, ns, name, await bodyOf(), write)); return; }
