@@ -176,6 +176,8 @@ describe('operator drains real hosts before removing them', () => {
     expect((await expectStatus(evict('demo-host-1'))).code).toBe(429);
     expect(await rowsAtStop).toBe(0);
     expect(kubelet.preStops[preStopsBefore]).toMatchObject({ pod: 'demo-host-0', code: 0 });
+    // The hook reached the host and drained it (not "nothing listening, already stopped").
+    expect(JSON.parse(kubelet.preStops[preStopsBefore]!.stdout)).toMatchObject({ reachable: true, drained: true });
     await h.waitForCluster((x) => {
       const p = h.fake.get('v1/pods', CLUSTER_NS, 'demo-host-0');
       return p && p.metadata.uid !== uid && x.status?.hosts?.ready === 2;

@@ -68,7 +68,7 @@ export class ProcessKubelet {
     const deadline = Date.now() + graceMs;
     const hook = run.container.lifecycle?.preStop?.exec?.command;
     if (hook) {
-      const args = hookArgs(hook);
+      const args = hookArgs(hook, run.ip);
       if (args) {
         const r = await runAdama(args, { ...this.o.env, ...run.env }, graceMs).catch((err: unknown) => ({ code: null, stdout: String(err), stderr: '' }));
         this.preStops.push({ pod: pod.metadata.name!, code: r.code, stdout: r.stdout });
@@ -142,8 +142,17 @@ export function expand(text: string, env: Readonly<Record<string, string>>): str
   return text.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
 }
 
-/** The `adama` arguments of a preStop exec hook (`node … /app/dist/services/cli/main.js <args>`). */
-function hookArgs(command: readonly string[]): string[] | undefined {
+/**
+ * The `adama` arguments of a preStop exec hook (`node … /app/dist/services/cli/main.js <args>`).
+ * In a pod, `drain-self` reaches its host on the pod's own 127.0.0.1; here every pod shares the
+ * machine's loopback and its host listens on the pod's IP, so the hook is pointed there: without
+ * this, the hook would find nothing listening and report the host as already stopped.
+ */
+function hookArgs(command: readonly string[], podIp: string): string[] | undefined {
   const at = command.indexOf(CLI_PATH);
-  return at >= 0 ? command.slice(at + 1) : undefined;
+  if (at < 0) return undefined;
+  const args = command.slice(at + 1);
+  const port = args[args.indexOf('--port') + 1];
+  if (args.includes('drain-self') && !args.includes('--target') && args.includes('--port') && port) args.push('--target', `${podIp}:${port}`);
+  return args;
 }
