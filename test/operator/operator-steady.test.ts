@@ -90,5 +90,9 @@ describe('a steady operator', () => {
     }
     for (let i = 0; i < 200 && op.trackedClusters !== baseline; i++) await new Promise((r) => setTimeout(r, 50));
     expect(op.trackedClusters).toBe(baseline);
+    // The host gauge counts only what is left: demo's four hosts (no stale entries of the churned clusters).
+    const text = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
+    const hosts = [...text.matchAll(/^adama_operator_hosts\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(hosts).toBe(4);
   }, 60_000);
 });
