@@ -20,7 +20,7 @@ import type { OwnedCount } from './owned-count';
 import type { HostDrain } from './host-drain';
 
 export interface HostServiceDeps {
-  host: DocumentHost;
+  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument'>;
   log: Logger;
   /** The host's drain (host-drain.ts): Drain, CancelDrain and Status's `draining`. */
   drain: Pick<HostDrain, 'drain' | 'cancel' | 'draining'>;
@@ -142,7 +142,7 @@ class MultiplexSession {
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const s of streams) s.then((h) => h.close(), () => undefined).catch(() => undefined);
-    this.deps.log.info({ call: this.callId, streams: streams.length, reason }, 'multiplex.closed');
+    this.deps.log.info({ call: this.callId, streams: streams.length, reason, deltaEnvelopes: this.deltas.envelopes, deltaDeliveries: this.deltas.deliveries }, 'multiplex.closed');
     if (!this.call.writableEnded && !this.call.destroyed) this.call.end();
   }
 }
