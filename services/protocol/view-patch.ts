@@ -9,23 +9,8 @@
  * Like delta.ts: pure, no dependencies, bundled for browsers. The previous view is not mutated
  * (UI code may compare views by reference), and the result must be treated as immutable too.
  */
-import { decode } from './delta';
+import { decode, hasOwn, ORDER, orderOf, own, put } from './delta';
 import { type Json, type JsonObject, isJsonObject } from '../shared/json';
-
-const ORDER = '@o';
-const hasOwn = (o: JsonObject, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-const own = (o: JsonObject, k: string): Json | undefined => (hasOwn(o, k) ? o[k] : undefined);
-
-function put(o: JsonObject, k: string, v: Json): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
-}
-
-const orderOf = (v: Json | undefined): Json[] | undefined => {
-  if (!isJsonObject(v)) return undefined;
-  const order = own(v, ORDER);
-  return Array.isArray(order) ? order : undefined;
-};
 
 /**
  * The decoded form of `after`, reusing `view` (the decoded form of `before`) wherever `patch`
@@ -64,7 +49,7 @@ function patchList(view: Json[], before: JsonObject, beforeOrder: Json[], patch:
   }
   const element = (prevIndex: number): Json => {
     const id = beforeOrder[prevIndex] as string;
-    return changed?.has(id) ? patchView(view[prevIndex], own(before, id), patch[id] as Json, after[id] as Json) : (view[prevIndex] as Json);
+    return changed?.has(id) ? patchView(view[prevIndex], own(before, id), own(patch, id) as Json, own(after, id) as Json) : (view[prevIndex] as Json);
   };
   const orderPatch = own(patch, ORDER);
   const out: Json[] = new Array<Json>(afterOrder.length);
@@ -77,7 +62,7 @@ function patchList(view: Json[], before: JsonObject, beforeOrder: Json[], patch:
   for (const item of orderPatch) {
     if (typeof item === 'string') {
       // A new element, or a single reused position the producer sent as its id: decode just that one.
-      out[j++] = decode(after[item] as Json);
+      out[j++] = decode(own(after, item) as Json);
       continue;
     }
     const [start, end] = item as [number, number];
