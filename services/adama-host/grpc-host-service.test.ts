@@ -125,6 +125,22 @@ describe('grouped deltas on the Multiplex call', () => {
     expect(envs.map((e) => e.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
+  it('delivers every delta of a burst to every stream once and in order', async () => {
+    const raw = await viewers('burst', 100, { [WIRE_FEATURES_KEY]: GROUPED_DELTAS }, 2);
+    const sends = 60;
+    for (let i = 0; i < sends; i++) raw.send({ id: 2000 + i, send: { stream: 1 + (i % 102), channel: 'say', message_json: String(i), dedupe: '' } });
+    const seqs = await Promise.all(Array.from({ length: sends }, async (_, i) => { const a = await raw.answer(2000 + i); return a.body === 'reply' ? a.reply.seq : -1; }));
+    const expected = [...seqs].sort((a, b) => a - b);
+    const seen = new Map<number, number[]>();
+    let deliveries = 0;
+    while (deliveries < sends * 102) {
+      const env = await raw.next((e) => e.body === 'delta' && expected.includes(e.delta.seq));
+      if (env.body !== 'delta') continue;
+      for (const id of env.delta.streams!) { seen.set(id, [...(seen.get(id) ?? []), env.delta.seq]); deliveries++; }
+    }
+    for (let id = 1; id <= 102; id++) expect(seen.get(id)).toEqual(expected);
+  });
+
   it('hands every sink on a HostConnection the same delta object, whose frame is the JSON the host sent', async () => {
     const conn = new HostConnection({ hostId: 'contract-host', address, log: silentLogger, maxBatch: 64, maxQueued: 10_000, onDead: () => undefined });
     try {
@@ -137,11 +153,11 @@ describe('grouped deltas on the Multiplex call', () => {
         return w;
       });
       const streams = await Promise.all(sinks.map((s, i) => conn.openStream({ space: 'chat', key: 'conn' }, who(`c${i}`), { viewerState: {} }, s)));
-      await streams[0]!.send('say', { text: 'shared' });
+      const { seq } = await streams[0]!.send('say', { text: 'shared' });
       await Promise.all(sinks.map((s) => s.until((v) => (v as { said: unknown }).said !== null)));
       const last = received.map((r) => r[r.length - 1]!);
       for (const d of last) expect(d).toBe(last[0]);
-      expect(deltaFrame(7, last[0]!)).toBe('{"deliver":7,"done":false,"response":{"delta":{"data":{"said":{"text":"shared"}},"seq":5}}}');
+      expect(deltaFrame(7, last[0]!)).toBe(`{"deliver":7,"done":false,"response":{"delta":{"data":{"said":{"text":"shared"}},"seq":${seq}}}}`);
     } finally {
       conn.close();
     }
