@@ -1,11 +1,11 @@
 /**
  * The host's gRPC face over real gRPC on loopback, against a document host that keeps the
- * StreamSink contract (host-api.ts): viewers that receive an identical delta in one change get the
+ * StreamSink contract (services/protocol/host-api.ts): viewers that receive an identical delta in one change get the
  * same Delta object, in one synchronous loop. Grouped fan-out must turn that into ONE envelope per
  * (document, distinct delta) for a proxy that announced it, one per stream for one that did not,
  * and the proxy side (HostConnection) must hand every sink the same unparsed delta.
  */
-import type { DocumentStream, StreamSink } from './host-api';
+import type { DocumentStream, StreamSink } from '../protocol/host-api';
 import { createHostService } from './grpc-host-service';
 import { DeltaGrouper } from '../grpc/delta-grouper';
 import { startGrpcServer, type RunningGrpcServer } from '../grpc/server';
@@ -14,7 +14,8 @@ import type { Delta } from '../protocol/messages';
 import { deltaFrame } from '../protocol/delta-wire';
 import type { Json } from '../shared/json';
 import { silentLogger } from '../shared/log';
-import type { DocRef, Who } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
+import type { Who } from '../shared/identity';
 import { HostConnection } from '../web-proxy/host-connection';
 import { RawMultiplex, ViewWatcher } from '../../test/support/host-rpc';
 

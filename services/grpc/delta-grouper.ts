@@ -1,7 +1,7 @@
 /**
  * @module delta-grouper
  * The host's outbound deltas on one Multiplex call. Viewers that receive an identical delta in one
- * change get the same `Delta` object, synchronously in one loop (StreamSink contract, host-api.ts);
+ * change get the same `Delta` object, synchronously in one loop (StreamSink contract, services/protocol/host-api.ts);
  * for a proxy that announced grouped deltas, every stream on this call that gets that object joins
  * ONE envelope (`Delta.streams`), serialized once (delta-wire.ts). Older proxies get one envelope
  * per stream, still with the text serialized once.
