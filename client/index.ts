@@ -7,6 +7,7 @@
  * key, so a send is applied at most once and acknowledged exactly once.
  */
 import { apply, decode } from '../services/protocol/delta';
+import { patchView } from '../services/protocol/view-patch';
 import type { Delta, ServerFrame } from '../services/protocol/messages';
 import type { Json } from '../services/shared/json';
 
@@ -46,7 +47,11 @@ interface Pending { resolve(v: Record<string, Json>): void; reject(e: AdamaFailu
 
 export interface DocumentOptions {
   viewerState?: Json;
-  /** Called with the whole current view after every delta. */
+  /**
+   * Called with the whole current view after every delta. Views share the subtrees a delta did
+   * not touch with the previous view (so unchanged parts keep their identity); treat them as
+   * immutable.
+   */
   onView?(view: Json, seq: number): void;
   /** Called when the stream ends with a failure that will not be retried. */
   onError?(error: AdamaFailure): void;
@@ -288,7 +293,12 @@ export class AdamaDocument {
 
   /** @internal */ delta(d: Delta): void {
     try {
-      this.encoded = d.reset || this.encoded === undefined ? d.data : apply(this.encoded, d.data);
+      // Apply the patch to the encoded state, then bring the view along at the cost of the patch:
+      // only what it touched is decoded again (view-patch.ts); a reset decodes the whole view.
+      const before = this.encoded;
+      const encoded = d.reset || before === undefined ? d.data : apply(before, d.data);
+      this.view = encoded === d.data || this.view === undefined ? decode(encoded) : patchView(this.view, before, d.data, encoded);
+      this.encoded = encoded;
     } catch {
       // A delta that does not apply means we lost track: ask for the whole view again.
       this.encoded = undefined;
@@ -297,7 +307,6 @@ export class AdamaDocument {
       return;
     }
     this.seq = d.seq;
-    this.view = decode(this.encoded);
     if (this.streamId !== null) this.open.resolve(this.streamId);
     this.markReady(this.view);
     this.options.onView?.(this.view, d.seq);

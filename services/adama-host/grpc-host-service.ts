@@ -12,14 +12,15 @@ import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
 import { unaryHandler } from '../grpc/service-error';
-import type { DrainRequest, FailureMsg, HostBatch, HostEnvelope, OpenStreamMsg, ProxyBatch, ProxyEnvelope, StatusReply, WhoMsg } from '../grpc/host-messages';
+import { DeltaGrouper } from '../grpc/delta-grouper';
+import { GROUPED_DELTAS, WIRE_FEATURES_KEY, type DrainRequest, type FailureMsg, type HostBatch, type HostEnvelope, type OpenStreamMsg, type ProxyBatch, type ProxyEnvelope, type StatusReply, type WhoMsg } from '../grpc/host-messages';
 import type { DocumentStream } from '../protocol/host-api';
 import type { DocumentHost } from './document-host';
 import type { OwnedCount } from './owned-count';
 import type { HostDrain } from './host-drain';
 
 export interface HostServiceDeps {
-  host: DocumentHost;
+  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument'>;
   log: Logger;
   /** The host's drain (host-drain.ts): Drain, CancelDrain and Status's `draining`. */
   drain: Pick<HostDrain, 'drain' | 'cancel' | 'draining'>;
@@ -53,17 +54,19 @@ export function createHostService(deps: HostServiceDeps): grpc.UntypedServiceImp
 class MultiplexSession {
   private readonly streams = new Map<number, Promise<DocumentStream>>();
   private readonly out: EnvelopeBatcher<HostEnvelope>;
+  private readonly deltas: DeltaGrouper;
   private ended = false;
 
   constructor(private readonly call: MultiplexCall, private readonly deps: HostServiceDeps, private readonly callId: number) {
     this.out = new EnvelopeBatcher<HostEnvelope>(call, { maxBatch: deps.maxBatch, maxQueued: deps.maxQueued });
+    this.deltas = new DeltaGrouper((env) => this.push(env), announcesGroupedDeltas(call.metadata));
     call.on('data', (batch: ProxyBatch) => {
       for (const env of batch.items ?? []) this.handle(env);
     });
     call.on('end', () => this.end('proxy ended the stream'));
     call.on('error', (err) => this.end(`stream error: ${err.message}`));
     call.on('cancelled', () => this.end('proxy cancelled'));
-    deps.log.info({ peer: call.getPeer(), call: callId }, 'multiplex.opened');
+    deps.log.info({ peer: call.getPeer(), call: callId, groupedDeltas: announcesGroupedDeltas(call.metadata) }, 'multiplex.opened');
   }
 
   private handle(env: ProxyEnvelope): void {
@@ -91,7 +94,7 @@ class MultiplexSession {
     if (this.streams.has(id)) throw new AdamaError(E.DUPLICATE_REQUEST_ID, `stream ${id} is already open on this call`);
     const ref: DocRef = { space: m.space, key: m.key };
     const opening = this.deps.host.openStream(ref, who(m.who), { since: m.has_since ? m.since : undefined, viewerState: parseJson(m.viewer_state_json || '{}', 'viewer_state_json'), suspectHosts: m.suspect_hosts ?? [] }, {
-      onDelta: (d) => this.send({ id, delta: { data_json: JSON.stringify(d.data), seq: d.seq, reset: d.reset === true } }),
+      onDelta: (d) => { if (!this.ended) this.deltas.delta(id, d); },
       onClosed: (error) => { this.streams.delete(id); this.send({ id, closed: { ...error, owner: '' } }); },
     });
     this.streams.set(id, opening);
@@ -116,6 +119,10 @@ class MultiplexSession {
   }
 
   private send(env: HostEnvelope): void {
+    if (!this.ended) this.deltas.other(env);
+  }
+
+  private push(env: HostEnvelope): void {
     if (this.ended) return;
     try {
       this.out.push(env);
@@ -135,9 +142,14 @@ class MultiplexSession {
     const streams = [...this.streams.values()];
     this.streams.clear();
     for (const s of streams) s.then((h) => h.close(), () => undefined).catch(() => undefined);
-    this.deps.log.info({ call: this.callId, streams: streams.length, reason }, 'multiplex.closed');
+    this.deps.log.info({ call: this.callId, streams: streams.length, reason, deltaEnvelopes: this.deltas.envelopes, deltaDeliveries: this.deltas.deliveries }, 'multiplex.closed');
     if (!this.call.writableEnded && !this.call.destroyed) this.call.end();
   }
+}
+
+/** Whether the proxy's Multiplex metadata says it reads grouped deltas (`Delta.streams`). */
+function announcesGroupedDeltas(metadata: grpc.Metadata | undefined): boolean {
+  return (metadata?.get(WIRE_FEATURES_KEY) ?? []).some((v) => String(v).split(',').some((f) => f.trim() === GROUPED_DELTAS));
 }
 
 function who(m: WhoMsg | undefined): Who {

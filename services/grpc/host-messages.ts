@@ -20,7 +20,13 @@ export type ProxyEnvelope =
 
 export interface ProxyBatch { items: ProxyEnvelope[] }
 
-export interface DeltaMsg { data_json: string; seq: number; reset: boolean }
+/** `streams` non-empty: a grouped delta for every stream listed (envelope id 0); see proto/host.proto. */
+export interface DeltaMsg { data_json: string; seq: number; reset: boolean; streams?: number[] }
+
+/** Multiplex call metadata by which a proxy announces what it understands beyond the base protocol. */
+export const WIRE_FEATURES_KEY = 'adama-wire';
+/** The proxy reads `Delta.streams`: the host may send one envelope per (document, distinct delta). */
+export const GROUPED_DELTAS = 'grouped-deltas';
 export interface FailureMsg { code: number; message: string; retry: boolean; owner: string }
 
 export type HostEnvelope =

@@ -14,21 +14,21 @@
 import { type Json, type JsonObject, isJsonObject } from '../shared/json';
 
 /** The key holding a list's order; every key starting with '@' is reserved for the encoding. */
-const ORDER = '@o';
+export const ORDER = '@o';
 
-const hasOwn = (o: JsonObject, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+export const hasOwn = (o: JsonObject, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Plain assignment of "__proto__" would set the prototype instead of storing data. */
-function put(o: JsonObject, k: string, v: Json): void {
+export function put(o: JsonObject, k: string, v: Json): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 
 /** Reads an own member only, so "__proto__" or "constructor" never resolve to Object.prototype. */
-const own = (o: JsonObject, k: string): Json | undefined => (hasOwn(o, k) ? o[k] : undefined);
+export const own = (o: JsonObject, k: string): Json | undefined => (hasOwn(o, k) ? o[k] : undefined);
 
 /** An encoded list is an object whose "@o" is an array; user data cannot produce one (see encode). */
-const orderOf = (v: Json | undefined): Json[] | undefined => {
+export const orderOf = (v: Json | undefined): Json[] | undefined => {
   if (!isJsonObject(v)) return undefined;
   const order = own(v, ORDER);
   return Array.isArray(order) ? order : undefined;

@@ -12,7 +12,8 @@ import type { Logger } from '../shared/log';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
-import type { FailureMsg, HostBatch, HostEnvelope, ProxyBatch, ProxyEnvelope } from '../grpc/host-messages';
+import { GROUPED_DELTAS, WIRE_FEATURES_KEY, type FailureMsg, type HostBatch, type HostEnvelope, type ProxyBatch, type ProxyEnvelope } from '../grpc/host-messages';
+import { wireDelta } from '../protocol/delta-wire';
 import { serviceClient } from '../grpc/load-proto';
 import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 
@@ -50,7 +51,11 @@ export class HostConnection implements HostClient {
     this.hostId = o.hostId;
     const Client = serviceClient('host.proto', 'adama.host.v1.Host');
     this.client = new Client(o.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    this.call = (this.client as unknown as { Multiplex(): grpc.ClientDuplexStream<ProxyBatch, HostBatch> }).Multiplex();
+    // We read grouped deltas (one envelope per distinct delta, listing its streams); a host that
+    // does not know the key ignores it and sends one envelope per stream, which we read too.
+    const metadata = new grpc.Metadata();
+    metadata.set(WIRE_FEATURES_KEY, GROUPED_DELTAS);
+    this.call = (this.client as unknown as { Multiplex(m: grpc.Metadata): grpc.ClientDuplexStream<ProxyBatch, HostBatch> }).Multiplex(metadata);
     this.out = new EnvelopeBatcher<ProxyEnvelope>(this.call, { maxBatch: o.maxBatch, maxQueued: o.maxQueued });
     this.call.on('data', (batch: HostBatch) => { for (const env of batch.items ?? []) this.receive(env); });
     this.call.on('error', (err: Error) => this.die(`stream error: ${err.message}`));
@@ -125,9 +130,11 @@ export class HostConnection implements HostClient {
   private receive(env: HostEnvelope): void {
     switch (env.body) {
       case 'delta': {
-        let data: Json;
-        try { data = JSON.parse(env.delta.data_json) as Json; } catch { this.o.log.warn({ host: this.hostId }, 'host.bad_delta'); return; }
-        this.sinks.get(env.id)?.onDelta({ data, seq: env.delta.seq, ...(env.delta.reset ? { reset: true } : {}) });
+        // Not parsed: every sink gets the same delta object, whose text the client frames reuse.
+        const delta = wireDelta(env.delta.data_json, env.delta.seq, env.delta.reset);
+        const streams = env.delta.streams;
+        if (streams === undefined || streams.length === 0) this.sinks.get(env.id)?.onDelta(delta);
+        else for (const id of streams) this.sinks.get(id)?.onDelta(delta);
         return;
       }
       case 'closed': {

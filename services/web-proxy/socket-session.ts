@@ -12,6 +12,7 @@
  */
 import type WebSocket from 'ws';
 import { decodeClientFrame } from '../protocol/codec';
+import { deltaFrame } from '../protocol/delta-wire';
 import type { Request, ServerFrame } from '../protocol/messages';
 import { AdamaError, E, errorByCode, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
 import { requestResult, withSpan, type AdamaMetrics } from '../shared/telemetry';
@@ -210,7 +211,8 @@ export class SocketSession {
       maxPendingSends: this.deps.config.maxPendingSendsPerStream,
       rerouteBackoffMs: this.deps.config.rerouteBackoffMs,
       output: {
-        delta: (id, delta) => this.write({ deliver: id, done: false, response: { delta } }),
+        // One shared serialized body per distinct delta; only the frame around it is per stream.
+        delta: (id, delta) => this.writeText(deltaFrame(id, delta)),
         failed: (id, error) => { this.removeStream(id); this.writeFailure(id, error); },
         reattached: () => this.deps.metrics.failovers.add(1),
       },
@@ -281,13 +283,17 @@ export class SocketSession {
 
   /** Every frame goes through here: a socket that stopped reading is closed rather than buffered without bound. */
   private write(frame: ServerFrame): void {
+    this.writeText(JSON.stringify(frame));
+  }
+
+  private writeText(text: string): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.deps.config.maxBufferedBytes) {
       this.deps.log.warn({ conn: this.deps.connId, bytes: this.ws.bufferedAmount }, 'socket.slow_consumer');
       this.close(E.SLOW_CONSUMER);
       return;
     }
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(text);
   }
 
   private ping(): void {

@@ -27,9 +27,12 @@ export class RawMultiplex {
   private readonly received: HostEnvelope[] = [];
   private readonly waiters: { pred: (e: HostEnvelope) => boolean; resolve(e: HostEnvelope): void }[] = [];
 
-  constructor(address: string) {
+  /** `metadata`: the Multiplex call's metadata, e.g. the wire features a proxy announces. */
+  constructor(address: string, metadata: Record<string, string> = {}) {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure());
-    this.call = this.client.makeBidiStreamRequest('/adama.host.v1.Host/Multiplex', (b: Buffer) => b, (b: Buffer) => b);
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+    this.call = this.client.makeBidiStreamRequest('/adama.host.v1.Host/Multiplex', (b: Buffer) => b, (b: Buffer) => b, md);
     this.call.on('data', (bytes: Buffer) => {
       for (const env of (multiplex.responseDeserialize(bytes) as { items: HostEnvelope[] }).items) {
         const w = this.waiters.find((x) => x.pred(env));
