@@ -1,0 +1,211 @@
+/**
+ * @module peer/peer-bench
+ * The issue-19 workloads with Colyseus as the peer in the same run. Every server runs in its own
+ * process (ours on one process with PostgreSQL, with PGlite, the split tiers; Colyseus; the raw
+ * relay as the floor), the clients in a forked load generator, and each figure is printed next to
+ * its ratio to Colyseus and to the baseline. Workloads run one after another, each server started
+ * fresh for its workload and stopped after it, so no two servers compete for the two cores.
+ *
+ * - chat: 20 documents x 10 clients closed loop (config peerDocs/peerClients).
+ * - pair: one sender, one receiver, in a chat holding 0 and then pairPrefill messages; baseline
+ *   is the raw relay (ws-relay-baseline.ts) + one PostgreSQL commit, both measured in this run.
+ * - viewers: one document, 1 and then `viewers` viewers, all through one proxy.
+ */
+import { splitDatabaseKind, withBenchDatabase, type DatabaseKind } from '../bench-databases';
+import type { BenchConfig } from '../config';
+import { startSplitStack } from '../split-stack';
+import { openStorage } from '../../services/storage/open-storage';
+import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
+import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
+import { postgresUrl } from '../../test/support/databases';
+import { describeError } from '../timing';
+import { runRelayBaseline } from '../ws-relay-baseline';
+import { measureCommit, type CommitResult } from './pg-commit';
+import { runLoad, startAdamaSingle, startColyseus, startRelay, type LoadRun, type ServerProcess } from './processes';
+import { printTable, type Row, type TableFigure } from './peer-report';
+import type { ChatLoopResult, PairResult, ViewersResult } from './workloads';
+import type { TargetKind } from './chat-target';
+
+import { PEER_WORKLOADS, type PeerWorkload } from '../args';
+
+type Figures = Record<string, unknown>;
+
+/** Bound on one load-generator job (setup, warm-up and measured phase). */
+const JOB_TIMEOUT_MS = 240_000;
+/** No new message starts after this long in a measured phase of the chat loop. */
+const PHASE_MS = 60_000;
+const SPLIT_HOSTS = 3;
+const SPLIT_PGLITE_CONNECTIONS = 128;
+
+/** CPU seconds of the named server processes (all when `names` is omitted) over one phase. */
+function serverCpuSeconds(run: LoadRun<unknown>, phase: string, names?: readonly string[]): number {
+  const u = run.cpu[phase];
+  if (!u) return Number.NaN;
+  const cores = Object.entries(u.children).filter(([n]) => n !== 'loadgen' && (!names || names.includes(n))).reduce((a, [, v]) => a + v, 0);
+  return cores * u.seconds;
+}
+
+interface Server { name: string; kind: TargetKind; urls: string[]; pids(): Record<string, number | undefined> }
+
+async function withServer<T>(start: () => Promise<ServerProcess>, kind: TargetKind, fn: (s: Server) => Promise<T>): Promise<T> {
+  const p = await start();
+  try {
+    return await fn({ name: p.name, kind, urls: [p.url], pids: () => ({ [p.name]: p.pid }) });
+  } finally {
+    await p.stop();
+  }
+}
+
+/** Runs `fn` on our split tiers (3 hosts, config.splitProxies proxies) on a fresh database with the example spaces. */
+async function withSplit<T>(config: Readonly<BenchConfig>, fn: (s: Server, proxies: string[]) => Promise<T>): Promise<T> {
+  const kind: DatabaseKind = splitDatabaseKind();
+  return withBenchDatabase(kind, async (db) => {
+    const storage = await openStorage({ databaseUrl: db.connectionString });
+    try {
+      await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
+      const stack = await startSplitStack({ databaseUrl: db.connectionString, hosts: SPLIT_HOSTS, proxies: config.splitProxies });
+      try {
+        const urls = stack.proxies.map((p) => String(p.ready.ws));
+        return await fn({ name: `ours split (${kind})`, kind: 'adama', urls, pids: () => stack.pids() }, urls);
+      } finally {
+        await stack.close();
+      }
+    } finally {
+      await storage.close();
+    }
+  }, { maxConnections: SPLIT_PGLITE_CONNECTIONS });
+}
+
+/** Our single process on a fresh PostgreSQL database, or with PGlite inside it. */
+function withOursSingle<T>(database: 'postgres' | 'pglite', fn: (s: Server) => Promise<T>): Promise<T> {
+  if (database === 'pglite') return withServer(() => startAdamaSingle(undefined), 'adama', (s) => fn({ ...s, name: 'ours 1 process (PGlite)' }));
+  return withBenchDatabase('postgres', (db) => withServer(() => startAdamaSingle(db.connectionString), 'adama', (s) => fn({ ...s, name: 'ours 1 process (PostgreSQL)' })));
+}
+
+const chatFigures: TableFigure[] = [
+  { key: 'deliveriesPerSec', label: 'deliveries/s', higherIsBetter: true },
+  { key: 'lastSeenP50Ms', label: 'send→last client p50 ms' },
+  { key: 'lastSeenP99Ms', label: 'send→last client p99 ms' },
+  { key: 'cpuMsPerDelivery', label: 'server CPU ms/delivery' },
+];
+
+async function runChat(config: Readonly<BenchConfig>, figures: Figures): Promise<void> {
+  const rows: Row[] = [];
+  const job = { workload: 'chat' as const, options: { documents: config.peerDocs, clients: config.peerClients, warmup: config.peerWarmup, messages: config.peerMessages, opTimeoutMs: config.opTimeoutMs, phaseMs: PHASE_MS } };
+  const one = async (s: Server, role: Row['role']): Promise<void> => {
+    try {
+      const run = await runLoad<ChatLoopResult>({ kind: s.kind, urls: s.urls }, job, s.pids, JOB_TIMEOUT_MS);
+      const r = run.result;
+      const cpu = serverCpuSeconds(run, 'phase');
+      const values = { deliveriesPerSec: r.deliveriesPerSec, lastSeenP50Ms: r.lastSeen.p50Ms, lastSeenP99Ms: r.lastSeen.p99Ms, cpuMsPerDelivery: r.deliveries > 0 ? (cpu * 1000) / r.deliveries : Number.NaN };
+      rows.push({ name: s.name, role, values, notes: `missed ${r.missedDeliveries}/${r.expectedDeliveries}, errors ${r.errors}` });
+      figures[s.name] = { ...r, values, cpu: run.cpu };
+    } catch (err) {
+      rows.push({ name: s.name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
+      figures[s.name] = { error: describeError(err) };
+      process.exitCode = 1;
+    }
+  };
+  await withServer(startRelay, 'relay', (s) => one({ ...s, name: 'raw relay' }, 'baseline'));
+  await withServer(startColyseus, 'colyseus', (s) => one({ ...s, name: 'Colyseus 0.18' }, 'peer'));
+  if (postgresUrl() !== undefined) await withOursSingle('postgres', (s) => one(s, 'ours'));
+  await withOursSingle('pglite', (s) => one(s, 'ours'));
+  await withSplit(config, (s) => one(s, 'ours'));
+  printTable(`chat ${config.peerDocs} docs x ${config.peerClients} clients, closed loop, ${config.peerMessages} msgs/doc (deliveries = receivers, ${config.peerClients - 1} per message)`, chatFigures, rows);
+  figures.rows = rows;
+}
+
+const pairFigures: TableFigure[] = [
+  { key: 'p50Ms', label: 'send→delta p50 ms' },
+  { key: 'p99Ms', label: 'send→delta p99 ms' },
+  { key: 'ackP50Ms', label: 'send→ack p50 ms' },
+];
+
+async function runPairs(config: Readonly<BenchConfig>, figures: Figures): Promise<void> {
+  const relay = await runRelayBaseline(config);
+  let commit: CommitResult | undefined;
+  const pg = postgresUrl();
+  if (pg !== undefined) commit = await withBenchDatabase('postgres', (db) => measureCommit(db.connectionString, config.pairMessages));
+  const baseline = relay.latency.p50Ms + (commit?.latency.p50Ms ?? 0);
+  const rows: Row[] = [{ name: commit ? 'raw relay + 1 PostgreSQL commit' : 'raw relay (no DATABASE_URL: no commit)', role: 'baseline', values: { p50Ms: baseline, p99Ms: relay.latency.p99Ms + (commit?.latency.p99Ms ?? 0) }, notes: `relay p50 ${relay.latency.p50Ms} ms; commit p50 ${commit?.latency.p50Ms ?? '-'} ms` }];
+  figures.relay = relay;
+  figures.commit = commit ?? null;
+  const pairJob = (prefill: number) => ({ workload: 'pair' as const, options: { prefill, warmup: 20, messages: config.pairMessages, opTimeoutMs: config.opTimeoutMs } });
+  const both = async (s: Server, role: Row['role']): Promise<void> => {
+    const results: Record<number, PairResult> = {};
+    for (const prefill of [0, config.pairPrefill]) {
+      const name = `${s.name}, N=${prefill}`;
+      try {
+        const run = await runLoad<PairResult>({ kind: s.kind, urls: s.urls }, pairJob(prefill), s.pids, JOB_TIMEOUT_MS);
+        const r = run.result;
+        results[prefill] = r;
+        rows.push({ name, role, values: { p50Ms: r.delivery.p50Ms, p99Ms: r.delivery.p99Ms, ackP50Ms: r.ack.p50Ms }, notes: `prefill ${(r.prefillMs / 1000).toFixed(1)} s; errors ${r.errors}` });
+        figures[name] = { ...r, cpu: run.cpu };
+      } catch (err) {
+        rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
+        figures[name] = { error: describeError(err) };
+        process.exitCode = 1;
+      }
+    }
+    const empty = results[0];
+    const full = results[config.pairPrefill];
+    if (empty && full) figures[`${s.name}: p50 N=${config.pairPrefill} / N=0`] = Math.round((full.delivery.p50Ms / empty.delivery.p50Ms) * 100) / 100;
+  };
+  await withServer(startColyseus, 'colyseus', (s) => both({ ...s, name: 'Colyseus 0.18' }, 'peer'));
+  await withOursSingle(pg !== undefined ? 'postgres' : 'pglite', (s) => both(s, 'ours'));
+  printTable(`pair: 1 sender, 1 receiver, one message at a time, ${config.pairMessages} msgs, in a chat holding N messages (the chat keeps the last 1,000)`, pairFigures, rows, { matchPeerBy: (name) => name.replace(/^.*, N=/, 'N=') });
+  for (const [k, v] of Object.entries(figures)) if (k.includes(' / N=0')) process.stdout.write(`  ${k}: ${String(v)}x\n`);
+  figures.rows = rows;
+}
+
+const viewerFigures: TableFigure[] = [
+  { key: 'lastP50Ms', label: 'send→last viewer p50 ms' },
+  { key: 'lastP99Ms', label: 'send→last viewer p99 ms' },
+  { key: 'ackP99Ms', label: 'sender ack p99 ms' },
+  { key: 'joinCpuS', label: 'server CPU s to join' },
+  { key: 'missed', label: 'missed deliveries' },
+];
+
+async function runViewerSet(config: Readonly<BenchConfig>, figures: Figures): Promise<void> {
+  const rows: Row[] = [];
+  const job = (viewers: number) => ({ workload: 'viewers' as const, options: { viewers, warmup: 3, messages: config.viewersMessages, opTimeoutMs: config.opTimeoutMs * 2, joinConcurrency: 50 } });
+  const both = async (s: Server, role: Row['role']): Promise<void> => {
+    for (const viewers of [1, config.viewers]) {
+      const name = `${s.name}, ${viewers} viewer${viewers === 1 ? '' : 's'}`;
+      try {
+        const run = await runLoad<ViewersResult>({ kind: s.kind, urls: s.urls }, job(viewers), s.pids, JOB_TIMEOUT_MS * 2);
+        const r = run.result;
+        rows.push({ name, role, values: { lastP50Ms: r.lastSeen.p50Ms, lastP99Ms: r.lastSeen.p99Ms, ackP99Ms: r.ack.p99Ms, joinCpuS: serverCpuSeconds(run, 'join'), missed: r.missedDeliveries }, notes: `join ${(r.joinMs / 1000).toFixed(1)} s wall; ${r.messages} msgs; errors ${r.errors}${Object.keys(r.errorSamples).length ? ' ' + JSON.stringify(r.errorSamples) : ''}` });
+        figures[name] = { ...r, cpu: run.cpu };
+      } catch (err) {
+        rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
+        figures[name] = { error: describeError(err) };
+        process.exitCode = 1;
+      }
+    }
+  };
+  await withServer(startRelay, 'relay', (s) => both({ ...s, name: 'raw relay' }, 'baseline'));
+  await withServer(startColyseus, 'colyseus', (s) => both({ ...s, name: 'Colyseus 0.18' }, 'peer'));
+  // Every viewer and the sender on the first proxy: "through one proxy".
+  await withSplit(config, (s, proxies) => both({ ...s, urls: proxies.slice(0, 1) }, 'ours'));
+  printTable(`viewers: one document, one sender, 1 and ${config.viewers} viewers through one proxy, ${config.viewersMessages} msgs one at a time`, viewerFigures, rows, { matchPeerBy: (name) => name.replace(/^.*, /, '') });
+  figures.rows = rows;
+}
+
+export async function runPeerBench(config: Readonly<BenchConfig>, only: ReadonlySet<PeerWorkload>): Promise<Figures> {
+  const out: Figures = {};
+  const steps: Record<PeerWorkload, (c: Readonly<BenchConfig>, f: Figures) => Promise<void>> = { chat: runChat, pair: runPairs, viewers: runViewerSet };
+  for (const w of PEER_WORKLOADS) {
+    if (!only.has(w)) continue;
+    const f: Figures = {};
+    try {
+      await steps[w](config, f);
+    } catch (err) {
+      process.stdout.write(`[peer] ${w} FAILED: ${describeError(err)}\n`);
+      f.error = describeError(err);
+      process.exitCode = 1;
+    }
+    out[w] = f;
+  }
+  return out;
+}
