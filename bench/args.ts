@@ -5,7 +5,7 @@
  */
 
 /** The workloads with Colyseus as the peer (bench/peer/peer-bench.ts), in run order. */
-export const PEER_WORKLOADS = ['chat', 'pair', 'viewers'] as const;
+export const PEER_WORKLOADS = ['chat', 'pair', 'viewers', 'cards'] as const;
 export type PeerWorkload = (typeof PEER_WORKLOADS)[number];
 
 export const ALL_WORKLOADS = [...PEER_WORKLOADS, 'stack', 'split'] as const;

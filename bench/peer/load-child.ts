@@ -8,7 +8,7 @@
  */
 import { describeError } from '../timing';
 import { adamaTarget, colyseusTarget, relayTarget, type ChatTarget, type TargetKind } from './chat-target';
-import { runChatLoop, runPair, runViewers, type Job, type JobResult } from './workloads';
+import { runCards, runChatLoop, runPair, runViewers, type Job, type JobResult } from './workloads';
 
 export interface JobMessage { type: 'job'; target: { kind: TargetKind; urls: string[] }; job: Job }
 export type ChildMessage = { type: 'mark'; name: string } | { type: 'result'; result: JobResult } | { type: 'error'; message: string };
@@ -25,6 +25,7 @@ async function run(m: JobMessage): Promise<JobResult> {
     case 'chat': return runChatLoop(target, m.job.options, mark) as unknown as JobResult;
     case 'pair': return runPair(target, m.job.options, mark) as unknown as JobResult;
     case 'viewers': return runViewers(target, m.job.options, mark) as unknown as JobResult;
+    case 'cards': return runCards(target, m.job.options, mark) as unknown as JobResult;
   }
 }
 

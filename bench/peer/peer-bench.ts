@@ -10,6 +10,8 @@
  * - pair: one sender, one receiver, in a chat holding 0 and then pairPrefill messages; baseline
  *   is the raw relay (ws-relay-baseline.ts) + one PostgreSQL commit, both measured in this run.
  * - viewers: one document, 1 and then `viewers` viewers, all through one proxy.
+ * - cards: the cards example with 1, 10, 25, 50 players (ours only: the figure is how our cost
+ *   per message grows with the views it changes).
  */
 import { splitDatabaseKind, withBenchDatabase, type DatabaseKind } from '../bench-databases';
 import type { BenchConfig } from '../config';
@@ -23,7 +25,7 @@ import { runRelayBaseline } from '../ws-relay-baseline';
 import { measureCommit, type CommitResult } from './pg-commit';
 import { runLoad, startAdamaSingle, startColyseus, startRelay, type LoadRun, type ServerProcess } from './processes';
 import { printTable, type Row, type TableFigure } from './peer-report';
-import type { ChatLoopResult, PairResult, ViewersResult } from './workloads';
+import type { CardsPoint, ChatLoopResult, PairResult, ViewersResult } from './workloads';
 import type { TargetKind } from './chat-target';
 
 import { PEER_WORKLOADS, type PeerWorkload } from '../args';
@@ -170,6 +172,7 @@ async function runViewerSet(config: Readonly<BenchConfig>, figures: Figures): Pr
   const rows: Row[] = [];
   const job = (viewers: number) => ({ workload: 'viewers' as const, options: { viewers, warmup: 3, messages: config.viewersMessages, opTimeoutMs: config.opTimeoutMs * 2, joinConcurrency: 50 } });
   const both = async (s: Server, role: Row['role']): Promise<void> => {
+    const ackP99: number[] = [];
     for (const viewers of [1, config.viewers]) {
       const name = `${s.name}, ${viewers} viewer${viewers === 1 ? '' : 's'}`;
       try {
@@ -177,24 +180,60 @@ async function runViewerSet(config: Readonly<BenchConfig>, figures: Figures): Pr
         const r = run.result;
         rows.push({ name, role, values: { lastP50Ms: r.lastSeen.p50Ms, lastP99Ms: r.lastSeen.p99Ms, ackP99Ms: r.ack.p99Ms, joinCpuS: serverCpuSeconds(run, 'join'), missed: r.missedDeliveries }, notes: `join ${(r.joinMs / 1000).toFixed(1)} s wall; ${r.messages} msgs; errors ${r.errors}${Object.keys(r.errorSamples).length ? ' ' + JSON.stringify(r.errorSamples) : ''}` });
         figures[name] = { ...r, cpu: run.cpu };
+        ackP99.push(r.ack.p99Ms);
       } catch (err) {
         rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
         figures[name] = { error: describeError(err) };
         process.exitCode = 1;
       }
     }
+    if (ackP99.length === 2) figures[`${s.name}: ack p99 ${config.viewers} viewers / 1 viewer`] = Math.round((ackP99[1]! / ackP99[0]!) * 100) / 100;
   };
   await withServer(startRelay, 'relay', (s) => both({ ...s, name: 'raw relay' }, 'baseline'));
   await withServer(startColyseus, 'colyseus', (s) => both({ ...s, name: 'Colyseus 0.18' }, 'peer'));
   // Every viewer and the sender on the first proxy: "through one proxy".
   await withSplit(config, (s, proxies) => both({ ...s, urls: proxies.slice(0, 1) }, 'ours'));
   printTable(`viewers: one document, one sender, 1 and ${config.viewers} viewers through one proxy, ${config.viewersMessages} msgs one at a time`, viewerFigures, rows, { matchPeerBy: (name) => name.replace(/^.*, /, '') });
+  for (const [k, v] of Object.entries(figures)) if (k.includes(' / 1 viewer')) process.stdout.write(`  ${k}: ${String(v)}x\n`);
+  figures.rows = rows;
+}
+
+const cardsFigures: TableFigure[] = [
+  { key: 'changedViews', label: 'views changed per play' },
+  { key: 'lastP50Ms', label: 'send→last player p50 ms' },
+  { key: 'lastP99Ms', label: 'send→last player p99 ms' },
+  { key: 'cpuMsPerPlay', label: 'server CPU ms/play' },
+  { key: 'cpuMsPerView', label: 'server CPU ms/changed view' },
+  { key: 'vsOnePlayer', label: 'CPU/play ÷ 1 player' },
+];
+
+/** Players in the cards workload; each play changes every one of their views (each different). */
+const CARDS_PLAYERS = [1, 10, 25, 50];
+/** Measured plays per player count (after 10 unmeasured ones). */
+const CARDS_PLAYS = 40;
+
+async function runCardsSet(config: Readonly<BenchConfig>, figures: Figures): Promise<void> {
+  const rows: Row[] = [];
+  const job = { workload: 'cards' as const, options: { players: CARDS_PLAYERS, messages: CARDS_PLAYS, opTimeoutMs: config.opTimeoutMs } };
+  const database = postgresUrl() !== undefined ? 'postgres' : 'pglite';
+  await withOursSingle(database, async (s) => {
+    const run = await runLoad<CardsPoint[]>({ kind: s.kind, urls: s.urls }, job, s.pids, JOB_TIMEOUT_MS * 2);
+    let onePlayer: number | undefined;
+    for (const p of run.result) {
+      const cpuMsPerPlay = p.plays > 0 ? (serverCpuSeconds(run, `p${p.players}`) * 1000) / p.plays : Number.NaN;
+      onePlayer ??= cpuMsPerPlay;
+      rows.push({ name: `${s.name}, ${p.players} players`, role: 'ours', values: { changedViews: p.players, lastP50Ms: p.lastSeen.p50Ms, lastP99Ms: p.lastSeen.p99Ms, cpuMsPerPlay, cpuMsPerView: cpuMsPerPlay / p.players, vsOnePlayer: cpuMsPerPlay / onePlayer }, notes: `${p.plays} plays; errors ${p.errors}${p.errors ? ' ' + JSON.stringify(p.errorSamples) : ''}` });
+    }
+    figures.points = run.result;
+    figures.cpu = run.cpu;
+  });
+  printTable(`cards: P players on one game (examples/spaces/cards), each play changes all P views (each different), ${job.options.messages} plays per P`, cardsFigures, rows);
   figures.rows = rows;
 }
 
 export async function runPeerBench(config: Readonly<BenchConfig>, only: ReadonlySet<PeerWorkload>): Promise<Figures> {
   const out: Figures = {};
-  const steps: Record<PeerWorkload, (c: Readonly<BenchConfig>, f: Figures) => Promise<void>> = { chat: runChat, pair: runPairs, viewers: runViewerSet };
+  const steps: Record<PeerWorkload, (c: Readonly<BenchConfig>, f: Figures) => Promise<void>> = { chat: runChat, pair: runPairs, viewers: runViewerSet, cards: runCardsSet };
   for (const w of PEER_WORKLOADS) {
     if (!only.has(w)) continue;
     const f: Figures = {};

@@ -52,11 +52,13 @@ export function printTable(title: string, figures: readonly TableFigure[], rows:
   attachRatios(rows, figures, o);
   const header = ['', ...figures.map((f) => f.label)];
   const lines: string[][] = [header];
+  const hasPeer = rows.some((r) => r.role === 'peer');
+  const hasBaseline = rows.some((r) => r.role === 'baseline');
   for (const row of rows) {
     lines.push([row.name, ...figures.map((f) => fmt(row.values[f.key]))]);
     if (row.ratios) {
-      if (row.role === 'ours') lines.push(['  ÷ Colyseus', ...figures.map((f) => fmtRatio(row.ratios?.[f.key]?.vsPeer))]);
-      lines.push(['  ÷ baseline', ...figures.map((f) => fmtRatio(row.ratios?.[f.key]?.vsBaseline))]);
+      if (row.role === 'ours' && hasPeer) lines.push(['  ÷ Colyseus', ...figures.map((f) => fmtRatio(row.ratios?.[f.key]?.vsPeer))]);
+      if (hasBaseline) lines.push(['  ÷ baseline', ...figures.map((f) => fmtRatio(row.ratios?.[f.key]?.vsBaseline))]);
     }
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));

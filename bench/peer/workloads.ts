@@ -217,6 +217,97 @@ export async function runViewers(target: ChatTarget, o: ViewersOptions, mark: Ma
 export type Job =
   | { workload: 'chat'; options: ChatLoopOptions }
   | { workload: 'pair'; options: PairOptions }
-  | { workload: 'viewers'; options: ViewersOptions };
+  | { workload: 'viewers'; options: ViewersOptions }
+  | { workload: 'cards'; options: CardsOptions };
 
-export type JobResult = ChatLoopResult | PairResult | ViewersResult | Json;
+export type JobResult = ChatLoopResult | PairResult | ViewersResult | CardsPoint[] | Json;
+
+export interface CardsOptions { players: number[]; messages: number; opTimeoutMs: number }
+
+export interface CardsPoint {
+  /** Players connected; every `play` changes every player's view (table, counts; the player's own hand), each view different. */
+  players: number;
+  plays: number;
+  /** send() → the last player sees the play. */
+  lastSeen: LatencySummary;
+  ack: LatencySummary;
+  elapsedMs: number;
+  errors: number;
+  errorSamples: Record<string, number>;
+}
+
+interface CardsView { table?: { id: number }[]; hand?: string[] }
+
+/**
+ * The cards example with P players, P in `players`: every player deals itself in by connecting;
+ * one `deal` gives everyone min(10, 52 / P) cards; then players play in turn, one card at a time,
+ * each play measured from send() until every player's view shows it (its table id), re-dealing
+ * (unmeasured) when the player whose turn it is has no cards left. CPU is marked per P
+ * (`p<P>-start`/`p<P>-end`), so the figure is server CPU per play against the views it changed.
+ */
+export async function runCards(target: ChatTarget, o: CardsOptions, mark: Mark): Promise<CardsPoint[]> {
+  const points: CardsPoint[] = [];
+  for (const players of o.players) {
+    const key = `cards-${players}-${Date.now().toString(36)}`;
+    const views: CardsView[] = [];
+    let waiting: { afterId: number; remaining: number; seen: boolean[]; lastAt: number; done(): void } | null = null;
+    const lastId = (v: CardsView | undefined): number => { const t = v?.table ?? []; return t.length > 0 ? t[t.length - 1]!.id : 0; };
+    const onView = (i: number, view: Json): void => {
+      views[i] = view as CardsView;
+      const w = waiting;
+      if (w && !w.seen[i] && lastId(views[i]) > w.afterId) {
+        w.seen[i] = true;
+        w.lastAt = nowMs();
+        if (--w.remaining === 0) w.done();
+      }
+    };
+    const conns: ChatConnection[] = [];
+    const errorSamples: Record<string, number> = {};
+    let errors = 0;
+    try {
+      for (let i = 0; i < players; i++) conns[i] = await target.join({ space: 'cards', key, agent: `${key}-p${i}`, create: i === 0, onView: (v) => onView(i, v) });
+      const perPlayer = Math.min(10, Math.floor(52 / players));
+      const deal = async (): Promise<void> => {
+        await withTimeout(conns[0]!.sendOp!('deal', { count: perPlayer }), o.opTimeoutMs, 'deal');
+        // Every player's view must show its new hand before the next play is timed.
+        const t0 = nowMs();
+        while (views.some((v) => (v?.hand?.length ?? 0) === 0)) {
+          if (nowMs() - t0 > o.opTimeoutMs) throw new Error('deal: not every player saw a hand');
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      };
+      const playOne = async (p: number, measured: { last: number[]; ack: number[] } | null): Promise<void> => {
+        if ((views[p]?.hand?.length ?? 0) === 0) await deal();
+        const card = views[p]!.hand![0]!;
+        let w!: NonNullable<typeof waiting>;
+        const allSeen = new Promise<void>((resolve) => { w = { afterId: lastId(views[p]), remaining: players, seen: new Array<boolean>(players).fill(false), lastAt: 0, done: resolve }; });
+        waiting = w;
+        const t0 = nowMs();
+        let ackMs = 0;
+        try {
+          await withTimeout(Promise.all([allSeen, conns[p]!.sendOp!('play', { card }).then(() => { ackMs = nowMs() - t0; })]), o.opTimeoutMs, `play ${card}`);
+          if (measured) { measured.last.push(w.lastAt - t0); measured.ack.push(ackMs); }
+        } finally { waiting = null; }
+      };
+      await deal();
+      for (let i = 0; i < Math.min(10, o.messages); i++) await playOne(i % players, null);
+      const measured = { last: [] as number[], ack: [] as number[] };
+      await mark(`p${players}-start`);
+      const t0 = nowMs();
+      for (let i = 0; i < o.messages; i++) {
+        try { await playOne(i % players, measured); } catch (err) {
+          errors++;
+          const k = describeError(err);
+          errorSamples[k] = (errorSamples[k] ?? 0) + 1;
+          break;
+        }
+      }
+      const elapsedMs = nowMs() - t0;
+      await mark(`p${players}-end`);
+      points.push({ players, plays: measured.last.length, lastSeen: summarize(measured.last), ack: summarize(measured.ack), elapsedMs: Math.round(elapsedMs), errors, errorSamples });
+    } finally {
+      await Promise.all(conns.map((c) => c.close()));
+    }
+  }
+  return points;
+}
