@@ -74,6 +74,23 @@ export function adamaTarget(urls: readonly string[]): ChatTarget {
 interface ColyseusMessage { text?: string }
 interface ColyseusChatState { messages: ArrayLike<ColyseusMessage> }
 
+/**
+ * Colyseus joins through an HTTP matchmaking request before the socket; with hundreds of joins at
+ * once on a loaded machine a request can fail at the socket (UND_ERR_SOCKET). A user's client
+ * would retry, so the benchmark does too (a few times, with a short growing pause).
+ */
+async function joinWithRetry<T>(join: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await join();
+    } catch (err) {
+      if (attempt >= JOIN_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+const JOIN_ATTEMPTS = 5;
+
 /** Messages back from the end a Colyseus sender looks for its own sends (more than any workload keeps in flight). */
 const PIPELINE_WINDOW = 128;
 
@@ -82,7 +99,7 @@ export function colyseusTarget(url: string): ChatTarget {
   return {
     kind: 'colyseus',
     async join(o) {
-      const room = await client.joinOrCreate<ColyseusChatState>('chat', { key: o.key, agent: o.agent, title: 'bench' });
+      const room = await joinWithRetry(() => client.joinOrCreate<ColyseusChatState>('chat', { key: o.key, agent: o.agent, title: 'bench' }));
       // Sends in flight by text; with several in flight (prefill) one patch can carry several messages.
       const waiting = new Map<string, () => void>();
       room.onStateChange((state) => {

@@ -187,7 +187,7 @@ async function runViewerSet(config: Readonly<BenchConfig>, figures: Figures): Pr
         process.exitCode = 1;
       }
     }
-    if (ackP99.length === 2) figures[`${s.name}: ack p99 ${config.viewers} viewers / 1 viewer`] = Math.round((ackP99[1]! / ackP99[0]!) * 100) / 100;
+    if (ackP99.length === 2 && ackP99.every((v) => typeof v === 'number' && v > 0)) figures[`${s.name}: ack p99 ${config.viewers} viewers / 1 viewer`] = Math.round((ackP99[1]! / ackP99[0]!) * 100) / 100;
   };
   await withServer(startRelay, 'relay', (s) => both({ ...s, name: 'raw relay' }, 'baseline'));
   await withServer(startColyseus, 'colyseus', (s) => both({ ...s, name: 'Colyseus 0.18' }, 'peer'));

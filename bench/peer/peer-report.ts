@@ -33,20 +33,21 @@ export function attachRatios(rows: Row[], figures: readonly TableFigure[], o: Ta
     row.ratios = {};
     for (const f of figures) {
       const v = row.values[f.key];
-      if (v === undefined) continue;
+      if (v === undefined || v === null) continue;
       row.ratios[f.key] = { vsPeer: peer?.values[f.key] !== undefined ? ratio(v, peer.values[f.key]!, 2) : Number.NaN, vsBaseline: base?.values[f.key] !== undefined ? ratio(v, base.values[f.key]!, 2) : Number.NaN };
     }
   }
 }
 
-function fmt(v: number | undefined): string {
-  if (v === undefined || Number.isNaN(v)) return '-';
+/** Values come back from the load generator as JSON, where NaN became null. */
+function fmt(v: number | null | undefined): string {
+  if (v === undefined || v === null || Number.isNaN(v)) return '-';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(3);
 }
 
-function fmtRatio(v: number | undefined): string { return v === undefined || Number.isNaN(v) ? '-' : `${v}x`; }
+function fmtRatio(v: number | null | undefined): string { return v === undefined || v === null || Number.isNaN(v) ? '-' : `${v}x`; }
 
 export function printTable(title: string, figures: readonly TableFigure[], rows: Row[], o: TableOptions = {}): void {
   attachRatios(rows, figures, o);
