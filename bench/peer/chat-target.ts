@@ -74,6 +74,22 @@ export function adamaTarget(urls: readonly string[]): ChatTarget {
 interface ColyseusMessage { text?: string }
 interface ColyseusChatState { messages: ArrayLike<ColyseusMessage> }
 
+/** A sender's messages in flight by text, each resolved when the sender sees that text come back. */
+class Echoes {
+  private readonly waiting = new Map<string, () => void>();
+  pending(): boolean { return this.waiting.size > 0; }
+  /** Registers `text`, then sends it; resolves when seen(text) is called. */
+  after(text: string, send: () => void): Promise<void> {
+    const seen = new Promise<void>((resolve) => { this.waiting.set(text, resolve); });
+    send();
+    return seen;
+  }
+  seen(text: string | undefined): void {
+    const resolve = text === undefined ? undefined : this.waiting.get(text);
+    if (resolve) { this.waiting.delete(text!); resolve(); }
+  }
+}
+
 /**
  * Colyseus joins through an HTTP matchmaking request before the socket; with hundreds of joins at
  * once on a loaded machine a request can fail at the socket (UND_ERR_SOCKET). A user's client
@@ -100,26 +116,15 @@ export function colyseusTarget(url: string): ChatTarget {
     kind: 'colyseus',
     async join(o) {
       const room = await joinWithRetry(() => client.joinOrCreate<ColyseusChatState>('chat', { key: o.key, agent: o.agent, title: 'bench' }));
-      // Sends in flight by text; with several in flight (prefill) one patch can carry several messages.
-      const waiting = new Map<string, () => void>();
+      // With several sends in flight (prefill) one patch can carry several messages: look further back.
+      const echoes = new Echoes();
       room.onStateChange((state) => {
         const ms = state.messages;
-        const text = ms.length > 0 ? ms[ms.length - 1]?.text : undefined;
-        if (waiting.size > 0) {
-          for (let i = ms.length - 1; i >= Math.max(0, ms.length - PIPELINE_WINDOW); i--) {
-            const t = ms[i]?.text;
-            const resolve = t === undefined ? undefined : waiting.get(t);
-            if (resolve) { waiting.delete(t!); resolve(); }
-          }
-        }
-        o.onText?.(text);
+        if (echoes.pending()) for (let i = ms.length - 1; i >= Math.max(0, ms.length - PIPELINE_WINDOW); i--) echoes.seen(ms[i]?.text);
+        o.onText?.(ms.length > 0 ? ms[ms.length - 1]?.text : undefined);
       });
       return {
-        send: (text) => {
-          const seen = new Promise<void>((resolve) => { waiting.set(text, resolve); });
-          room.send('say', { text });
-          return seen;
-        },
+        send: (text) => echoes.after(text, () => room.send('say', { text })),
         close: async () => { await room.leave(true).catch(() => undefined); },
       };
     },
@@ -132,20 +137,15 @@ export function relayTarget(url: string): ChatTarget {
     async join(o) {
       const ws = new WebSocket(`${url}/?key=${encodeURIComponent(o.key)}`);
       await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-      const waiting = new Map<string, () => void>();
+      const echoes = new Echoes();
       ws.on('message', (data) => {
         const text = (JSON.parse(String(data)) as { message?: { text?: string } }).message?.text;
-        const resolve = text === undefined ? undefined : waiting.get(text);
-        if (resolve) { waiting.delete(text!); resolve(); }
+        echoes.seen(text);
         o.onText?.(text);
       });
       return {
-        send: (text) => {
-          const seen = new Promise<void>((resolve) => { waiting.set(text, resolve); });
-          // The frame our SDK sends for the same message, so the relay moves the same bytes.
-          ws.send(JSON.stringify({ id: 1, method: 'connection/send', connection: 1, channel: 'say', message: { text } }));
-          return seen;
-        },
+        // The frame our SDK sends for the same message, so the relay moves the same bytes.
+        send: (text) => echoes.after(text, () => ws.send(JSON.stringify({ id: 1, method: 'connection/send', connection: 1, channel: 'say', message: { text } }))),
         close: async () => { ws.close(); },
       };
     },

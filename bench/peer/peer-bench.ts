@@ -84,6 +84,24 @@ function withOursSingle<T>(database: 'postgres' | 'pglite', fn: (s: Server) => P
   return withBenchDatabase('postgres', (db) => withServer(() => startAdamaSingle(db.connectionString), 'adama', (s) => fn({ ...s, name: 'ours 1 process (PostgreSQL)' })));
 }
 
+/**
+ * One row of a table: runs its load; a failure becomes a FAILED row, its error in the JSON and a
+ * failing exit code, never an exception, so the other rows still run. Returns the result, if any.
+ */
+async function addRow<R>(rows: Row[], figures: Figures, name: string, role: Row['role'], load: () => Promise<LoadRun<R>>, toRow: (run: LoadRun<R>) => Pick<Row, 'values' | 'notes'>): Promise<R | undefined> {
+  try {
+    const run = await load();
+    rows.push({ name, role, ...toRow(run) });
+    figures[name] = { ...(run.result as object), cpu: run.cpu };
+    return run.result;
+  } catch (err) {
+    rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
+    figures[name] = { error: describeError(err) };
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
 const chatFigures: TableFigure[] = [
   { key: 'deliveriesPerSec', label: 'deliveries/s', higherIsBetter: true },
   { key: 'lastSeenP50Ms', label: 'send→last client p50 ms' },
@@ -95,18 +113,14 @@ async function runChat(config: Readonly<BenchConfig>, figures: Figures): Promise
   const rows: Row[] = [];
   const job = { workload: 'chat' as const, options: { documents: config.peerDocs, clients: config.peerClients, warmup: config.peerWarmup, messages: config.peerMessages, opTimeoutMs: config.opTimeoutMs, phaseMs: PHASE_MS } };
   const one = async (s: Server, role: Row['role']): Promise<void> => {
-    try {
-      const run = await runLoad<ChatLoopResult>({ kind: s.kind, urls: s.urls }, job, s.pids, JOB_TIMEOUT_MS);
+    await addRow<ChatLoopResult>(rows, figures, s.name, role, () => runLoad({ kind: s.kind, urls: s.urls }, job, s.pids, JOB_TIMEOUT_MS), (run) => {
       const r = run.result;
       const cpu = serverCpuSeconds(run, 'phase');
-      const values = { deliveriesPerSec: r.deliveriesPerSec, lastSeenP50Ms: r.lastSeen.p50Ms, lastSeenP99Ms: r.lastSeen.p99Ms, cpuMsPerDelivery: r.deliveries > 0 ? (cpu * 1000) / r.deliveries : Number.NaN };
-      rows.push({ name: s.name, role, values, notes: `missed ${r.missedDeliveries}/${r.expectedDeliveries}, errors ${r.errors}` });
-      figures[s.name] = { ...r, values, cpu: run.cpu };
-    } catch (err) {
-      rows.push({ name: s.name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
-      figures[s.name] = { error: describeError(err) };
-      process.exitCode = 1;
-    }
+      return {
+        values: { deliveriesPerSec: r.deliveriesPerSec, lastSeenP50Ms: r.lastSeen.p50Ms, lastSeenP99Ms: r.lastSeen.p99Ms, cpuMsPerDelivery: r.deliveries > 0 ? (cpu * 1000) / r.deliveries : Number.NaN },
+        notes: `missed ${r.missedDeliveries}/${r.expectedDeliveries}, errors ${r.errors}`,
+      };
+    });
   };
   await withServer(startRelay, 'relay', (s) => one({ ...s, name: 'raw relay' }, 'baseline'));
   await withServer(startColyseus, 'colyseus', (s) => one({ ...s, name: 'Colyseus 0.18' }, 'peer'));
@@ -136,18 +150,10 @@ async function runPairs(config: Readonly<BenchConfig>, figures: Figures): Promis
   const both = async (s: Server, role: Row['role']): Promise<void> => {
     const results: Record<number, PairResult> = {};
     for (const prefill of [0, config.pairPrefill]) {
-      const name = `${s.name}, N=${prefill}`;
-      try {
-        const run = await runLoad<PairResult>({ kind: s.kind, urls: s.urls }, pairJob(prefill), s.pids, JOB_TIMEOUT_MS);
-        const r = run.result;
-        results[prefill] = r;
-        rows.push({ name, role, values: { p50Ms: r.delivery.p50Ms, p99Ms: r.delivery.p99Ms, ackP50Ms: r.ack.p50Ms }, notes: `prefill ${(r.prefillMs / 1000).toFixed(1)} s; errors ${r.errors}` });
-        figures[name] = { ...r, cpu: run.cpu };
-      } catch (err) {
-        rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
-        figures[name] = { error: describeError(err) };
-        process.exitCode = 1;
-      }
+      const r = await addRow<PairResult>(rows, figures, `${s.name}, N=${prefill}`, role, () => runLoad({ kind: s.kind, urls: s.urls }, pairJob(prefill), s.pids, JOB_TIMEOUT_MS), ({ result: p }) => ({
+        values: { p50Ms: p.delivery.p50Ms, p99Ms: p.delivery.p99Ms, ackP50Ms: p.ack.p50Ms }, notes: `prefill ${(p.prefillMs / 1000).toFixed(1)} s; errors ${p.errors}`,
+      }));
+      if (r) results[prefill] = r;
     }
     const empty = results[0];
     const full = results[config.pairPrefill];
@@ -174,18 +180,14 @@ async function runViewerSet(config: Readonly<BenchConfig>, figures: Figures): Pr
   const both = async (s: Server, role: Row['role']): Promise<void> => {
     const ackP99: number[] = [];
     for (const viewers of [1, config.viewers]) {
-      const name = `${s.name}, ${viewers} viewer${viewers === 1 ? '' : 's'}`;
-      try {
-        const run = await runLoad<ViewersResult>({ kind: s.kind, urls: s.urls }, job(viewers), s.pids, JOB_TIMEOUT_MS * 2);
-        const r = run.result;
-        rows.push({ name, role, values: { lastP50Ms: r.lastSeen.p50Ms, lastP99Ms: r.lastSeen.p99Ms, ackP99Ms: r.ack.p99Ms, joinCpuS: serverCpuSeconds(run, 'join'), missed: r.missedDeliveries }, notes: `join ${(r.joinMs / 1000).toFixed(1)} s wall; ${r.messages} msgs; errors ${r.errors}${Object.keys(r.errorSamples).length ? ' ' + JSON.stringify(r.errorSamples) : ''}` });
-        figures[name] = { ...r, cpu: run.cpu };
-        ackP99.push(r.ack.p99Ms);
-      } catch (err) {
-        rows.push({ name, role, values: {}, notes: `FAILED: ${describeError(err)}` });
-        figures[name] = { error: describeError(err) };
-        process.exitCode = 1;
-      }
+      const r = await addRow<ViewersResult>(rows, figures, `${s.name}, ${viewers} viewer${viewers === 1 ? '' : 's'}`, role, () => runLoad({ kind: s.kind, urls: s.urls }, job(viewers), s.pids, JOB_TIMEOUT_MS * 2), (run) => {
+        const v = run.result;
+        return {
+          values: { lastP50Ms: v.lastSeen.p50Ms, lastP99Ms: v.lastSeen.p99Ms, ackP99Ms: v.ack.p99Ms, joinCpuS: serverCpuSeconds(run, 'join'), missed: v.missedDeliveries },
+          notes: `join ${(v.joinMs / 1000).toFixed(1)} s wall; ${v.messages} msgs; errors ${v.errors}${Object.keys(v.errorSamples).length ? ' ' + JSON.stringify(v.errorSamples) : ''}`,
+        };
+      });
+      if (r) ackP99.push(r.ack.p99Ms);
     }
     if (ackP99.length === 2 && ackP99.every((v) => typeof v === 'number' && v > 0)) figures[`${s.name}: ack p99 ${config.viewers} viewers / 1 viewer`] = Math.round((ackP99[1]! / ackP99[0]!) * 100) / 100;
   };

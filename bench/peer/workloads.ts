@@ -163,6 +163,19 @@ export async function runChatLoop(target: ChatTarget, o: ChatLoopOptions, mark: 
 
 export interface PairResult extends MessageFigures { prefill: number; prefillMs: number }
 
+/** `warmup` unmeasured then `messages` measured messages of one room, one at a time, CPU marked around the measured ones. */
+async function oneAtATime(room: Room, c: Collector, o: { warmup: number; messages: number; opTimeoutMs: number }, mark: Mark): Promise<MessageFigures> {
+  for (let i = 0; i < o.warmup && !room.broken; i++) await c.send(room, `w-${i}`, o.opTimeoutMs);
+  await mark('start');
+  c.measuring = true;
+  const t0 = nowMs();
+  for (let i = 0; i < o.messages && !room.broken; i++) await c.send(room, `m-${i}`, o.opTimeoutMs);
+  const elapsed = nowMs() - t0;
+  c.measuring = false;
+  await mark('end');
+  return c.figures(elapsed);
+}
+
 /** Sends in the prefill that one sender keeps in flight. */
 const PREFILL_IN_FLIGHT = 32;
 
@@ -174,15 +187,7 @@ export async function runPair(target: ChatTarget, o: PairOptions, mark: Mark): P
     const p0 = nowMs();
     await inBatches(o.prefill, PREFILL_IN_FLIGHT, (i) => withTimeout(room.sender.send(`fill-${i}`), o.opTimeoutMs, `prefill ${i}`));
     const prefillMs = nowMs() - p0;
-    for (let i = 0; i < o.warmup && !room.broken; i++) await c.send(room, `w-${i}`, o.opTimeoutMs);
-    await mark('start');
-    c.measuring = true;
-    const t0 = nowMs();
-    for (let i = 0; i < o.messages && !room.broken; i++) await c.send(room, `m-${i}`, o.opTimeoutMs);
-    const elapsed = nowMs() - t0;
-    c.measuring = false;
-    await mark('end');
-    return { ...c.figures(elapsed), prefill: o.prefill, prefillMs: Math.round(prefillMs) };
+    return { ...await oneAtATime(room, c, o, mark), prefill: o.prefill, prefillMs: Math.round(prefillMs) };
   } finally {
     await room.close();
   }
@@ -200,15 +205,7 @@ export async function runViewers(target: ChatTarget, o: ViewersOptions, mark: Ma
   const joinMs = nowMs() - j0;
   await mark('join-end');
   try {
-    for (let i = 0; i < o.warmup && !room.broken; i++) await c.send(room, `w-${i}`, o.opTimeoutMs);
-    await mark('start');
-    c.measuring = true;
-    const t0 = nowMs();
-    for (let i = 0; i < o.messages && !room.broken; i++) await c.send(room, `m-${i}`, o.opTimeoutMs);
-    const elapsed = nowMs() - t0;
-    c.measuring = false;
-    await mark('end');
-    return { ...c.figures(elapsed), viewers: o.viewers, joinMs: Math.round(joinMs) };
+    return { ...await oneAtATime(room, c, o, mark), viewers: o.viewers, joinMs: Math.round(joinMs) };
   } finally {
     await room.close();
   }
