@@ -38,6 +38,20 @@ export const benchDefaults = {
   failoverRounds: 5,
   /** BENCH_FAILOVER_DOCS: `chat` documents in the failover scenario, one client (socket) each. */
   failoverDocs: 24,
+  /** BENCH_PEER_DOCS / BENCH_PEER_CLIENTS: the peer chat workload (vs Colyseus), documents x clients (sender included). */
+  peerDocs: 20,
+  peerClients: 10,
+  /** BENCH_PEER_MESSAGES: measured messages per document in the peer chat workload (after BENCH_PEER_WARMUP). */
+  peerMessages: 30,
+  peerWarmup: 10,
+  /** BENCH_PAIR_PREFILL: messages already in the chat for the second pair run (the first has none). */
+  pairPrefill: 5_000,
+  /** BENCH_PAIR_MESSAGES: measured one-at-a-time messages per pair run. */
+  pairMessages: 200,
+  /** BENCH_VIEWERS: viewers on one document through one proxy (compared with 1 viewer). */
+  viewers: 1_000,
+  /** BENCH_VIEWERS_MESSAGES: measured messages in the viewers workload, one at a time. */
+  viewersMessages: 20,
 } as const;
 
 export type BenchConfig = { -readonly [K in keyof typeof benchDefaults]: number };

@@ -29,6 +29,8 @@ export interface CpuUsage {
   machine: number;
   /** machine - self - children: other programs on the machine (and the kernel, PostgreSQL, ...). */
   other: number;
+  /** Length of the phase in seconds (cores x seconds = CPU seconds). */
+  seconds: number;
 }
 
 let ticksPerSecond: number | undefined;
@@ -91,7 +93,7 @@ export function cpuBetween(a: CpuSample, b: CpuSample): CpuUsage {
   const self = b.self - a.self;
   const machine = b.machine - a.machine;
   // Clock-tick granularity can make the difference slightly negative on an idle machine.
-  return { self: cores(self), children, machine: cores(machine), other: Math.max(0, cores(machine - self - childSum)) };
+  return { self: cores(self), children, machine: cores(machine), other: Math.max(0, cores(machine - self - childSum)), seconds: round(seconds, 3) };
 }
 
 /** "this process 0.80, host-1 0.31, ... ; machine 1.95 (other programs 0.20)" */

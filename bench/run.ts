@@ -9,7 +9,12 @@
  * figure. Knobs: see config.ts (BENCH_MESSAGES, BENCH_SECONDS, BENCH_FANOUT_DOCS, ...). Nothing here
  * asserts on timing.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { packageRoot } from '../services/shared/paths';
+import { parseBenchArgs } from './args';
+import { runPeerBench } from './peer/peer-bench';
 import { databaseKinds, splitDatabaseKind, withBenchDatabase, type DatabaseKind } from './bench-databases';
 import { runArchiveBench } from './archive';
 import { withBenchStack } from './bench-stack';
@@ -34,19 +39,37 @@ import { runRelayBaseline, type RelayResult } from './ws-relay-baseline';
 type Figures = Record<string, unknown>;
 
 async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
   const config = readBenchConfig();
   const cpus = availableParallelism();
   // Other work on the machine moves every figure; the load average at start and end says how much.
   const loadAtStart = loadavg();
   printHeader(config, cpus, loadAtStart);
-  const relay = await runRelayBaseline(config);
-  printRelay(relay);
-  const databases: Record<string, Figures> = {};
-  for (const kind of databaseKinds()) databases[kind] = await runOnDatabase(kind, config, relay);
-  const splitTier = await runSplitTier(splitDatabaseKind(), config, relay);
-  const archive = await withBenchDatabase(splitDatabaseKind(), (db) => runArchiveBench(db.connectionString));
-  const summary = { date: new Date().toISOString(), node: process.version, cpus, loadAverage: { start: loadAtStart, end: loadavg() }, config, baseline: { wsRelay: relay }, databases, splitTier, archive };
+  process.stdout.write(`workloads: ${[...args.only].join(', ')}\n`);
+  const summary: Figures = { date: new Date().toISOString(), node: process.version, cpus, config, only: [...args.only] };
+  // The peer workloads first: they are the headline figures (issue 19), each server in its own process.
+  const peerOnly = new Set(args.peer);
+  if (peerOnly.size > 0) summary.peer = await runPeerBench(config, peerOnly);
+  if (args.only.has('stack') || args.only.has('split')) {
+    const relay = await runRelayBaseline(config);
+    printRelay(relay);
+    summary.baseline = { wsRelay: relay };
+    if (args.only.has('stack')) {
+      const databases: Record<string, Figures> = {};
+      for (const kind of databaseKinds()) databases[kind] = await runOnDatabase(kind, config, relay);
+      summary.databases = databases;
+    }
+    if (args.only.has('split')) {
+      summary.splitTier = await runSplitTier(splitDatabaseKind(), config, relay);
+      summary.archive = await withBenchDatabase(splitDatabaseKind(), (db) => runArchiveBench(db.connectionString));
+    }
+  }
+  summary.loadAverage = { start: loadAtStart, end: loadavg() };
+  const out = args.out ?? join(packageRoot(), 'dist', 'bench-results.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.stderr.write(`figures written to ${out}\n`);
 }
 
 /** Runs `fn`; a failure is printed, stored as figures[name].error and fails the run's exit code. */

@@ -37,8 +37,8 @@ export function perSecond(count: number, elapsedMs: number): number {
 }
 
 /** How many times slower `value` is than `baseline` (e.g. 12.5 means 12.5x). */
-export function ratio(value: number, baseline: number): number {
-  return baseline > 0 ? round(value / baseline, 1) : Number.NaN;
+export function ratio(value: number, baseline: number, digits = 1): number {
+  return baseline > 0 ? round(value / baseline, digits) : Number.NaN;
 }
 
 export function round(value: number, digits: number): number {
