@@ -57,7 +57,7 @@ export class ArchiverLoop {
     for (const c of claimed) archiver.metrics.archiverLagMs.record(lagMs([c.updatedAtMs], config.idleMs, claimedAtMs));
     const inFlight = new Set<Promise<void>>();
     for (const c of claimed) {
-      if (this.stopping) { await data.releaseClaim(c, workerId).catch(() => undefined); continue; }
+      if (this.stopping) { await data.releaseClaim(c, c.claimToken).catch(() => undefined); continue; }
       await this.sleep(nextStartMs(this.lastStartMs, config.docsPerSecond, clock.nowMs()) - clock.nowMs());
       while (inFlight.size >= config.concurrency) await Promise.race(inFlight);
       this.lastStartMs = clock.nowMs();

@@ -17,7 +17,7 @@ describe('archiver-plan', () => {
   it('planGcCandidates keeps young objects and foreign keys', () => {
     const old = archiveKey(ref, 3, 1_000, 'a1');
     const young = archiveKey(ref, 3, 9_500, 'b2');
-    expect(planGcCandidates([old, young, 'archive/not-ours.txt'], 10_000, 1_000)).toEqual([old]);
+    expect(planGcCandidates([old, young, 'archive/not-ours.txt'], 10_000, 1_000)).toEqual([{ ...ref, headSeq: 3, createdMs: 1_000, claimToken: 'a1', objectKey: old }]);
   });
 
   it('lagMs is how far past the idle threshold the oldest claimed document was', () => {
@@ -38,7 +38,7 @@ describe('archive-format', () => {
 
   it('round-trips a document and parses its key', () => {
     expect(decodeArchive(encodeArchive(doc), 'key', ref, 7)).toEqual(doc);
-    expect(parseArchiveKey(archiveKey(ref, 7, 123, 'abc'))).toEqual({ ...ref, headSeq: 7, createdMs: 123 });
+    expect(parseArchiveKey(archiveKey(ref, 7, 123, 'abc'))).toEqual({ ...ref, headSeq: 7, createdMs: 123, claimToken: 'abc' });
     expect(parseArchiveKey('archive/s/k/x.json')).toBeNull();
   });
 

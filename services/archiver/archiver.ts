@@ -51,10 +51,8 @@ export interface ArchiverDeps {
   store: ObjectStore;
   clock: Clock;
   log: Logger;
-  /** Names this replica's claims. */
+  /** Names this replica's claims (for operators; the fence is each claim's token). */
   workerId: string;
-  /** Random suffix of object keys; lower-case alphanumerics. */
-  random(): string;
   config: Readonly<ArchiverConfig>;
   faults?: ArchiverFaults;
   /** Prometheus instruments (adama_archiver_*, adama_documents_restored_total); no-op when absent. */
@@ -82,32 +80,36 @@ export class Archiver {
     if (!claimed) {
       const row = await this.deps.data.lookup(ref);
       if (!row) throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${ref.space}/${ref.key} does not exist`);
-      return this.skip(ref, row.state === 'free' ? 'claimed by another archiver' : `it is ${row.state}`);
+      // A live claim, even our own, is never re-taken or extended (issue 18.11).
+      return this.skip(ref, row.state === 'free' ? 'another archive of it is in progress (its claim is live)' : `it is ${row.state}`);
     }
     return this.archiveClaimed(claimed);
   }
 
   /** Steps 2–4 for one claimed document. Rejects only on infrastructure failures (counted). */
   async archiveClaimed(c: ColdDocument): Promise<ArchiveOutcome> {
-    const { data, store, log, clock, workerId } = this.deps;
+    const { data, store, log, clock } = this.deps;
     const ref: DocRef = { space: c.space, key: c.key };
     try {
       const { snapshot, records } = await data.load(ref);
       const cut = cutArchive(snapshot, records, c.headSeq, this.deps.config.dedupeKeys);
       if (cut.kind === 'skip') {
-        await data.releaseClaim(ref, workerId);
+        await data.releaseClaim(ref, c.claimToken);
         return this.skip(ref, cut.reason);
       }
       const nowMs = clock.nowMs();
-      const objectKey = archiveKey(ref, c.headSeq, nowMs, this.deps.random());
+      // The key names the claim's token: only this claim can ever commit this object, and the
+      // collector revokes exactly this claim before deleting it.
+      const objectKey = archiveKey(ref, c.headSeq, nowMs, c.claimToken);
       const body = encodeArchive({ ...ref, headSeq: c.headSeq, epoch: c.epoch, archivedAtMs: nowMs, state: cut.state, meta: cut.meta });
       await store.put(objectKey, body);
       this.deps.faults?.afterObjectWrite?.();
-      if (!(await data.markArchived(ref, workerId, c.epoch, c.headSeq, objectKey))) {
-        // Touched since the claim (bound, written, or our lease ran out): the object is not the
-        // document. Delete it now; if that fails, the collector will.
+      if (!(await data.markArchived(c, objectKey))) {
+        // Touched since the claim (bound, written, our lease ran out or the collector revoked it):
+        // the object is not the document and no commit can name it. Delete it now; if that fails,
+        // the collector will.
         await store.delete(objectKey).catch(() => undefined);
-        await data.releaseClaim(ref, workerId);
+        await data.releaseClaim(ref, c.claimToken);
         return this.skip(ref, 'the directory row changed since the claim');
       }
       this.deps.faults?.afterDirectoryUpdate?.();
@@ -161,15 +163,21 @@ export class Archiver {
     return n;
   }
 
-  /** Deletes archive objects no directory row references and old enough that none ever will. */
+  /**
+   * Deletes archive objects past the grace that no directory row references. For each chunk the
+   * claims that uploaded them are revoked first (under their tokens, read from the keys), and only
+   * then is the directory asked which are referenced: after the revoke no commit can name them, so
+   * an object found unreferenced stays unreferenced until it is deleted (issue 18.11).
+   */
   async collectGarbage(): Promise<number> {
     const { store, data, clock, config, log } = this.deps;
     const candidates = planGcCandidates(await store.list(ARCHIVE_PREFIX), clock.nowMs(), config.gcGraceMs);
     let deleted = 0;
     for (let i = 0; i < candidates.length; i += 500) {
       const chunk = candidates.slice(i, i + 500);
-      const referenced = await data.referencedArchiveRefs(chunk);
-      for (const key of chunk) {
+      await data.revokeClaims(chunk.map((c) => ({ space: c.space, key: c.key, claimToken: c.claimToken })));
+      const referenced = await data.referencedArchiveRefs(chunk.map((c) => c.objectKey));
+      for (const { objectKey: key } of chunk) {
         if (referenced.has(key)) continue;
         await store.delete(key);
         deleted += 1;

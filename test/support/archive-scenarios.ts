@@ -33,10 +33,8 @@ export function newHost(data: DataService, store: ObjectStore | undefined, metri
 }
 
 export function newArchiver(data: DataService, store: ObjectStore, faults?: ArchiverFaults, metrics?: AdamaMetrics): Archiver {
-  let n = 0;
   return new Archiver({
     data, store, clock: systemClock, log: silentLogger, workerId: 'test-archiver', faults, metrics,
-    random: () => `r${(n += 1)}`,
     config: resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 30_000 }),
   });
 }
