@@ -25,6 +25,11 @@ export interface ArchiverConfig {
   gcGraceMs: number;
   /** How often a pass also collects orphaned objects (ms). */
   gcIntervalMs: number;
+  /**
+   * Cap of the per-document backoff after a failed GC delete (ms): the first retry waits one
+   * gcIntervalMs, each further failure doubles the wait up to this.
+   */
+  gcBackoffMaxMs: number;
   /** Dedupe keys kept in an archive's meta; match the hosts' dedupeKeysPerDocument. */
   dedupeKeys: number;
 }
@@ -38,6 +43,7 @@ export const ARCHIVER_DEFAULTS: Readonly<ArchiverConfig> = Object.freeze({
   idlePollMs: 5_000,
   gcGraceMs: 3_600_000,
   gcIntervalMs: 600_000,
+  gcBackoffMaxMs: 6 * 3_600_000, // a broken key is retried a few times a day, not every interval
   dedupeKeys: 1024,
 });
 

@@ -22,6 +22,7 @@ import { ARCHIVE_PREFIX, archiveKey, encodeArchive } from './archive-format';
 import { cutArchive } from './archive-cut';
 import type { ArchiverConfig } from './archiver-plan';
 import { planGcCandidates } from './archiver-plan';
+import { GcBackoff } from './gc-backoff';
 import type { ObjectStore } from './object-store';
 import { fetchArchive } from './restore';
 
@@ -33,11 +34,16 @@ export interface ArchiverCounters {
   failures: number;
   trimmed: number;
   gcDeleted: number;
+  /** Garbage-collection deletes that failed (each retried after a per-document backoff). */
+  gcFailures: number;
   bytesWritten: number;
   bytesRead: number;
   /** How far behind the idle threshold the oldest document of the last pass was (ms). */
   lagMs: number;
 }
+
+/** One garbage collection: objects deleted, deletes that failed, half-done uploads removed. */
+export interface GcResult { deleted: number; failed: number; incompleteRemoved: number }
 
 export type ArchiveOutcome =
   | { kind: 'archived'; objectKey: string; bytes: number; headSeq: number }
@@ -66,12 +72,14 @@ export interface Inspection {
 }
 
 export class Archiver {
-  readonly counters: ArchiverCounters = { archived: 0, restored: 0, skipped: 0, failures: 0, trimmed: 0, gcDeleted: 0, bytesWritten: 0, bytesRead: 0, lagMs: 0 };
+  readonly counters: ArchiverCounters = { archived: 0, restored: 0, skipped: 0, failures: 0, trimmed: 0, gcDeleted: 0, gcFailures: 0, bytesWritten: 0, bytesRead: 0, lagMs: 0 };
 
   readonly metrics: AdamaMetrics;
+  private readonly gcBackoff: GcBackoff;
 
   constructor(private readonly deps: ArchiverDeps) {
     this.metrics = deps.metrics ?? noopTelemetry().metrics;
+    this.gcBackoff = new GcBackoff(Math.max(1, deps.config.gcIntervalMs), deps.config.gcBackoffMaxMs);
   }
 
   /** Admin ArchiveNow: claims one free document however recently used, then archives it. */
@@ -169,24 +177,41 @@ export class Archiver {
    * then is the directory asked which are referenced: after the revoke no commit can name them, so
    * an object found unreferenced stays unreferenced until it is deleted (issue 18.11).
    */
-  async collectGarbage(): Promise<number> {
+  async collectGarbage(): Promise<GcResult> {
     const { store, data, clock, config, log } = this.deps;
-    const candidates = planGcCandidates(await store.list(ARCHIVE_PREFIX), clock.nowMs(), config.gcGraceMs);
+    const nowMs = clock.nowMs();
+    const incompleteRemoved = (await store.collectIncomplete?.(nowMs - config.gcGraceMs)) ?? 0;
+    if (incompleteRemoved > 0) log.info({ removed: incompleteRemoved }, 'archiver.gc_incomplete_removed');
+    const candidates = planGcCandidates(await store.list(ARCHIVE_PREFIX), nowMs, config.gcGraceMs)
+      .filter((c) => !this.gcBackoff.blocked(docId(c), nowMs));
     let deleted = 0;
+    let failed = 0;
     for (let i = 0; i < candidates.length; i += 500) {
       const chunk = candidates.slice(i, i + 500);
       await data.revokeClaims(chunk.map((c) => ({ space: c.space, key: c.key, claimToken: c.claimToken })));
       const referenced = await data.referencedArchiveRefs(chunk.map((c) => c.objectKey));
       for (const { objectKey: key } of chunk) {
         if (referenced.has(key)) continue;
-        await store.delete(key);
+        const doc = parseDoc(key);
+        try {
+          await store.delete(key);
+        } catch (err) {
+          // One object's failure is that object's: count it, back its document off, go on.
+          failed += 1;
+          this.metrics.archiverGcFailures.add(1);
+          const retryInMs = this.gcBackoff.failed(docId(doc), nowMs);
+          log.warn({ space: doc.space, key: doc.key, ref: key, code: errorCode(err), err: String(err), detail: errorDetail(err), retryInMs }, 'archiver.gc_delete_failed');
+          continue;
+        }
+        this.gcBackoff.succeeded(docId(doc));
         deleted += 1;
         log.info({ ref: key }, 'archiver.gc_deleted');
       }
     }
     this.counters.gcDeleted += deleted;
+    this.counters.gcFailures += failed;
     this.metrics.archiverGcDeleted.add(deleted);
-    return deleted;
+    return { deleted, failed, incompleteRemoved };
   }
 
   async inspect(ref: DocRef): Promise<Inspection> {
@@ -216,4 +241,24 @@ export class Archiver {
     this.deps.log.info({ space: ref.space, key: ref.key, reason }, 'archiver.skipped');
     return { kind: 'skipped', reason };
   }
+}
+
+function docId(ref: DocRef): string { return `${ref.space}/${ref.key}`; }
+
+/** The document an archive key belongs to (the collector only handles keys planGcCandidates parsed). */
+function parseDoc(objectKey: string): DocRef {
+  const [, space = '', key = ''] = objectKey.split('/');
+  return { space, key };
+}
+
+/** The registry code to log for anything thrown (INTERNAL for an uncoded error). */
+export function errorCode(err: unknown): number {
+  return isAdamaError(err) ? err.entry.code : E.INTERNAL.code;
+}
+
+/** The internal detail of a failure for the log (its cause chain), never for a client. */
+export function errorDetail(err: unknown): string | undefined {
+  const parts: string[] = [];
+  for (let c = (err as { cause?: unknown })?.cause, i = 0; c !== undefined && i < 5; c = (c as { cause?: unknown })?.cause, i++) parts.push(String(c));
+  return parts.length > 0 ? parts.join(' <- ') : undefined;
 }
