@@ -62,7 +62,8 @@ export function encodeArchive(doc: ArchivedDocument): Buffer {
  * restore never continues from an object it cannot vouch for.
  */
 export function decodeArchive(body: Buffer, objectKey: string, ref: DocRef, headSeq: number): ArchivedDocument {
-  const corrupt = (why: string): AdamaError => new AdamaError(E.ARCHIVE_CORRUPT, `${ref.space}/${ref.key}: archive ${objectKey} ${why}`);
+  // The object key goes to the cause (logs), never to the message (clients), issue 18.14.
+  const corrupt = (why: string): AdamaError => new AdamaError(E.ARCHIVE_CORRUPT, `${ref.space}/${ref.key}: its archived copy ${why}`, { cause: new Error(`archive ${objectKey} ${why}`) });
   let parsed: unknown;
   try { parsed = JSON.parse(body.toString('utf8')); } catch { throw corrupt('is not JSON'); }
   if (!isJsonObject(parsed) || parsed.format !== ARCHIVE_FORMAT) throw corrupt('has an unknown format');

@@ -111,4 +111,30 @@ describe('archiver garbage collection', () => {
     expect(existsSync(young)).toBe(true);
     expect(await store.list(ARCHIVE_PREFIX)).toEqual([]);
   });
+
+  it('the archiver.pass log line reports the pass\'s own figures, with running totals under totals (issue 18.14)', async () => {
+    const { data } = storage;
+    const store = new FsObjectStore(newDir());
+    const { log, events } = captureLog();
+    const clock = new FakeClock(Date.now());
+    const config = resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 60_000, idlePollMs: 1_000 });
+    const archiver = new Archiver({ data, store, clock, log, workerId: 'pass-archiver', config });
+    const loop = new ArchiverLoop({ archiver, data, clock, log, workerId: 'pass-archiver', config });
+    await coldCounter(data, 'pass-a', 1);
+    loop.start();
+    const passLine = async (n: number): Promise<Record<string, unknown>> => {
+      for (;;) {
+        const lines = events.filter((e) => e.event === 'archiver.pass' && Number(e.archived) > 0);
+        if (lines.length >= n) return lines[n - 1]!;
+        await new Promise((r) => setImmediate(r));
+        clock.advance(1_000);
+      }
+    };
+    const first = await passLine(1);
+    await coldCounter(data, 'pass-b', 1);
+    const second = await passLine(2);
+    await loop.stop();
+    expect(first).toMatchObject({ archived: 1, totals: { archived: 1 } });
+    expect(second).toMatchObject({ archived: 1, claimed: 1, totals: { archived: 2 } });
+  });
 });

@@ -7,7 +7,8 @@
 import type { Clock, TimerHandle } from '../shared/clock';
 import type { Logger } from '../shared/log';
 import type { DataService } from '../storage/data-service';
-import { errorCode, errorDetail, type Archiver } from './archiver';
+import type { Archiver } from './archiver';
+import { errorCode, errorDetail } from './failure-detail';
 import { lagMs, nextStartMs, type ArchiverConfig } from './archiver-plan';
 
 /** This pass's own figures (the archiver's counters are the running totals). */

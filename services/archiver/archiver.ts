@@ -12,18 +12,19 @@
  * restores from the object and the guarded trim then does nothing). See docs/archiver.md.
  */
 import type { Clock } from '../shared/clock';
-import { AdamaError, E, isAdamaError } from '../shared/errors';
+import { AdamaError, E } from '../shared/errors';
 import type { Logger } from '../shared/log';
 import { noopTelemetry, restoreResult, type AdamaMetrics } from '../shared/telemetry';
 import type { ColdDocument, HotRows } from '../storage/archive-data';
 import type { DataService, DirectoryRow } from '../storage/data-service';
 import type { DocRef } from '../shared/doc-ref';
-import { ARCHIVE_PREFIX, archiveKey, encodeArchive } from './archive-format';
+import { ARCHIVE_PREFIX, archiveKey, decodeArchive, encodeArchive } from './archive-format';
 import { cutArchive } from './archive-cut';
 import type { ArchiverConfig } from './archiver-plan';
 import { planGcCandidates } from './archiver-plan';
 import { GcBackoff } from './gc-backoff';
 import type { ObjectStore } from './object-store';
+import { errorCode, errorDetail } from './failure-detail';
 import { fetchArchive } from './restore';
 
 /** Counters since start; exposed by the admin Inspect call and logged each pass. */
@@ -131,7 +132,7 @@ export class Archiver {
     } catch (err) {
       this.counters.failures += 1;
       this.metrics.archiverFailures.add(1);
-      log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: isAdamaError(err) ? err.entry.code : undefined, err: String(err) }, 'archiver.failed');
+      log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: errorCode(err), err: String(err), detail: errorDetail(err) }, 'archiver.failed');
       throw err;
     }
   }
@@ -160,6 +161,7 @@ export class Archiver {
       this.metrics.archiverFailures.add(1);
       this.metrics.documentsRestored.add(1, { result: restoreResult(err) });
       this.metrics.documentRestoreMs.record(this.deps.clock.nowMs() - startedMs);
+      this.deps.log.warn({ space: ref.space, key: ref.key, seq: row.headSeq, ref: row.archiveRef, code: errorCode(err), err: String(err), detail: errorDetail(err) }, 'archiver.restore_failed');
       throw err;
     }
   }
@@ -219,12 +221,19 @@ export class Archiver {
     const hot = await this.deps.data.hotRows(ref);
     if (!directory?.archiveRef) return { directory, hot, object: null };
     const key = directory.archiveRef;
+    // Fetched once, then verified: a corrupt object still shows its real size (issue 18.14).
+    let body: Buffer | null;
     try {
-      const { bytes } = await fetchArchive(this.deps.store, key, ref, directory.headSeq);
-      return { directory, hot, object: { key, exists: true, bytes, verified: true } };
+      body = await this.deps.store.get(key);
     } catch (err) {
-      const exists = !isAdamaError(err, E.ARCHIVE_MISSING);
-      return { directory, hot, object: { key, exists, bytes: 0, verified: false, error: String(err) } };
+      return { directory, hot, object: { key, exists: false, bytes: 0, verified: false, error: inspectError(err) } };
+    }
+    if (body === null) return { directory, hot, object: { key, exists: false, bytes: 0, verified: false, error: 'missing from the object store' } };
+    try {
+      decodeArchive(body, key, ref, directory.headSeq);
+      return { directory, hot, object: { key, exists: true, bytes: body.length, verified: true } };
+    } catch (err) {
+      return { directory, hot, object: { key, exists: true, bytes: body.length, verified: false, error: inspectError(err) } };
     }
   }
 
@@ -251,14 +260,9 @@ function parseDoc(objectKey: string): DocRef {
   return { space, key };
 }
 
-/** The registry code to log for anything thrown (INTERNAL for an uncoded error). */
-export function errorCode(err: unknown): number {
-  return isAdamaError(err) ? err.entry.code : E.INTERNAL.code;
-}
 
-/** The internal detail of a failure for the log (its cause chain), never for a client. */
-export function errorDetail(err: unknown): string | undefined {
-  const parts: string[] = [];
-  for (let c = (err as { cause?: unknown })?.cause, i = 0; c !== undefined && i < 5; c = (c as { cause?: unknown })?.cause, i++) parts.push(String(c));
-  return parts.length > 0 ? parts.join(' <- ') : undefined;
+/** Inspect is for operators: the message and the internal detail both. */
+function inspectError(err: unknown): string {
+  const detail = errorDetail(err);
+  return detail === undefined ? String(err) : `${String(err)} (${detail})`;
 }

@@ -9,6 +9,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AdamaError, E } from '../shared/errors';
+import { neutralError } from './failure-detail';
 import type { ObjectStore } from './object-store';
 
 /** Marks a put's temp file: `<object path>.tmp-<random>`; list skips them, collectIncomplete removes old ones. */
@@ -103,6 +104,7 @@ async function guard<T>(op: string, key: string, fn: () => Promise<T>): Promise<
     return await fn();
   } catch (err) {
     if (err instanceof AdamaError) throw err;
-    throw new AdamaError(E.OBJECT_STORE_UNAVAILABLE, `fs object store ${op} ${key}: ${(err as Error).message}`, { cause: err });
+    // The path goes to the cause (logs), never to the message (clients), issue 18.14.
+    throw neutralError(E.OBJECT_STORE_UNAVAILABLE, `the object store failed to ${op} an object`, `fs object store ${op} ${key}: ${(err as Error).message}`, err);
   }
 }
