@@ -192,9 +192,10 @@ export class Archiver {
       const chunk = candidates.slice(i, i + 500);
       await data.revokeClaims(chunk.map((c) => ({ space: c.space, key: c.key, claimToken: c.claimToken })));
       const referenced = await data.referencedArchiveRefs(chunk.map((c) => c.objectKey));
-      for (const { objectKey: key } of chunk) {
-        if (referenced.has(key)) continue;
-        const doc = parseDoc(key);
+      for (const doc of chunk) {
+        const key = doc.objectKey;
+        // Referenced, or its document failed earlier in this pass (one failure per document per pass).
+        if (referenced.has(key) || this.gcBackoff.blocked(docId(doc), nowMs)) continue;
         try {
           await store.delete(key);
         } catch (err) {
@@ -253,12 +254,6 @@ export class Archiver {
 }
 
 function docId(ref: DocRef): string { return `${ref.space}/${ref.key}`; }
-
-/** The document an archive key belongs to (the collector only handles keys planGcCandidates parsed). */
-function parseDoc(objectKey: string): DocRef {
-  const [, space = '', key = ''] = objectKey.split('/');
-  return { space, key };
-}
 
 
 /** Inspect is for operators: the message and the internal detail both. */
