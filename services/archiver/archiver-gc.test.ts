@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { Client } from 'pg';
 import { DEFAULT_SPACES_DIR } from '../cli/dev-cluster';
 import { FakeClock } from '../shared/clock';
 import { AdamaError, E } from '../shared/errors';
@@ -64,7 +65,7 @@ describe('archiver garbage collection', () => {
     const cold = await coldCounter(data, 'gc-cold', 2);
 
     const { log, events } = captureLog();
-    const config = resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 60_000, gcIntervalMs: 1_000, gcBackoffMaxMs: 4_000 });
+    const config = resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 60_000, gcIntervalMs: 1_000, backoffMaxMs: 4_000 });
     const archiver = new Archiver({ data, store: failing, clock, log, workerId: 'gc-archiver', config, metrics: telemetry.metrics });
     const loop = new ArchiverLoop({ archiver, data, clock, log, workerId: 'gc-archiver', config });
 
@@ -136,5 +137,40 @@ describe('archiver garbage collection', () => {
     await loop.stop();
     expect(first).toMatchObject({ archived: 1, totals: { archived: 1 } });
     expect(second).toMatchObject({ archived: 1, claimed: 1, totals: { archived: 2 } });
+  });
+
+  it('a document whose archive fails is backed off: its claim is held one lease, then two, not retried every lease (issue 18.13)', async () => {
+    const { data } = storage;
+    const real = new FsObjectStore(newDir());
+    const broken: ObjectStore = {
+      describe: () => real.describe(), get: (k) => real.get(k), list: (p) => real.list(p), delete: (k) => real.delete(k),
+      put: async () => { throw new AdamaError(E.OBJECT_STORE_UNAVAILABLE, 'the object store failed to put an object'); },
+    };
+    const ref = await coldCounter(data, 'put-fails', 1);
+    const archiver = new Archiver({
+      data, store: broken, clock: new FakeClock(Date.now()), log: silentLogger, workerId: 'backoff-archiver',
+      config: resolveArchiverConfig({ claimLeaseMs: 60_000, gcGraceMs: 60_000, backoffMaxMs: 600_000 }),
+    });
+    const db = new Client({ connectionString: storage.connectionString });
+    await db.connect();
+    try {
+      /** How long the document's claim still holds (database clock), and its token. */
+      const claim = async (): Promise<{ heldMs: number; token: string }> => {
+        const r = await db.query<{ held_ms: number; token: string }>(
+          `SELECT (extract(epoch FROM archive_claim_until - now()) * 1000)::float8 AS held_ms, archive_claim_token AS token FROM directory WHERE space = $1 AND key = $2`, [ref.space, ref.key]);
+        return { heldMs: r.rows[0]!.held_ms, token: r.rows[0]!.token };
+      };
+      await expect(archiver.archiveNow(ref)).rejects.toMatchObject({ entry: E.OBJECT_STORE_UNAVAILABLE });
+      const first = await claim();
+      expect(first.heldMs).toBeGreaterThan(50_000);
+      expect(first.heldMs).toBeLessThanOrEqual(60_000);
+      expect(await archiver.archiveNow(ref)).toMatchObject({ kind: 'skipped' });
+      // An operator (or the collector) ends the hold; the next failure waits twice as long.
+      await data.revokeClaims([{ ...ref, claimToken: first.token }]);
+      await expect(archiver.archiveNow(ref)).rejects.toMatchObject({ entry: E.OBJECT_STORE_UNAVAILABLE });
+      expect((await claim()).heldMs).toBeGreaterThan(110_000);
+    } finally {
+      await db.end();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { archiveKey, decodeArchive, encodeArchive, parseArchiveKey } from './archive-format';
 import { cutArchive } from './archive-cut';
 import { lagMs, nextStartMs, planGcCandidates, resolveArchiverConfig } from './archiver-plan';
-import { GcBackoff } from './gc-backoff';
+import { DocBackoff } from './doc-backoff';
 import { E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { ChangeRecord } from '../storage/data-service';
@@ -74,9 +74,9 @@ describe('cutArchive', () => {
   });
 });
 
-describe('GcBackoff', () => {
+describe('DocBackoff', () => {
   it('waits base, then doubles per failure up to the cap, per document; a success forgets it', () => {
-    const b = new GcBackoff(1_000, 5_000);
+    const b = new DocBackoff(1_000, 5_000);
     expect(b.blocked('a', 0)).toBe(false);
     expect(b.failed('a', 0)).toBe(1_000);
     expect(b.blocked('a', 999)).toBe(true);
@@ -92,7 +92,7 @@ describe('GcBackoff', () => {
   });
 
   it('remembers at most maxEntries documents', () => {
-    const b = new GcBackoff(1_000, 5_000, 3);
+    const b = new DocBackoff(1_000, 5_000, 3);
     for (const d of ['a', 'b', 'c', 'd']) b.failed(d, 0);
     expect(b.size).toBe(3);
     expect(b.blocked('a', 1)).toBe(false);

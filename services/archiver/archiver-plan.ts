@@ -26,10 +26,10 @@ export interface ArchiverConfig {
   /** How often a pass also collects orphaned objects (ms). */
   gcIntervalMs: number;
   /**
-   * Cap of the per-document backoff after a failed GC delete (ms): the first retry waits one
-   * gcIntervalMs, each further failure doubles the wait up to this.
+   * Cap of the per-document backoff (ms) after a failed archive (first retry after one
+   * claimLeaseMs) or GC delete (after one gcIntervalMs); each further failure doubles the wait.
    */
-  gcBackoffMaxMs: number;
+  backoffMaxMs: number;
   /** Dedupe keys kept in an archive's meta; match the hosts' dedupeKeysPerDocument. */
   dedupeKeys: number;
 }
@@ -43,7 +43,7 @@ export const ARCHIVER_DEFAULTS: Readonly<ArchiverConfig> = Object.freeze({
   idlePollMs: 5_000,
   gcGraceMs: 3_600_000,
   gcIntervalMs: 600_000,
-  gcBackoffMaxMs: 6 * 3_600_000, // a broken key is retried a few times a day, not every interval
+  backoffMaxMs: 6 * 3_600_000, // a broken key is retried a few times a day, not every interval
   dedupeKeys: 1024,
 });
 

@@ -22,7 +22,7 @@ import { ARCHIVE_PREFIX, archiveKey, decodeArchive, encodeArchive } from './arch
 import { cutArchive } from './archive-cut';
 import type { ArchiverConfig } from './archiver-plan';
 import { planGcCandidates } from './archiver-plan';
-import { GcBackoff } from './gc-backoff';
+import { DocBackoff } from './doc-backoff';
 import type { ObjectStore } from './object-store';
 import { errorCode, errorDetail } from './failure-detail';
 import { fetchArchive } from './restore';
@@ -76,11 +76,14 @@ export class Archiver {
   readonly counters: ArchiverCounters = { archived: 0, restored: 0, skipped: 0, failures: 0, trimmed: 0, gcDeleted: 0, gcFailures: 0, bytesWritten: 0, bytesRead: 0, lagMs: 0 };
 
   readonly metrics: AdamaMetrics;
-  private readonly gcBackoff: GcBackoff;
+  private readonly gcBackoff: DocBackoff;
+  /** Documents whose archive failed: each retry waits one lease, then doubling up to backoffMaxMs. */
+  private readonly archiveBackoff: DocBackoff;
 
   constructor(private readonly deps: ArchiverDeps) {
     this.metrics = deps.metrics ?? noopTelemetry().metrics;
-    this.gcBackoff = new GcBackoff(Math.max(1, deps.config.gcIntervalMs), deps.config.gcBackoffMaxMs);
+    this.gcBackoff = new DocBackoff(Math.max(1, deps.config.gcIntervalMs), deps.config.backoffMaxMs);
+    this.archiveBackoff = new DocBackoff(deps.config.claimLeaseMs, Math.max(deps.config.claimLeaseMs, deps.config.backoffMaxMs));
   }
 
   /** Admin ArchiveNow: claims one free document however recently used, then archives it. */
@@ -127,12 +130,17 @@ export class Archiver {
       this.counters.bytesWritten += body.length;
       this.metrics.archiverArchived.add(1);
       this.metrics.archiverBytesWritten.add(body.length);
+      this.archiveBackoff.succeeded(docId(ref));
       log.info({ space: ref.space, key: ref.key, seq: c.headSeq, epoch: c.epoch, bytes: body.length, ref: objectKey }, 'archiver.archived');
       return { kind: 'archived', objectKey, bytes: body.length, headSeq: c.headSeq };
     } catch (err) {
       this.counters.failures += 1;
       this.metrics.archiverFailures.add(1);
-      log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: errorCode(err), err: String(err), detail: errorDetail(err) }, 'archiver.failed');
+      // Back the document off: its claim stays on the row (under its token) for the backoff, so no
+      // replica retries it every lease period (issue 18.13).
+      const retryInMs = this.archiveBackoff.failed(docId(ref), clock.nowMs());
+      await data.holdClaim(c, retryInMs).catch(() => undefined);
+      log.warn({ space: ref.space, key: ref.key, seq: c.headSeq, code: errorCode(err), err: String(err), detail: errorDetail(err), retryInMs }, 'archiver.failed');
       throw err;
     }
   }

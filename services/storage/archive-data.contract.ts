@@ -124,6 +124,18 @@ export function runArchiveDataContract(name: string, factory: () => Promise<Cont
       expect(await data.markArchived(next, objectOf(next, 'archive/t/1'))).toBe(true);
     });
 
+    it('holdClaim keeps only the named claim on the document for the hold', async () => {
+      const { ref, worker } = await freeDoc();
+      const c = (await data.claimDocument(ref, worker, 1))!;
+      await data.holdClaim(c, LEASE_MS);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await data.claimDocument(ref, 'w-other', LEASE_MS)).toBeNull();
+      await data.holdClaim({ ...ref, claimToken: 'not-its-token' }, 0);
+      expect(await data.claimDocument(ref, 'w-other', LEASE_MS)).toBeNull();
+      await data.revokeClaims([c]);
+      expect(await data.claimDocument(ref, 'w-other', LEASE_MS)).not.toBeNull();
+    });
+
     it('revokeClaims ends exactly the named claims, live ones included, and their commits then fail', async () => {
       const a = await freeDoc();
       const b = await freeDoc();

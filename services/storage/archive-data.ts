@@ -45,6 +45,12 @@ export interface ArchiveData {
   /** Gives the claim with this token back before it expires (the document was skipped); a newer claim is left alone. */
   releaseClaim(ref: DocRef, claimToken: string): Promise<void>;
   /**
+   * After a failed archive: keeps this claim on the document for `holdMs` from now (database clock),
+   * the per-document backoff, instead of letting it expire after one lease. No-op for a token the
+   * row no longer holds.
+   */
+  holdClaim(claim: ClaimRef, holdMs: number): Promise<void>;
+  /**
    * The garbage collector's fence: ends every listed claim whose row still holds that exact token,
    * live or not. Once it returns, no markArchived under those tokens can succeed.
    */

@@ -55,6 +55,15 @@ UPDATE directory SET ${NO_CLAIM}
 WHERE space = $1::text AND key = $2::text AND archive_claim_token = $3::text`;
 
 /**
+ * $1 space, $2 key, $3 claim token, $4 hold ms. Keeps a failed claim (its archive failed) on the
+ * document for $4 from now, so no replica retries it before its backoff is over. Only that
+ * claim: a revoked or replaced token holds nothing.
+ */
+export const HOLD_CLAIM_SQL = `
+UPDATE directory SET archive_claim_until = now() + $4::double precision ${MS}
+WHERE space = $1::text AND key = $2::text AND archive_claim_token = $3::text`;
+
+/**
  * $1 spaces, $2 keys, $3 claim tokens (text[] each, same length). The garbage collector's fence:
  * ends each named claim if the row still holds exactly that token, live or expired. Run (and
  * committed) BEFORE the collector asks which objects are referenced: from then on no markArchived

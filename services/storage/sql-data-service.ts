@@ -228,6 +228,10 @@ export class SqlDataService implements DataService {
     await this.query('releaseClaim', ASQL.RELEASE_CLAIM_SQL, [ref.space, ref.key, claimToken]);
   }
 
+  async holdClaim(claim: ClaimRef, holdMs: number): Promise<void> {
+    await this.query('holdClaim', ASQL.HOLD_CLAIM_SQL, [claim.space, claim.key, claim.claimToken, holdMs]);
+  }
+
   async revokeClaims(claims: readonly ClaimRef[]): Promise<number> {
     if (claims.length === 0) return 0;
     const r = await this.query('revokeClaims', ASQL.REVOKE_CLAIMS_SQL, [claims.map((c) => c.space), claims.map((c) => c.key), claims.map((c) => c.claimToken)]);

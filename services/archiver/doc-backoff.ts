@@ -1,11 +1,11 @@
 /**
- * @module gc-backoff
- * Per-document backoff for garbage-collection deletes that fail (issue 18.13). Pure: the caller
+ * @module doc-backoff
+ * Per-document backoff after a failure (issue 18.13): GC deletes, and archives of a document. Pure: the caller
  * passes `nowMs`. The first failure waits `baseMs`, each further one doubles the wait up to
  * `maxMs`; a success forgets the document. At most `maxEntries` documents are remembered (the
  * oldest is forgotten first), so a store that fails for everything cannot grow it without bound.
  */
-export class GcBackoff {
+export class DocBackoff {
   private readonly entries = new Map<string, { failures: number; untilMs: number }>();
 
   constructor(private readonly baseMs: number, private readonly maxMs: number, private readonly maxEntries = 10_000) {}
