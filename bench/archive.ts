@@ -70,7 +70,7 @@ export async function runArchiveBench(databaseUrl?: string): Promise<Record<stri
     await hotHost.shutdown();
 
     const archiver = new Archiver({
-      data, store, clock: systemClock, log: silentLogger, workerId: `bench-${run}`, random: () => randomBytes(6).toString('hex'),
+      data, store, clock: systemClock, log: silentLogger, workerId: `bench-${run}`,
       config: resolveArchiverConfig({ idleMs: 0, concurrency: 4 }),
     });
     const archiveStarted = performance.now();

@@ -22,6 +22,7 @@ import { GroupCommitter } from './group-commit';
 import { noopTelemetry, restoreResult, withSpan, type AdamaMetrics } from '../shared/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import type { ObjectStore } from '../archiver/object-store';
+import { errorDetail } from '../archiver/failure-detail';
 import { fetchArchive } from '../archiver/restore';
 
 export interface DocumentHostDeps {
@@ -203,7 +204,7 @@ export class DocumentHost implements HostClient {
       }
     } catch (err) {
       const code = isAdamaError(err) ? err.entry.code : undefined;
-      log.warn({ space: ref.space, key: ref.key, epoch, seq: headSeq, code, ref: archiveRef, err: String(err) }, 'document.restore_failed');
+      log.warn({ space: ref.space, key: ref.key, epoch, seq: headSeq, code, ref: archiveRef, err: String(err), detail: errorDetail(err) }, 'document.restore_failed');
       this.metrics.documentsRestored.add(1, { result: restoreResult(err) });
       this.metrics.documentRestoreMs.record(clock.nowMs() - startedMs);
       if (!isAdamaError(err, E.APPEND_FENCED)) {

@@ -2,11 +2,12 @@
  * @module archive-format
  * The archived object: its key, its bytes and their verification. Pure; no I/O.
  *
- * Key: `archive/<space>/<key>/<headSeq>-<createdMs>-<random>.json`. The head seq says which state
- * it holds; the creation time lets the garbage collector leave young objects alone (one may be
- * between its upload and its directory update); the random part makes every upload a new,
- * immutable object, so a retried or concurrent archive never overwrites anything and no
- * conditional put is needed. The directory row's `archive_ref` is what makes one of them real.
+ * Key: `archive/<space>/<key>/<headSeq>-<createdMs>-<claimToken>.json`. The head seq says which
+ * state it holds; the creation time lets the garbage collector leave young objects alone (one may
+ * be between its upload and its directory update); the claim token (random, one per claim, one
+ * upload per claim) makes every upload a new, immutable object, so a retried or concurrent archive
+ * never overwrites anything and no conditional put is needed, and tells the collector which claim
+ * to revoke before deleting it. The directory row's `archive_ref` is what makes one of them real.
  *
  * Body: `{"format":"adama-archive/1","sha256":"<hex>","doc":{…}}` where sha256 is over
  * `JSON.stringify(doc)`. Readable with any JSON tool; verified on every restore.
@@ -30,10 +31,11 @@ export interface ArchivedDocument extends DocRef {
   meta: Json;
 }
 
-export interface ParsedArchiveKey extends DocRef { headSeq: number; createdMs: number }
+/** `claimToken`: the token of the claim that uploaded it (for keys written before tokens: a random part no claim holds). */
+export interface ParsedArchiveKey extends DocRef { headSeq: number; createdMs: number; claimToken: string }
 
-export function archiveKey(ref: DocRef, headSeq: number, createdMs: number, random: string): string {
-  return `${ARCHIVE_PREFIX}${ref.space}/${ref.key}/${headSeq}-${createdMs}-${random}.json`;
+export function archiveKey(ref: DocRef, headSeq: number, createdMs: number, claimToken: string): string {
+  return `${ARCHIVE_PREFIX}${ref.space}/${ref.key}/${headSeq}-${createdMs}-${claimToken}.json`;
 }
 
 const KEY = /^archive\/([^/]+)\/([^/]+)\/(\d+)-(\d+)-([0-9a-z]+)\.json$/;
@@ -42,7 +44,7 @@ const KEY = /^archive\/([^/]+)\/([^/]+)\/(\d+)-(\d+)-([0-9a-z]+)\.json$/;
 export function parseArchiveKey(key: string): ParsedArchiveKey | null {
   const m = KEY.exec(key);
   if (!m) return null;
-  return { space: m[1]!, key: m[2]!, headSeq: Number(m[3]), createdMs: Number(m[4]) };
+  return { space: m[1]!, key: m[2]!, headSeq: Number(m[3]), createdMs: Number(m[4]), claimToken: m[5]! };
 }
 
 export function sha256Hex(text: string): string {
@@ -60,7 +62,8 @@ export function encodeArchive(doc: ArchivedDocument): Buffer {
  * restore never continues from an object it cannot vouch for.
  */
 export function decodeArchive(body: Buffer, objectKey: string, ref: DocRef, headSeq: number): ArchivedDocument {
-  const corrupt = (why: string): AdamaError => new AdamaError(E.ARCHIVE_CORRUPT, `${ref.space}/${ref.key}: archive ${objectKey} ${why}`);
+  // The object key goes to the cause (logs), never to the message (clients), issue 18.14.
+  const corrupt = (why: string): AdamaError => new AdamaError(E.ARCHIVE_CORRUPT, `${ref.space}/${ref.key}: its archived copy ${why}`, { cause: new Error(`archive ${objectKey} ${why}`) });
   let parsed: unknown;
   try { parsed = JSON.parse(body.toString('utf8')); } catch { throw corrupt('is not JSON'); }
   if (!isJsonObject(parsed) || parsed.format !== ARCHIVE_FORMAT) throw corrupt('has an unknown format');

@@ -8,9 +8,11 @@ import type { Clock, TimerHandle } from '../shared/clock';
 import type { Logger } from '../shared/log';
 import type { DataService } from '../storage/data-service';
 import type { Archiver } from './archiver';
+import { errorCode, errorDetail } from './failure-detail';
 import { lagMs, nextStartMs, type ArchiverConfig } from './archiver-plan';
 
-export interface PassResult { claimed: number; archived: number; skipped: number; failed: number; trimmed: number; gcDeleted: number }
+/** This pass's own figures (the archiver's counters are the running totals). */
+export interface PassResult { claimed: number; archived: number; skipped: number; failed: number; trimmed: number; gcDeleted: number; gcFailed: number; gcIncomplete: number }
 
 export interface ArchiverLoopDeps {
   archiver: Archiver;
@@ -43,12 +45,23 @@ export class ArchiverLoop {
 
   async runPass(): Promise<PassResult> {
     const { archiver, data, clock, config, workerId } = this.deps;
-    const result: PassResult = { claimed: 0, archived: 0, skipped: 0, failed: 0, trimmed: 0, gcDeleted: 0 };
+    const result: PassResult = { claimed: 0, archived: 0, skipped: 0, failed: 0, trimmed: 0, gcDeleted: 0, gcFailed: 0, gcIncomplete: 0 };
     result.trimmed = await archiver.finishTrims(config.batchSize);
     const nowMs = clock.nowMs();
     if (this.lastGcMs === null || nowMs - this.lastGcMs >= config.gcIntervalMs) {
       this.lastGcMs = nowMs;
-      result.gcDeleted = await archiver.collectGarbage();
+      // A collection that fails as a whole (store listing, database) costs this pass its GC only;
+      // claiming and archiving go on, and the next interval tries again.
+      try {
+        const gc = await archiver.collectGarbage();
+        result.gcDeleted = gc.deleted;
+        result.gcFailed = gc.failed;
+        result.gcIncomplete = gc.incompleteRemoved;
+      } catch (err) {
+        result.gcFailed += 1;
+        archiver.metrics.archiverGcFailures.add(1);
+        this.deps.log.warn({ code: errorCode(err), err: String(err), detail: errorDetail(err) }, 'archiver.gc_failed');
+      }
     }
     const claimed = await data.claimColdDocuments(workerId, config.idleMs, config.claimLeaseMs, config.batchSize);
     result.claimed = claimed.length;
@@ -57,7 +70,7 @@ export class ArchiverLoop {
     for (const c of claimed) archiver.metrics.archiverLagMs.record(lagMs([c.updatedAtMs], config.idleMs, claimedAtMs));
     const inFlight = new Set<Promise<void>>();
     for (const c of claimed) {
-      if (this.stopping) { await data.releaseClaim(c, workerId).catch(() => undefined); continue; }
+      if (this.stopping) { await data.releaseClaim(c, c.claimToken).catch(() => undefined); continue; }
       await this.sleep(nextStartMs(this.lastStartMs, config.docsPerSecond, clock.nowMs()) - clock.nowMs());
       while (inFlight.size >= config.concurrency) await Promise.race(inFlight);
       this.lastStartMs = clock.nowMs();
@@ -78,9 +91,10 @@ export class ArchiverLoop {
       try {
         const r = await this.runPass();
         idle = r.claimed === 0;
-        if (!idle || r.trimmed > 0 || r.gcDeleted > 0) log.info({ ...r, ...this.deps.archiver.counters }, 'archiver.pass');
+        // The pass's own figures at the top level; the running totals under `totals`.
+        if (!idle || r.trimmed > 0 || r.gcDeleted > 0 || r.gcFailed > 0 || r.gcIncomplete > 0) log.info({ ...r, totals: { ...this.deps.archiver.counters } }, 'archiver.pass');
       } catch (err) {
-        log.warn({ err: String(err) }, 'archiver.pass_failed');
+        log.warn({ code: errorCode(err), err: String(err), detail: errorDetail(err) }, 'archiver.pass_failed');
       }
       if (idle) await this.sleep(config.idlePollMs);
     }

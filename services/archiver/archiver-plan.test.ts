@@ -1,6 +1,7 @@
 import { archiveKey, decodeArchive, encodeArchive, parseArchiveKey } from './archive-format';
 import { cutArchive } from './archive-cut';
 import { lagMs, nextStartMs, planGcCandidates, resolveArchiverConfig } from './archiver-plan';
+import { DocBackoff } from './doc-backoff';
 import { E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { ChangeRecord } from '../storage/data-service';
@@ -17,7 +18,7 @@ describe('archiver-plan', () => {
   it('planGcCandidates keeps young objects and foreign keys', () => {
     const old = archiveKey(ref, 3, 1_000, 'a1');
     const young = archiveKey(ref, 3, 9_500, 'b2');
-    expect(planGcCandidates([old, young, 'archive/not-ours.txt'], 10_000, 1_000)).toEqual([old]);
+    expect(planGcCandidates([old, young, 'archive/not-ours.txt'], 10_000, 1_000)).toEqual([{ ...ref, headSeq: 3, createdMs: 1_000, claimToken: 'a1', objectKey: old }]);
   });
 
   it('lagMs is how far past the idle threshold the oldest claimed document was', () => {
@@ -38,7 +39,7 @@ describe('archive-format', () => {
 
   it('round-trips a document and parses its key', () => {
     expect(decodeArchive(encodeArchive(doc), 'key', ref, 7)).toEqual(doc);
-    expect(parseArchiveKey(archiveKey(ref, 7, 123, 'abc'))).toEqual({ ...ref, headSeq: 7, createdMs: 123 });
+    expect(parseArchiveKey(archiveKey(ref, 7, 123, 'abc'))).toEqual({ ...ref, headSeq: 7, createdMs: 123, claimToken: 'abc' });
     expect(parseArchiveKey('archive/s/k/x.json')).toBeNull();
   });
 
@@ -70,5 +71,31 @@ describe('cutArchive', () => {
     expect(cutArchive(null, [r(1, { v: 1 })], 2, 10)).toMatchObject({ kind: 'skip' });
     expect(cutArchive(null, [r(1, {}), r(3, {})], 3, 10)).toMatchObject({ kind: 'skip' });
     expect(cutArchive({ seq: 5, state: {}, meta: null }, [], 4, 10)).toMatchObject({ kind: 'skip' });
+  });
+});
+
+describe('DocBackoff', () => {
+  it('waits base, then doubles per failure up to the cap, per document; a success forgets it', () => {
+    const b = new DocBackoff(1_000, 5_000);
+    expect(b.blocked('a', 0)).toBe(false);
+    expect(b.failed('a', 0)).toBe(1_000);
+    expect(b.blocked('a', 999)).toBe(true);
+    expect(b.blocked('b', 999)).toBe(false);
+    expect(b.blocked('a', 1_000)).toBe(false);
+    expect(b.failed('a', 1_000)).toBe(2_000);
+    expect(b.failed('a', 3_000)).toBe(4_000);
+    expect(b.failed('a', 7_000)).toBe(5_000);
+    expect(b.failed('a', 12_000)).toBe(5_000);
+    b.succeeded('a');
+    expect(b.blocked('a', 12_001)).toBe(false);
+    expect(b.failed('a', 20_000)).toBe(1_000);
+  });
+
+  it('remembers at most maxEntries documents', () => {
+    const b = new DocBackoff(1_000, 5_000, 3);
+    for (const d of ['a', 'b', 'c', 'd']) b.failed(d, 0);
+    expect(b.size).toBe(3);
+    expect(b.blocked('a', 1)).toBe(false);
+    expect(b.blocked('d', 1)).toBe(true);
   });
 });

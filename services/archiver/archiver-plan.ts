@@ -3,7 +3,7 @@
  * The archiver's pure decisions: configuration defaults and validation, pacing, garbage selection
  * and the lag figure. No I/O, no clock reads; the shell passes `nowMs` in.
  */
-import { parseArchiveKey } from './archive-format';
+import { parseArchiveKey, type ParsedArchiveKey } from './archive-format';
 
 export interface ArchiverConfig {
   /** A free document becomes archivable after this long without a change or bind (ms). Lower: more restores on reconnect. */
@@ -25,6 +25,11 @@ export interface ArchiverConfig {
   gcGraceMs: number;
   /** How often a pass also collects orphaned objects (ms). */
   gcIntervalMs: number;
+  /**
+   * Cap of the per-document backoff (ms) after a failed archive (first retry after one
+   * claimLeaseMs) or GC delete (after one gcIntervalMs); each further failure doubles the wait.
+   */
+  backoffMaxMs: number;
   /** Dedupe keys kept in an archive's meta; match the hosts' dedupeKeysPerDocument. */
   dedupeKeys: number;
 }
@@ -38,6 +43,7 @@ export const ARCHIVER_DEFAULTS: Readonly<ArchiverConfig> = Object.freeze({
   idlePollMs: 5_000,
   gcGraceMs: 3_600_000,
   gcIntervalMs: 600_000,
+  backoffMaxMs: 6 * 3_600_000, // a broken key is retried a few times a day, not every interval
   dedupeKeys: 1024,
 });
 
@@ -59,11 +65,13 @@ export function nextStartMs(lastStartMs: number | null, docsPerSecond: number, n
   return Math.max(nowMs, lastStartMs + 1000 / docsPerSecond);
 }
 
-/** Archive keys old enough to collect, before asking the database which are referenced. */
-export function planGcCandidates(keys: readonly string[], nowMs: number, graceMs: number): string[] {
-  return keys.filter((k) => {
+export interface GcCandidate extends ParsedArchiveKey { objectKey: string }
+
+/** Archive keys old enough to collect, parsed (document, claim token), before the database is asked which are referenced. */
+export function planGcCandidates(keys: readonly string[], nowMs: number, graceMs: number): GcCandidate[] {
+  return keys.flatMap((k) => {
     const parsed = parseArchiveKey(k);
-    return parsed !== null && nowMs - parsed.createdMs >= graceMs;
+    return parsed !== null && nowMs - parsed.createdMs >= graceMs ? [{ ...parsed, objectKey: k }] : [];
   });
 }
 

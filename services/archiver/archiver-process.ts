@@ -7,7 +7,6 @@
  * first document it archives, so crash recovery can be tested at exact points. Never set it in
  * production.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemClock } from '../shared/clock';
 import type { Logger } from '../shared/log';
@@ -42,7 +41,6 @@ export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<R
   const store = await openObjectStore(o.objectStore);
   const archiver = new Archiver({
     data: storage.data, store, clock: systemClock, log: o.log, workerId, config, metrics: telemetry.metrics,
-    random: () => randomBytes(6).toString('hex'),
     faults: crashFaults(process.env.ADAMA_ARCHIVER_CRASH_AFTER, o.log),
   });
   const loop = new ArchiverLoop({ archiver, data: storage.data, clock: systemClock, log: o.log, workerId, config });

@@ -16,4 +16,10 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
   /** For logs; never contains credentials. */
   describe(): string;
+  /**
+   * Removes leftovers of uploads that never finished and were last touched before `beforeMs`
+   * (epoch ms), e.g. a filesystem store's temp file after a SIGKILL between write and rename.
+   * Returns how many were removed. Absent where an upload is atomic (S3 PutObject).
+   */
+  collectIncomplete?(beforeMs: number): Promise<number>;
 }

@@ -1,6 +1,7 @@
 /** The archive scenarios against a real S3 API (s3rver on loopback), plus the S3 store's own edges. */
 import { AdamaError, E } from '../shared/errors';
 import { runArchiveScenarios } from '../../test/support/archive-scenarios';
+import { errorDetail } from './failure-detail';
 import { parseS3Spec } from './open-object-store';
 import { S3ObjectStore } from './s3-object-store';
 import { startS3rver, type RunningS3 } from '../../test/support/s3rver-harness';
@@ -24,9 +25,12 @@ describe('S3ObjectStore', () => {
     expect(await store.get(keys[7]!)).toBeNull();
   });
 
-  it('reports an unreachable endpoint as OBJECT_STORE_UNAVAILABLE', async () => {
-    const dead = new S3ObjectStore({ bucket: 'b', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestTimeoutMs: 2_000 });
-    await expect(dead.get('k')).rejects.toMatchObject({ entry: E.OBJECT_STORE_UNAVAILABLE });
+  it('reports an unreachable endpoint as OBJECT_STORE_UNAVAILABLE, naming bucket, key and endpoint only in the cause (issue 18.14)', async () => {
+    const dead = new S3ObjectStore({ bucket: 'secret-bucket', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestTimeoutMs: 2_000 });
+    const err = await dead.get('archive/s/k/1-2-abc.json').then(() => undefined, (e: unknown) => e as AdamaError);
+    expect(err).toMatchObject({ entry: E.OBJECT_STORE_UNAVAILABLE });
+    for (const secret of ['secret-bucket', 'archive/s/k', '127.0.0.1', 'ECONNREFUSED']) expect(err!.message).not.toContain(secret);
+    expect(errorDetail(err)).toMatch(/secret-bucket\/archive\/s\/k\/1-2-abc\.json/);
     await expect(dead.put('k', Buffer.from('x'))).rejects.toBeInstanceOf(AdamaError);
     dead.close();
   });

@@ -10,7 +10,8 @@
 import {
   DeleteObjectCommand, GetObjectCommand, ListObjectsCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { AdamaError, E } from '../shared/errors';
+import { E } from '../shared/errors';
+import { neutralError } from './failure-detail';
 import type { ObjectStore } from './object-store';
 
 export interface S3StoreOptions {
@@ -92,7 +93,8 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await fn();
     } catch (err) {
-      throw new AdamaError(E.OBJECT_STORE_UNAVAILABLE, `s3 ${op} ${this.o.bucket}/${this.prefix}${key}: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+      // Bucket, key and endpoint go to the cause (logs), never to the message (clients), issue 18.14.
+      throw neutralError(E.OBJECT_STORE_UNAVAILABLE, `the object store failed to ${op} an object`, `s3 ${op} ${this.o.bucket}/${this.prefix}${key}: ${(err as Error).name}: ${(err as Error).message}`, err);
     }
   }
 }

@@ -111,6 +111,7 @@ export const METRICS = {
   archiverFailures: counter('adama_archiver_failures_total', '{failure}', 'Archive or RestoreNow attempts that failed on infrastructure (database, object store, bad object); the document is left as it was.'),
   archiverBytesWritten: counter('adama_archiver_bytes_written_total', 'By', 'Bytes of archive objects the archiver uploaded for documents it archived.'),
   archiverGcDeleted: counter('adama_archiver_gc_deleted_total', '{object}', 'Unreferenced archive objects the archiver\'s garbage collection deleted.'),
+  archiverGcFailures: counter('adama_archiver_gc_failures_total', '{object}', 'Garbage-collection deletes that failed (logged as archiver.gc_delete_failed with a code); the rest of the pass goes on and the document is retried after a per-document backoff.'),
   archiverLagMs: histogram('adama_archiver_lag_ms', 'ms', 'How long past the idle threshold each document the archiver claimed had waited (0 = claimed as soon as it became eligible).', LAG_BUCKETS),
   documentsLoadedNow: updown('adama_documents_loaded', '{document}', 'Documents in adama-host memory now (+1 on load, -1 when it leaves).'),
   streamsOpen: updown('adama_streams_open', '{stream}', 'Document streams open in the web-proxy now (+1 on attach, -1 on close).'),

@@ -13,9 +13,18 @@ import type { Snapshot } from './records';
 export interface ColdDocument extends DocRef {
   epoch: number;
   headSeq: number;
+  /**
+   * This claim's fence (random, lower-case hex, minted by the claim): the object key the claim
+   * uploads must name it, markArchived requires the row to still hold it, and the garbage
+   * collector revokes it before deleting that object.
+   */
+  claimToken: string;
   /** When the row last changed (database clock), for the archiver's lag figure. */
   updatedAtMs: number;
 }
+
+/** One claim, named by its document and token (the garbage collector reads both from an object key). */
+export interface ClaimRef extends DocRef { claimToken: string }
 
 export interface UntrimmedDocument extends DocRef { archiveRef: string }
 
@@ -28,15 +37,30 @@ export interface ArchiveData {
    * claimable again, which is how an archiver that died mid-run is recovered.
    */
   claimColdDocuments(worker: string, idleMs: number, leaseMs: number, limit: number): Promise<ColdDocument[]>;
-  /** Claims one free document regardless of idleness; null if it is not free or another worker holds it. */
-  claimDocument(ref: DocRef, worker: string, leaseMs: number): Promise<ColdDocument | null>;
-  /** Gives a claim back before it expires (the document was skipped). */
-  releaseClaim(ref: DocRef, worker: string): Promise<void>;
   /**
-   * The commit point: state archived with `archiveRef`, only if still free at `epoch`/`headSeq`,
-   * never archived since, and `worker`'s claim is unexpired. False means "touched; skip it".
+   * Claims one free document regardless of idleness; null if it is not free or any live claim is
+   * on it (this worker's own included: a live claim is never re-taken or extended).
    */
-  markArchived(ref: DocRef, worker: string, epoch: number, headSeq: number, archiveRef: string): Promise<boolean>;
+  claimDocument(ref: DocRef, worker: string, leaseMs: number): Promise<ColdDocument | null>;
+  /** Gives the claim with this token back before it expires (the document was skipped); a newer claim is left alone. */
+  releaseClaim(ref: DocRef, claimToken: string): Promise<void>;
+  /**
+   * After a failed archive: keeps this claim on the document for `holdMs` from now (database clock),
+   * the per-document backoff, instead of letting it expire after one lease. No-op for a token the
+   * row no longer holds.
+   */
+  holdClaim(claim: ClaimRef, holdMs: number): Promise<void>;
+  /**
+   * The garbage collector's fence: ends every listed claim whose row still holds that exact token,
+   * live or not. Once it returns, no markArchived under those tokens can succeed.
+   */
+  revokeClaims(claims: readonly ClaimRef[]): Promise<number>;
+  /**
+   * The commit point: state archived with `archiveRef`, only if still free at the claim's
+   * epoch/head, never archived since, the row still holds the claim's token unexpired, and
+   * `archiveRef` names that token. False means "touched or revoked; skip it".
+   */
+  markArchived(claim: ColdDocument, archiveRef: string): Promise<boolean>;
   /** Deletes the hot rows (log and snapshot) if the document is still archived under `archiveRef`. */
   trimArchived(ref: DocRef, archiveRef: string): Promise<{ trimmed: boolean; logRows: number; snapshotRows: number }>;
   /** Archived documents that still have hot rows (an interrupted trim), for the archiver to finish. */

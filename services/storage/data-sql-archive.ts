@@ -7,12 +7,19 @@
  */
 
 const MS = `* interval '1 millisecond'`;
-const COLD_COLUMNS = `d.space, d.key, d.epoch, d.head_seq, (extract(epoch FROM d.updated_at) * 1000)::float8 AS updated_at_ms`;
+const COLD_COLUMNS = `d.space, d.key, d.epoch, d.head_seq, d.archive_claim_token, (extract(epoch FROM d.updated_at) * 1000)::float8 AS updated_at_ms`;
+/** A fresh claim: holder, lease end and a new random token (32 hex digits, one per row). */
+const CLAIM_SET = (worker: string, lease: string): string =>
+  `archive_claimed_by = ${worker}::text, archive_claim_until = now() + ${lease}::double precision ${MS},
+    archive_claim_token = replace(gen_random_uuid()::text, '-', '')`;
+/** The claim columns cleared: no claim, no token. */
+const NO_CLAIM = `archive_claimed_by = NULL, archive_claim_until = NULL, archive_claim_token = NULL`;
 
 /**
  * $1 worker, $2 idle ms, $3 lease ms, $4 limit. Claims unbound (free) documents idle past $2 whose
- * claim is absent or expired. SKIP LOCKED lets replicas claim disjoint batches without waiting;
- * FOR UPDATE re-checks a row that changed after the snapshot (a host bound it) and drops it.
+ * claim is absent or expired, each with its own new token. SKIP LOCKED lets replicas claim
+ * disjoint batches without waiting; FOR UPDATE re-checks a row that changed after the snapshot (a
+ * host bound it) and drops it.
  */
 export const CLAIM_COLD_SQL = `
 WITH c AS (
@@ -25,36 +32,63 @@ WITH c AS (
   FOR UPDATE SKIP LOCKED
 )
 UPDATE directory d
-SET archive_claimed_by = $1::text, archive_claim_until = now() + $3::double precision ${MS}
+SET ${CLAIM_SET('$1', '$3')}
 FROM c WHERE d.space = c.space AND d.key = c.key
 RETURNING ${COLD_COLUMNS}`;
 
-/** $1 space, $2 key, $3 worker, $4 lease ms. Claims one free document now, however recently used (admin ArchiveNow). */
+/**
+ * $1 space, $2 key, $3 worker, $4 lease ms. Claims one free document now, however recently used
+ * (admin ArchiveNow). Never a document under a live claim, whoever holds it, this worker included:
+ * re-taking or extending a live claim would let its first upload commit after the collector
+ * judged that upload's object by the original lease (issue 18.11).
+ */
 export const CLAIM_ONE_SQL = `
 UPDATE directory d
-SET archive_claimed_by = $3::text, archive_claim_until = now() + $4::double precision ${MS}
+SET ${CLAIM_SET('$3', '$4')}
 WHERE d.space = $1::text AND d.key = $2::text AND d.state = 'free' AND d.archive_ref IS NULL
-  AND (d.archive_claim_until IS NULL OR d.archive_claim_until < now() OR d.archive_claimed_by = $3::text)
+  AND (d.archive_claim_until IS NULL OR d.archive_claim_until < now())
 RETURNING ${COLD_COLUMNS}`;
 
-/** $1 space, $2 key, $3 worker. Gives a claim back early (the document was skipped). */
+/** $1 space, $2 key, $3 claim token. Gives a claim back early (the document was skipped); only that claim. */
 export const RELEASE_CLAIM_SQL = `
-UPDATE directory SET archive_claimed_by = NULL, archive_claim_until = NULL
-WHERE space = $1::text AND key = $2::text AND archive_claimed_by = $3::text`;
+UPDATE directory SET ${NO_CLAIM}
+WHERE space = $1::text AND key = $2::text AND archive_claim_token = $3::text`;
 
 /**
- * $1 space, $2 key, $3 worker, $4 epoch, $5 head seq, $6 archive ref. THE commit point: the row
- * becomes archived only if it is still unbound at the epoch and head the object was cut from
- * (any bind in between bumps the epoch) and this worker's claim has not expired (so an object the
- * garbage collector may already consider orphaned is never referenced).
+ * $1 space, $2 key, $3 claim token, $4 hold ms. Keeps a failed claim (its archive failed) on the
+ * document for $4 from now, so no replica retries it before its backoff is over. Only that
+ * claim: a revoked or replaced token holds nothing.
+ */
+export const HOLD_CLAIM_SQL = `
+UPDATE directory SET archive_claim_until = now() + $4::double precision ${MS}
+WHERE space = $1::text AND key = $2::text AND archive_claim_token = $3::text`;
+
+/**
+ * $1 spaces, $2 keys, $3 claim tokens (text[] each, same length). The garbage collector's fence:
+ * ends each named claim if the row still holds exactly that token, live or expired. Run (and
+ * committed) BEFORE the collector asks which objects are referenced: from then on no markArchived
+ * can name an object of those claims, so "unreferenced" stays true until the delete.
+ */
+export const REVOKE_CLAIMS_SQL = `
+UPDATE directory d SET ${NO_CLAIM}
+FROM unnest($1::text[], $2::text[], $3::text[]) AS t(space, key, token)
+WHERE d.space = t.space AND d.key = t.key AND d.archive_claim_token = t.token`;
+
+/**
+ * $1 space, $2 key, $3 claim token, $4 epoch, $5 head seq, $6 archive ref. THE commit point: the
+ * row becomes archived only if it is still unbound at the epoch and head the object was cut from
+ * (any bind in between bumps the epoch), it still holds exactly this claim's token, unexpired, and
+ * the object key names that token. A claim is never re-taken or extended while live, and the
+ * collector revokes a token before deleting an object named by it, so a commit can never reference
+ * an object the collector has deleted or is about to.
  */
 export const MARK_ARCHIVED_SQL = `
 UPDATE directory
-SET state = 'archived', host = NULL, archive_ref = $6::text,
-    archive_claimed_by = NULL, archive_claim_until = NULL, updated_at = now()
+SET state = 'archived', host = NULL, archive_ref = $6::text, ${NO_CLAIM}, updated_at = now()
 WHERE space = $1::text AND key = $2::text AND state = 'free' AND host IS NULL
   AND epoch = $4::bigint AND head_seq = $5::bigint AND archive_ref IS NULL
-  AND archive_claimed_by = $3::text AND archive_claim_until > now()`;
+  AND archive_claim_token = $3::text AND archive_claim_until > now()
+  AND strpos($6::text, $3::text) > 0`;
 
 /**
  * $1 space, $2 key, $3 archive ref. Deletes the hot rows of a document that is still archived under

@@ -87,6 +87,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS directory_cold_idx ON directory (state, updated_at);
     `,
   },
+  {
+    version: 3,
+    name: 'archiver claim token on directory',
+    // The fence of an archive claim (issue 18.11, docs/archiver.md): a random token minted by each
+    // claim, named in the object key the claim uploads, required by markArchived and revoked by the
+    // garbage collector before it deletes that object. A claim never outlives its token, so a commit
+    // can only name an object no collector has decided to delete.
+    sql: `
+      ALTER TABLE directory ADD COLUMN IF NOT EXISTS archive_claim_token text;
+    `,
+  },
 ];
 
 const RACE_CODES: ReadonlySet<string> = new Set([SQLSTATE.uniqueViolation, SQLSTATE.duplicateTable, SQLSTATE.duplicateObject]);

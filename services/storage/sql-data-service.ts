@@ -16,7 +16,7 @@ import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import * as SQL from './data-sql';
 import * as ASQL from './data-sql-archive';
-import type { ColdDocument, HotRows, UntrimmedDocument } from './archive-data';
+import type { ClaimRef, ColdDocument, HotRows, UntrimmedDocument } from './archive-data';
 import { isDataException, isUniqueViolation, toStorageError } from './pg-errors';
 
 export interface SqlDataServiceOptions {
@@ -34,7 +34,7 @@ export const SQL_DATA_SERVICE_DEFAULTS = { ownsPool: true, raceRetries: 5 } as c
 
 type Int8 = string | number;
 
-interface ColdRow { space: string; key: string; epoch: Int8; head_seq: Int8; updated_at_ms: number }
+interface ColdRow { space: string; key: string; epoch: Int8; head_seq: Int8; archive_claim_token: string; updated_at_ms: number }
 
 interface RecordRow { seq: Int8; who: Json; request: Json; redo: Json; undo: Json }
 
@@ -224,12 +224,22 @@ export class SqlDataService implements DataService {
     return r.rows[0] ? toCold(r.rows[0]) : null;
   }
 
-  async releaseClaim(ref: DocRef, worker: string): Promise<void> {
-    await this.query('releaseClaim', ASQL.RELEASE_CLAIM_SQL, [ref.space, ref.key, worker]);
+  async releaseClaim(ref: DocRef, claimToken: string): Promise<void> {
+    await this.query('releaseClaim', ASQL.RELEASE_CLAIM_SQL, [ref.space, ref.key, claimToken]);
   }
 
-  async markArchived(ref: DocRef, worker: string, epoch: number, headSeq: number, archiveRef: string): Promise<boolean> {
-    const r = await this.query('markArchived', ASQL.MARK_ARCHIVED_SQL, [ref.space, ref.key, worker, epoch, headSeq, archiveRef]);
+  async holdClaim(claim: ClaimRef, holdMs: number): Promise<void> {
+    await this.query('holdClaim', ASQL.HOLD_CLAIM_SQL, [claim.space, claim.key, claim.claimToken, holdMs]);
+  }
+
+  async revokeClaims(claims: readonly ClaimRef[]): Promise<number> {
+    if (claims.length === 0) return 0;
+    const r = await this.query('revokeClaims', ASQL.REVOKE_CLAIMS_SQL, [claims.map((c) => c.space), claims.map((c) => c.key), claims.map((c) => c.claimToken)]);
+    return r.rowCount ?? 0;
+  }
+
+  async markArchived(claim: ColdDocument, archiveRef: string): Promise<boolean> {
+    const r = await this.query('markArchived', ASQL.MARK_ARCHIVED_SQL, [claim.space, claim.key, claim.claimToken, claim.epoch, claim.headSeq, archiveRef]);
     return r.rowCount === 1;
   }
 
@@ -337,5 +347,5 @@ function toRecord(row: RecordRow): ChangeRecord {
 }
 
 function toCold(row: ColdRow): ColdDocument {
-  return { space: row.space, key: row.key, epoch: int(row.epoch), headSeq: int(row.head_seq), updatedAtMs: Math.floor(row.updated_at_ms) };
+  return { space: row.space, key: row.key, epoch: int(row.epoch), headSeq: int(row.head_seq), claimToken: row.archive_claim_token, updatedAtMs: Math.floor(row.updated_at_ms) };
 }

@@ -13,7 +13,7 @@ import type { Delta } from '../../services/protocol/messages';
 import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';
 import { systemClock } from '../../services/shared/clock';
 import { hostDefaults, resolveConfig } from '../../services/shared/config';
-import { E, type ErrorBody } from '../../services/shared/errors';
+import { E, toErrorBody, type ErrorBody } from '../../services/shared/errors';
 import { silentLogger } from '../../services/shared/log';
 import type { AdamaMetrics } from '../../services/shared/telemetry';
 import type { DataService } from '../../services/storage/data-service';
@@ -33,10 +33,8 @@ export function newHost(data: DataService, store: ObjectStore | undefined, metri
 }
 
 export function newArchiver(data: DataService, store: ObjectStore, faults?: ArchiverFaults, metrics?: AdamaMetrics): Archiver {
-  let n = 0;
   return new Archiver({
     data, store, clock: systemClock, log: silentLogger, workerId: 'test-archiver', faults, metrics,
-    random: () => `r${(n += 1)}`,
     config: resolveArchiverConfig({ idleMs: 0, claimLeaseMs: 30_000, gcGraceMs: 30_000 }),
   });
 }
@@ -150,6 +148,34 @@ export function runArchiveScenarios(name: string, openStore: () => Promise<Objec
       await expect(connect(data, store, ref)).rejects.toMatchObject({ entry: E.ARCHIVE_CORRUPT });
       expect(await data.lookup(ref)).toMatchObject({ state: 'archived', archiveRef: out.objectKey });
       expect((await newArchiver(data, store).inspect(ref)).object).toMatchObject({ exists: true, verified: false });
+    });
+
+    it('inspect reports the real size of a corrupt, non-empty object (issue 18.14)', async () => {
+      const ref = await coldCounter(data, 'corrupt-size', 1);
+      const out = await newArchiver(data, store).archiveNow(ref) as { objectKey: string };
+      await store.put(out.objectKey, Buffer.from('twelve bytes'));
+      expect((await newArchiver(data, store).inspect(ref)).object).toMatchObject({ exists: true, verified: false, bytes: 12 });
+    });
+
+    it('a failed restore tells the client its code and a neutral message; the object key and the store stay in the log (issue 18.14)', async () => {
+      const ref = await coldCounter(data, 'neutral', 1);
+      const out = await newArchiver(data, store).archiveNow(ref) as { objectKey: string };
+      const body = (await store.get(out.objectKey))!;
+      const internals = [out.objectKey, store.describe(), 'archive/'];
+      const clientMessage = async (s: ObjectStore | undefined): Promise<ErrorBody> => {
+        const err = await connect(data, s, ref).then(() => { throw new Error('connect succeeded'); }, (e: unknown) => e);
+        return toErrorBody(err);
+      };
+      await store.delete(out.objectKey);
+      const missing = await clientMessage(store);
+      expect(missing.code).toBe(E.ARCHIVE_MISSING.code);
+      await store.put(out.objectKey, Buffer.from('{"format":"adama-archive/1"}'));
+      const corrupt = await clientMessage(store);
+      expect(corrupt.code).toBe(E.ARCHIVE_CORRUPT.code);
+      const noStore = await clientMessage(undefined);
+      expect(noStore.code).toBe(E.OBJECT_STORE_UNAVAILABLE.code);
+      for (const m of [missing, corrupt, noStore]) for (const secret of internals) expect(m.message).not.toContain(secret);
+      await store.put(out.objectKey, body);
     });
 
     it('a host without an object store refuses an archived document with a retryable code', async () => {

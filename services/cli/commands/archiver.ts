@@ -18,6 +18,7 @@ const flags: FlagSpec = {
   'idle-poll-ms': { default: String(ARCHIVER_DEFAULTS.idlePollMs), help: 'sleep after a pass that found nothing' },
   'gc-grace-ms': { default: String(ARCHIVER_DEFAULTS.gcGraceMs), help: 'leave unreferenced objects younger than this (>= claim lease + clock skew)' },
   'gc-interval-ms': { default: String(ARCHIVER_DEFAULTS.gcIntervalMs), help: 'how often orphaned objects are collected' },
+  'backoff-max-ms': { default: String(ARCHIVER_DEFAULTS.backoffMaxMs), help: 'cap of the per-document backoff after a failed archive (first wait: one claim lease) or GC delete (first wait: one gc interval), doubling per failure' },
   'worker-id': { help: 'names this replica’s claims (default <hostname>-<pid>)' },
   port: { default: '7300', help: 'admin gRPC port (0 picks a free one)' },
   bind: { default: '127.0.0.1', help: 'interface for the admin gRPC' },
@@ -38,7 +39,7 @@ export const archiverCommand: Command = {
       config: {
         idleMs: f.int('idle-ms'), docsPerSecond: f.int('docs-per-second', 1), concurrency: f.int('concurrency', 1),
         batchSize: f.int('batch-size', 1), claimLeaseMs: f.int('claim-lease-ms', 1), idlePollMs: f.int('idle-poll-ms'),
-        gcGraceMs: f.int('gc-grace-ms'), gcIntervalMs: f.int('gc-interval-ms'),
+        gcGraceMs: f.int('gc-grace-ms'), gcIntervalMs: f.int('gc-interval-ms'), backoffMaxMs: f.int('backoff-max-ms'),
       },
       log, telemetry: telemetryFlags(f),
     });
