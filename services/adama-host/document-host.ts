@@ -4,7 +4,7 @@
  * replayed from the log; creation of new documents; the streams attached to them. It implements
  * `HostClient`, so a web-proxy in the same process calls it directly.
  */
-import { apply, decode, encode } from '../protocol/delta';
+import { apply, encode } from '../protocol/delta';
 import type { Clock } from '../shared/clock';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Json } from '../shared/json';
@@ -13,7 +13,7 @@ import { assertName } from '../shared/names';
 import type { HostConfig } from '../shared/config';
 import type { ChangeRecord, DataService, DocRef, Who } from '../storage/data-service';
 import { LivingDocument } from '../runtime/living-document';
-import type { SandboxFactory } from '../runtime/space-sandbox';
+import type { ResidentDocument, SandboxFactory, SpaceSandbox } from '../runtime/space-sandbox';
 import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from './host-api';
 import { SpaceRegistry } from './space-registry';
 import { GroupCommitter } from './group-commit';
@@ -66,6 +66,7 @@ export class DocumentHost implements HostClient {
     this.assertAccepting();
     assertName('space', ref.space);
     assertName('key', ref.key);
+    this.assertRoom();
     const sandbox = await this.spaces.latest(ref.space);
     const state = await sandbox.init(arg, { space: ref.space, key: ref.key, nowMs: this.deps.clock.nowMs(), seq: 1 });
     let encoded: Json;
@@ -81,7 +82,11 @@ export class DocumentHost implements HostClient {
       return { seq: 1 };
     }
     // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
-    if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded, plain: state }, [first], 1, [], sandbox);
+    if (!this.docs.has(refId(ref))) {
+      const resident = await this.openResident(ref, sandbox, encoded, 1);
+      if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded }, [first], 1, [], sandbox, resident);
+      else resident.close();
+    }
     return { seq: 1 };
   }
 
@@ -133,6 +138,22 @@ export class DocumentHost implements HostClient {
     return row !== null && row.state === 'bound' && row.host === this.deps.hostId && row.epoch === doc.epoch;
   }
 
+  /** The cap on loaded documents: a host at its limit refuses (retryably) rather than grow without bound. */
+  private assertRoom(): void {
+    const max = this.deps.config.maxLoadedDocuments;
+    if (this.docs.size + this.loading.size >= max) throw new AdamaError(E.TOO_MANY_DOCUMENTS, `host ${this.deps.hostId} has ${this.docs.size} documents loaded (limit ${max})`);
+  }
+
+  /** Makes the state resident in the space's isolate; a state the isolate cannot decode is a damaged log. */
+  private async openResident(ref: DocRef, sandbox: SpaceSandbox, encoded: Json, seq: number): Promise<ResidentDocument> {
+    try {
+      return await sandbox.open(refId(ref), encoded, seq);
+    } catch (err) {
+      if (isAdamaError(err, E.SPACE_MEMORY_LIMIT) || isAdamaError(err, E.SPACE_TIMEOUT) || isAdamaError(err, E.DOC_UNLOADED)) throw err;
+      throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: the stored state does not decode`, { cause: err });
+    }
+  }
+
   private assertAccepting(): void {
     if (!this.accepting) throw new AdamaError(E.HOST_SHUTTING_DOWN, `host ${this.deps.hostId} is shutting down`);
   }
@@ -147,6 +168,7 @@ export class DocumentHost implements HostClient {
     }
     let pending = this.loading.get(id);
     if (!pending) {
+      this.assertRoom();
       pending = withSpan(this.tracer, 'adama.document.load', { 'adama.space': ref.space, 'adama.key': ref.key }, () => this.load(ref, suspectHosts))
         .finally(() => this.loading.delete(id));
       this.loading.set(id, pending);
@@ -178,9 +200,9 @@ export class DocumentHost implements HostClient {
     }
     if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
     const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
-    const plain = decodeOrCorrupt(ref, encoded);
+    const resident = await this.openResident(ref, sandbox, encoded, seq);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded, plain }, records, records.length, dedupe, sandbox);
+    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, dedupe, sandbox, resident);
   }
 
   /**
@@ -214,10 +236,11 @@ export class DocumentHost implements HostClient {
     this.metrics.documentRestoreMs.record(ms);
     log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
-    return this.install(ref, epoch, { seq: headSeq, encoded, plain: decodeOrCorrupt(ref, encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
+    const resident = await this.openResident(ref, sandbox, encoded, headSeq);
+    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox, resident);
   }
 
-  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json; plain: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): LivingDocument {
+  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: SpaceSandbox, resident: ResidentDocument): LivingDocument {
     const doc = new LivingDocument(
       {
         ref, epoch, sandbox,
@@ -235,21 +258,12 @@ export class DocumentHost implements HostClient {
         },
       },
       committed,
-      { recordsSinceSnapshot, recent, dedupe },
+      { recordsSinceSnapshot, recent, dedupe, resident },
     );
     this.docs.set(refId(ref), doc);
     this.metrics.documentsLoaded.add(1);
     this.metrics.documentsLoadedNow.add(1);
     return doc;
-  }
-}
-
-/** The stored (encoded) state as plain JSON; a state that does not decode is a damaged log, not a bug. */
-function decodeOrCorrupt(ref: DocRef, encoded: Json): Json {
-  try {
-    return decode(encoded);
-  } catch (err) {
-    throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: the stored state does not decode`, { cause: err });
   }
 }
 
