@@ -13,7 +13,14 @@ import { E } from '../../services/shared/errors';
 import { createLogger, silentLogger } from '../../services/shared/log';
 import { apply, decode } from '../../services/protocol/delta';
 import type { Json } from '../../services/shared/json';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
+import { diff, encode } from '../../services/protocol/delta';
+import type { Delta } from '../../services/protocol/messages';
+import type { LivingDocument } from '../../services/runtime/living-document';
 import { freshStorage } from '../support/databases';
+import { mulberry32 } from '../support/prng';
 import { ViewWatcher } from '../support/host-rpc';
 
 const who = (agent: string) => ({ agent, authority: 'anonymous' });
@@ -56,7 +63,7 @@ describe('resident document state (in process, real isolates and database)', () 
   };
   const hosts: DocumentHost[] = [];
   function host(config: Partial<HostConfig> = {}, id = `h${hosts.length}`): DocumentHost {
-    const h = new DocumentHost({ hostId: id, data: storage.data, sandboxFactory: factory, clock: systemClock, log: process.env.DEBUG_LOG ? createLogger("t", "debug") : silentLogger, config: resolveConfig(hostDefaults, {}, config as Record<string, unknown>) });
+    const h = new DocumentHost({ hostId: id, data: storage.data, sandboxFactory: factory, clock: systemClock, log: process.env.DEBUG_LOG ? createLogger("t", "debug") : silentLogger, config: resolveConfig(hostDefaults, config, {}) });
     hosts.push(h);
     return h;
   }
@@ -78,6 +85,178 @@ describe('resident document state (in process, real isolates and database)', () 
     for (const r of records) s = apply(s, r.redo);
     return decode(s);
   }
+
+  const docOf = (h: DocumentHost, space: string, key: string): LivingDocument => (h as unknown as { docs: Map<string, LivingDocument> }).docs.get(`${space}/${key}`)!;
+  const sandboxesOf = (space: string) => sandboxes.filter((s) => s.space === space) as unknown as { killForTest(): void }[];
+
+  /** Replays the log from scratch and checks every record's patches are exactly the whole-state diffs. */
+  async function checkLog(space: string, key: string): Promise<Json[]> {
+    const { snapshot, records } = await storage.data.load({ space, key });
+    expect(snapshot).toBeNull();
+    const states: Json[] = [];
+    let s: Json = null;
+    for (const r of records) {
+      const next = apply(s, r.redo);
+      if (r.seq > 1) {
+        expect(r.redo).toEqual(diff(s, next) ?? {});
+        expect(r.undo).toEqual(diff(next, s) ?? {});
+        expect(apply(next, r.undo)).toEqual(s);
+      }
+      states[r.seq] = next;
+      s = next;
+    }
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1)); // no gap, nothing twice
+    return states;
+  }
+
+  it('a handler that throws (after writing, or deep in a nested edit) changes nothing', async () => {
+    const h = host();
+    const ref = { space: 'notes', key: 'throws' };
+    await h.createDocument(ref, who('a'), {});
+    const w = new ViewWatcher();
+    const s = await h.openStream(ref, who('a'), { viewerState: {} }, w);
+    await s.send('add', { text: 'one' });
+    const before = await docOf(h, 'notes', 'throws').residentState();
+    await expect(s.send('half', {})).rejects.toMatchObject({ code: E.SPACE_REJECTED.code });
+    await expect(s.send('nested', {})).rejects.toMatchObject({ code: E.SPACE_ERROR.code });
+    expect(await docOf(h, 'notes', 'throws').residentState()).toEqual(before);
+    const { seq } = await s.send('add', { text: 'two' });
+    expect(seq).toBe(4); // create, connect, two adds: the throwing sends left no record
+    expect(w.view).toEqual({ items: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }], present: 1 });
+    await checkLog('notes', 'throws');
+    expect(encode(await replayed('notes', 'throws'))).toEqual(await docOf(h, 'notes', 'throws').residentState());
+  });
+
+  it('rebuilds a document whose isolate was killed mid-batch: nothing acknowledged is lost, nothing applied twice', async () => {
+    const h = host();
+    const ref = { space: 'notes', key: 'killed' };
+    await h.createDocument(ref, who('a'), {});
+    const w = new ViewWatcher();
+    const s = await h.openStream(ref, who('a'), { viewerState: {} }, w);
+    await s.send('add', { text: 'before' });
+    // Several sends queued, and the isolates die while the first of them runs.
+    const sends = ['k1', 'k2', 'k3', 'k4', 'k5'].map((t) => s.send('add', { text: t }, `dedupe-${t}`));
+    for (const sb of sandboxesOf('notes')) sb.killForTest();
+    const results = await Promise.allSettled(sends);
+    const acked = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`k${i + 1}`] : []));
+    for (const r of results) if (r.status === 'rejected') expect([E.SPACE_MEMORY_LIMIT.code, E.SPACE_DOC_LOST.code]).toContain((r.reason as { code: number }).code);
+    // The document keeps serving; retrying every send with its dedupe key applies each exactly once.
+    for (const t of ['k1', 'k2', 'k3', 'k4', 'k5']) await s.send('add', { text: t }, `dedupe-${t}`);
+    await s.send('add', { text: 'after' });
+    const texts = ((await replayed('notes', 'killed')) as { items: { text: string }[] }).items.map((i) => i.text);
+    // Each exactly once (a send refused by the kill lands where its retry did).
+    expect(texts[0]).toBe('before');
+    expect(texts[texts.length - 1]).toBe('after');
+    expect([...texts].sort()).toEqual(['after', 'before', 'k1', 'k2', 'k3', 'k4', 'k5']);
+    expect(acked.every((t) => texts.includes(t))).toBe(true);
+    await checkLog('notes', 'killed');
+    expect(await docOf(h, 'notes', 'killed').residentState()).toEqual(encode(await replayed('notes', 'killed')));
+    expect((w.view as { items: { text: string }[] }).items.map((i) => i.text)).toEqual(texts);
+  });
+
+  it('survives a real memory-limit kill by the space (allocation bomb) with the state intact', async () => {
+    const h = host({ sandboxMemoryMb: 16, sandboxCallTimeoutMs: 2000 });
+    const ref = { space: 'notes', key: 'bomb' };
+    await h.createDocument(ref, who('a'), {});
+    const w = new ViewWatcher();
+    const s = await h.openStream(ref, who('a'), { viewerState: {} }, w);
+    await s.send('add', { text: 'kept' });
+    await expect(s.send('bomb', {})).rejects.toMatchObject({ code: E.SPACE_MEMORY_LIMIT.code });
+    await s.send('add', { text: 'next' });
+    await w.until((v) => (v as { items: unknown[] }).items.length === 2);
+    expect(w.view).toEqual({ items: [{ id: 1, text: 'kept' }, { id: 2, text: 'next' }], present: 1 });
+    await checkLog('notes', 'bomb');
+  });
+
+  it('closes alone, with VIEW_TOO_LARGE, a viewer whose view passes the limit; the others continue', async () => {
+    const h = host({ maxViewBytes: 2000 });
+    const ref = { space: 'notes', key: 'big-view' };
+    await h.createDocument(ref, who('a'), {});
+    const small = new ViewWatcher();
+    const big = new ViewWatcher();
+    const s = await h.openStream(ref, who('a'), { viewerState: {} }, small);
+    const b = await h.openStream(ref, who('b'), { viewerState: {} }, big);
+    await b.update({ big: 5000 });
+    expect(await big.closed).toMatchObject({ code: E.VIEW_TOO_LARGE.code });
+    await s.send('add', { text: 'still here' });
+    expect(small.view).toEqual({ items: [{ id: 1, text: 'still here' }], present: 2 });
+    // A viewer that joins with a view already too large is refused alone, with the same code.
+    await expect(h.openStream(ref, who('c'), { viewerState: { big: 5000 } }, new ViewWatcher())).rejects.toMatchObject({ code: E.VIEW_TOO_LARGE.code });
+    await s.send('add', { text: 'and here' });
+    expect((small.view as { items: unknown[] }).items).toHaveLength(2);
+  });
+
+  it('gives viewers who see the same thing the same frozen Delta object, in one synchronous run', async () => {
+    const h = host();
+    const ref = { space: 'notes', key: 'shared' };
+    await h.createDocument(ref, who('a'), {});
+    const got: Delta[][] = [[], [], []];
+    const sink = (i: number) => ({ onDelta: (d: Delta) => got[i]!.push(d), onClosed: () => undefined });
+    const streams = [];
+    for (let i = 0; i < 3; i++) streams.push(await h.openStream(ref, who(`v${i}`), { viewerState: i === 2 ? { big: 10 } : {} }, sink(i)));
+    for (const g of got) g.length = 0;
+    await streams[0]!.send('add', { text: 'hello' });
+    expect(got[0]).toHaveLength(1);
+    expect(got[0]![0]).toBe(got[1]![0]);
+    expect(Object.isFrozen(got[0]![0])).toBe(true);
+    expect(got[2]![0]).not.toBe(got[0]![0]); // a different view gets its own delta
+  });
+
+  it('caps viewers per document and loaded documents per host with coded, retryable errors', async () => {
+    const h = host({ maxViewersPerDocument: 2, maxLoadedDocuments: 2 });
+    await h.createDocument({ space: 'notes', key: 'cap-1' }, who('a'), {});
+    await h.createDocument({ space: 'notes', key: 'cap-2' }, who('a'), {});
+    await expect(h.createDocument({ space: 'notes', key: 'cap-3' }, who('a'), {})).rejects.toMatchObject({ code: E.TOO_MANY_DOCUMENTS.code });
+    const ref = { space: 'notes', key: 'cap-1' };
+    await h.openStream(ref, who('a'), { viewerState: {} }, new ViewWatcher());
+    await h.openStream(ref, who('b'), { viewerState: {} }, new ViewWatcher());
+    await expect(h.openStream(ref, who('c'), { viewerState: {} }, new ViewWatcher())).rejects.toMatchObject({ code: E.TOO_MANY_VIEWERS.code, retry: true });
+  });
+
+  describe('property: resident execution = replaying the log from scratch, for every example space', () => {
+    const SPACES = ['chat', 'counter', 'cards', 'private-notes'];
+    const MESSAGES: Record<string, (r: () => number) => [string, Json]> = {
+      chat: (r) => ['say', r() < 0.15 ? { text: '' } : { text: `m${Math.floor(r() * 1000)}` }],
+      counter: (r) => ['add', r() < 0.1 ? { by: 'x' } : { by: Math.floor(r() * 10) - 3 }],
+      cards: (r) => (r() < 0.4 ? ['deal', { count: 1 + Math.floor(r() * 3) }] : ['play', { card: ['AS', '2H', '10D', 'KC'][Math.floor(r() * 4)]! }]),
+      'private-notes': (r) => ['write', r() < 0.1 ? {} : { text: `n${Math.floor(r() * 100)}` }],
+    };
+    for (const space of SPACES) {
+      it(`${space}: patches, resident state and every viewer's view match a replay (seeded)`, async () => {
+        await storage.data.deploySpace(space, readFileSync(join(DEFAULT_SPACES_DIR, space, 'index.js'), 'utf8'));
+        const h = host();
+        const key = `prop-${space}`;
+        const ref = { space, key };
+        await h.createDocument(ref, who('creator'), null);
+        const r = mulberry32(0x19 + space.length);
+        const open: { agent: string; stream: Awaited<ReturnType<DocumentHost['openStream']>>; watcher: ViewWatcher }[] = [];
+        for (let i = 0; i < 60; i++) {
+          const x = r();
+          if (x < 0.2 && open.length < 5) {
+            const agent = `u${Math.floor(r() * 4)}`;
+            const watcher = new ViewWatcher();
+            const stream = await h.openStream(ref, { agent, authority: 'jwt' }, { viewerState: {} }, watcher);
+            open.push({ agent, stream, watcher });
+          } else if (x < 0.3 && open.length > 1) {
+            const [gone] = open.splice(Math.floor(r() * open.length), 1);
+            await gone!.stream.close();
+          } else if (open.length > 0) {
+            const who = open[Math.floor(r() * open.length)]!;
+            const [channel, message] = MESSAGES[space]!(r);
+            await who.stream.send(channel, message).catch(() => undefined);
+          }
+        }
+        const states = await checkLog(space, key);
+        const head = states[states.length - 1]!;
+        expect(await docOf(h, space, key).residentState()).toEqual(head);
+        const reference = sandboxes.find((s) => s.space === space)!;
+        for (const o of open) {
+          const [expected] = await reference.views(decode(head), [{ who: { agent: o.agent, authority: 'jwt' }, viewerState: {} }]);
+          expect(o.watcher.view).toEqual(decode(encode(expected!)));
+        }
+      });
+    }
+  });
 
   it('closes a stream whose space disconnect() throws and keeps serving', async () => {
     const h = host();

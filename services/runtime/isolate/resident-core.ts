@@ -384,10 +384,16 @@ export class ResidentDoc {
     this.run = null;
     const out: ViewGroup[] = run.fails;
     for (const id of run.fails.flatMap((f) => f.ids)) this.viewers.delete(id);
-    for (const g of run.byKey.values()) {
+    // Viewers with equal new views share one encoded view and one group id from now on, whatever
+    // they saw before, so groups that diverged (joined at different times) merge again.
+    const byView = new Map<string, { encoded: Json; group: number }>();
+    for (const [key, g] of run.byKey) {
+      const fp = key.slice(key.indexOf('|') + 1);
       let encoded: Json;
       try {
-        encoded = this.store.encode(g.view);
+        const known = byView.get(fp);
+        encoded = known?.encoded ?? this.store.encode(g.view);
+        if (!known) byView.set(fp, { encoded, group: this.nextGroup++ });
       } catch (e) {
         out.push({ ids: g.ids, fail: { kind: 'invalid', message: `view: ${(e as Error).message}` } });
         for (const id of g.ids) this.viewers.delete(id);
@@ -399,7 +405,7 @@ export class ResidentDoc {
         for (const id of g.ids) this.viewers.delete(id);
         continue;
       }
-      const group = this.nextGroup++;
+      const group = byView.get(fp)!.group;
       const prev = g.prev;
       let data: string | undefined;
       let reset = false;
