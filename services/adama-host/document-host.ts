@@ -61,13 +61,26 @@ export class DocumentHost implements HostClient {
 
   get hostId(): string { return this.deps.hostId; }
   get loadedDocuments(): number { return this.docs.size; }
+  /** Space versions (isolate pools) this host holds right now. */
+  get spaceVersionsHeld(): number { return this.spaces.size; }
 
   async createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
     this.assertAccepting();
     assertName('space', ref.space);
     assertName('key', ref.key);
     this.assertRoom();
-    const sandbox = await this.spaces.latest(ref.space);
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    let installed = false;
+    try {
+      installed = await this.createWith(ref, who, arg, sandbox, release);
+    } finally {
+      if (!installed) release();
+    }
+    return { seq: 1 };
+  }
+
+  /** Creates the document and keeps it loaded; true when it was installed (and holds the space version). */
+  private async createWith(ref: DocRef, who: Who, arg: Json, sandbox: SpaceSandbox, release: () => void): Promise<boolean> {
     const state = await sandbox.init(arg, { space: ref.space, key: ref.key, nowMs: this.deps.clock.nowMs(), seq: 1 });
     let encoded: Json;
     try { encoded = encode(state); } catch (err) { throw new AdamaError(E.SPACE_INVALID_RESULT, `init: ${(err as Error).message}`); }
@@ -79,15 +92,14 @@ export class DocumentHost implements HostClient {
     if (!this.accepting) {
       // A drain started while we created it: the document exists, but must not stay bound here.
       await this.deps.data.release(ref, this.deps.hostId, 1);
-      return { seq: 1 };
+      return false;
     }
     // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
-    if (!this.docs.has(refId(ref))) {
-      const resident = await this.openResident(ref, sandbox, encoded, 1);
-      if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded }, [first], 1, [], sandbox, resident);
-      else resident.close();
-    }
-    return { seq: 1 };
+    if (this.docs.has(refId(ref))) return false;
+    const resident = await this.openResident(ref, sandbox, encoded, 1);
+    if (this.docs.has(refId(ref))) { resident.close(); return false; }
+    this.install(ref, 1, { seq: 1, encoded }, [first], 1, [], sandbox, resident, release);
+    return true;
   }
 
   async openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
@@ -178,14 +190,25 @@ export class DocumentHost implements HostClient {
 
   /** findbind, then replay snapshot + log; refuses a log that does not reach the directory's head. */
   private async load(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
-    const { data, hostId, log } = this.deps;
+    const { data, hostId } = this.deps;
     const dead = [...suspectHosts, ...(this.deps.deadHosts?.() ?? [])].filter((h) => h !== hostId);
     const bind = await data.findBind(ref, hostId, dead);
     if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
     if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`, { owner: bind.host });
-    const sandbox = await this.spaces.latest(ref.space);
-    // A set archive_ref means the hot rows may be gone: the object is the truth (docs/archiver.md).
-    if (bind.archiveRef !== null) return this.restore(ref, bind.epoch, bind.headSeq, bind.archiveRef, sandbox);
+    // The document holds its space version while loaded, so a superseded version is disposed when its last document leaves.
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    try {
+      // A set archive_ref means the hot rows may be gone: the object is the truth (docs/archiver.md).
+      if (bind.archiveRef !== null) return await this.restore(ref, bind.epoch, bind.headSeq, bind.archiveRef, sandbox, release);
+      return await this.replay(ref, bind, sandbox, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async replay(ref: DocRef, bind: { epoch: number; headSeq: number }, sandbox: SpaceSandbox, release: () => void): Promise<LivingDocument> {
+    const { data, log } = this.deps;
     const { snapshot, records } = await data.load(ref);
     let seq = snapshot?.seq ?? 0;
     let encoded: Json = snapshot?.state ?? null;
@@ -202,7 +225,7 @@ export class DocumentHost implements HostClient {
     const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
     const resident = await this.openResident(ref, sandbox, encoded, seq);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, dedupe, sandbox, resident);
+    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, dedupe, sandbox, resident, release);
   }
 
   /**
@@ -211,7 +234,7 @@ export class DocumentHost implements HostClient {
    * On failure the binding goes back to 'archived' with the same ref, so the error is coded, the
    * document is never served empty, and a repaired object can still be restored later.
    */
-  private async restore(ref: DocRef, epoch: number, headSeq: number, archiveRef: string, sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): Promise<LivingDocument> {
+  private async restore(ref: DocRef, epoch: number, headSeq: number, archiveRef: string, sandbox: SpaceSandbox, release: () => void): Promise<LivingDocument> {
     const { data, hostId, log, clock } = this.deps;
     const startedMs = clock.nowMs();
     let restored: Awaited<ReturnType<typeof fetchArchive>>;
@@ -237,10 +260,10 @@ export class DocumentHost implements HostClient {
     log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
     const resident = await this.openResident(ref, sandbox, encoded, headSeq);
-    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox, resident);
+    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox, resident, release);
   }
 
-  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: SpaceSandbox, resident: ResidentDocument): LivingDocument {
+  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: SpaceSandbox, resident: ResidentDocument, release: () => void): LivingDocument {
     const doc = new LivingDocument(
       {
         ref, epoch, sandbox,
@@ -253,6 +276,7 @@ export class DocumentHost implements HostClient {
         log: this.deps.log,
         config: this.deps.config,
         onGone: (d) => {
+          release();
           if (this.docs.get(refId(ref)) === d) this.docs.delete(refId(ref));
           this.metrics.documentsLoadedNow.add(-1);
         },

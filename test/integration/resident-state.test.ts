@@ -219,7 +219,7 @@ describe('resident document state (in process, real isolates and database)', () 
       chat: (r) => ['say', r() < 0.15 ? { text: '' } : { text: `m${Math.floor(r() * 1000)}` }],
       counter: (r) => ['add', r() < 0.1 ? { by: 'x' } : { by: Math.floor(r() * 10) - 3 }],
       cards: (r) => (r() < 0.4 ? ['deal', { count: 1 + Math.floor(r() * 3) }] : ['play', { card: ['AS', '2H', '10D', 'KC'][Math.floor(r() * 4)]! }]),
-      'private-notes': (r) => ['write', r() < 0.1 ? {} : { text: `n${Math.floor(r() * 100)}` }],
+      'private-notes': (r) => ['write', r() < 0.1 ? { text: '' } : { text: `n${Math.floor(r() * 100)}` }],
     };
     for (const space of SPACES) {
       it(`${space}: patches, resident state and every viewer's view match a replay (seeded)`, async () => {
@@ -256,6 +256,28 @@ describe('resident document state (in process, real isolates and database)', () 
         }
       });
     }
+  });
+
+  it('disposes superseded space versions once no document uses them (redeploy churn, issue 18.6)', async () => {
+    const h = host();
+    const live = () => sandboxes.filter((sb) => sb.space === 'churn' && !(sb as unknown as { disposed: boolean }).disposed).length;
+    const held = new ViewWatcher();
+    await storage.data.deploySpace('churn', NOTES);
+    await h.createDocument({ space: 'churn', key: 'held' }, who('a'), {});
+    const stream = await h.openStream({ space: 'churn', key: 'held' }, who('a'), { viewerState: {} }, held);
+    for (let v = 1; v <= 12; v++) {
+      await storage.data.deploySpace('churn', `${NOTES}\n// v${v}`);
+      await h.createDocument({ space: 'churn', key: `k${v}` }, who('a'), {});
+      await docOf(h, 'churn', `k${v}`).unload('idle'); // as the idle timer would
+    }
+    // The first version is still used by 'held'; of the rest only the newest remains.
+    expect(h.spaceVersionsHeld).toBe(2);
+    await stream.send('add', { text: 'old version still serves' });
+    await stream.close();
+    await docOf(h, 'churn', 'held').unload('idle');
+    expect(h.spaceVersionsHeld).toBe(1);
+    await Promise.resolve();
+    expect(live()).toBe(2); // one version's pool of 2 isolates, not 13 versions' pools
   });
 
   it('closes a stream whose space disconnect() throws and keeps serving', async () => {
