@@ -44,7 +44,7 @@ function el(tag: string, cls: string, text: string): HTMLElement {
   return e;
 }
 
-type ChatView = { messages: { id: number; author: string; text: string }[]; present: string[] };
+type ChatView = { messages: { id: number; author: string; text: string }[]; present: Record<string, number> };
 type CardsView = { players: { id: string; cards: number }[]; table: { id: number; card: string; by: string }[]; hand: string[]; deckSize: number };
 const cardClass = (c: string) => `card${/[HD]$/.test(c) ? ' red' : ''}`;
 
@@ -55,7 +55,7 @@ void (async () => {
     const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 5;
     box.replaceChildren(...view.messages.map((m) => { const d = el('div', 'msg', ''); d.append(el('b', '', m.author), `: ${m.text}`); return d; }));
     if (atBottom) box.scrollTop = box.scrollHeight;
-    $('present').textContent = `· here: ${view.present.join(', ')}`;
+    $('present').textContent = `· here: ${Object.keys(view.present).sort().join(', ')}`;
   }, 'chat-error');
   $('say').addEventListener('submit', (ev) => {
     ev.preventDefault();

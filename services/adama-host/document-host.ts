@@ -4,7 +4,7 @@
  * replayed from the log; creation of new documents; the streams attached to them. It implements
  * `HostClient`, so a web-proxy in the same process calls it directly.
  */
-import { apply, decode, encode } from '../protocol/delta';
+import { apply, encode } from '../protocol/delta';
 import type { Clock } from '../shared/clock';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Json } from '../shared/json';
@@ -15,7 +15,7 @@ import type { ChangeRecord, DataService } from '../storage/data-service';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import { LivingDocument } from '../runtime/living-document';
-import type { SandboxFactory } from '../runtime/space-sandbox';
+import type { ResidentDocument, SandboxFactory, SpaceSandbox } from '../runtime/space-sandbox';
 import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 import { SpaceRegistry } from './space-registry';
 import { GroupCommitter } from './group-commit';
@@ -64,12 +64,26 @@ export class DocumentHost implements HostClient {
 
   get hostId(): string { return this.deps.hostId; }
   get loadedDocuments(): number { return this.docs.size; }
+  /** Space versions (isolate pools) this host holds right now. */
+  get spaceVersionsHeld(): number { return this.spaces.size; }
 
   async createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
     this.assertAccepting();
     assertName('space', ref.space);
     assertName('key', ref.key);
-    const sandbox = await this.spaces.latest(ref.space);
+    this.assertRoom();
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    let installed = false;
+    try {
+      installed = await this.createWith(ref, who, arg, sandbox, release);
+    } finally {
+      if (!installed) release();
+    }
+    return { seq: 1 };
+  }
+
+  /** Creates the document and keeps it loaded; true when it was installed (and holds the space version). */
+  private async createWith(ref: DocRef, who: Who, arg: Json, sandbox: SpaceSandbox, release: () => void): Promise<boolean> {
     const state = await sandbox.init(arg, { space: ref.space, key: ref.key, nowMs: this.deps.clock.nowMs(), seq: 1 });
     let encoded: Json;
     try { encoded = encode(state); } catch (err) { throw new AdamaError(E.SPACE_INVALID_RESULT, `init: ${(err as Error).message}`); }
@@ -81,11 +95,14 @@ export class DocumentHost implements HostClient {
     if (!this.accepting) {
       // A drain started while we created it: the document exists, but must not stay bound here.
       await this.deps.data.release(ref, this.deps.hostId, 1);
-      return { seq: 1 };
+      return false;
     }
     // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
-    if (!this.docs.has(refId(ref))) this.install(ref, 1, { seq: 1, encoded, plain: state }, [first], 1, [], sandbox);
-    return { seq: 1 };
+    if (this.docs.has(refId(ref))) return false;
+    const resident = await this.openResident(ref, sandbox, encoded, 1);
+    if (this.docs.has(refId(ref))) { resident.close(); return false; }
+    this.install(ref, 1, { seq: 1, encoded }, [first], 1, [], sandbox, resident, release);
+    return true;
   }
 
   async openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
@@ -136,6 +153,22 @@ export class DocumentHost implements HostClient {
     return row !== null && row.state === 'bound' && row.host === this.deps.hostId && row.epoch === doc.epoch;
   }
 
+  /** The cap on loaded documents: a host at its limit refuses (retryably) rather than grow without bound. */
+  private assertRoom(): void {
+    const max = this.deps.config.maxLoadedDocuments;
+    if (this.docs.size + this.loading.size >= max) throw new AdamaError(E.TOO_MANY_DOCUMENTS, `host ${this.deps.hostId} has ${this.docs.size} documents loaded (limit ${max})`);
+  }
+
+  /** Makes the state resident in the space's isolate; a state the isolate cannot decode is a damaged log. */
+  private async openResident(ref: DocRef, sandbox: SpaceSandbox, encoded: Json, seq: number): Promise<ResidentDocument> {
+    try {
+      return await sandbox.open(refId(ref), encoded, seq);
+    } catch (err) {
+      if (isAdamaError(err, E.SPACE_MEMORY_LIMIT) || isAdamaError(err, E.SPACE_TIMEOUT) || isAdamaError(err, E.DOC_UNLOADED)) throw err;
+      throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: the stored state does not decode`, { cause: err });
+    }
+  }
+
   private assertAccepting(): void {
     if (!this.accepting) throw new AdamaError(E.HOST_SHUTTING_DOWN, `host ${this.deps.hostId} is shutting down`);
   }
@@ -150,6 +183,7 @@ export class DocumentHost implements HostClient {
     }
     let pending = this.loading.get(id);
     if (!pending) {
+      this.assertRoom();
       pending = withSpan(this.tracer, 'adama.document.load', { 'adama.space': ref.space, 'adama.key': ref.key }, () => this.load(ref, suspectHosts))
         .finally(() => this.loading.delete(id));
       this.loading.set(id, pending);
@@ -159,14 +193,25 @@ export class DocumentHost implements HostClient {
 
   /** findbind, then replay snapshot + log; refuses a log that does not reach the directory's head. */
   private async load(ref: DocRef, suspectHosts: readonly string[]): Promise<LivingDocument> {
-    const { data, hostId, log } = this.deps;
+    const { data, hostId } = this.deps;
     const dead = [...suspectHosts, ...(this.deps.deadHosts?.() ?? [])].filter((h) => h !== hostId);
     const bind = await data.findBind(ref, hostId, dead);
     if (bind.kind === 'not_found') throw new AdamaError(E.DOCUMENT_NOT_FOUND, `${refId(ref)} does not exist`);
     if (bind.kind === 'owned') throw new AdamaError(E.OWNED_ELSEWHERE, `${refId(ref)} is owned by ${bind.host}`, { owner: bind.host });
-    const sandbox = await this.spaces.latest(ref.space);
-    // A set archive_ref means the hot rows may be gone: the object is the truth (docs/archiver.md).
-    if (bind.archiveRef !== null) return this.restore(ref, bind.epoch, bind.headSeq, bind.archiveRef, sandbox);
+    // The document holds its space version while loaded, so a superseded version is disposed when its last document leaves.
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    try {
+      // A set archive_ref means the hot rows may be gone: the object is the truth (docs/archiver.md).
+      if (bind.archiveRef !== null) return await this.restore(ref, bind.epoch, bind.headSeq, bind.archiveRef, sandbox, release);
+      return await this.replay(ref, bind, sandbox, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async replay(ref: DocRef, bind: { epoch: number; headSeq: number }, sandbox: SpaceSandbox, release: () => void): Promise<LivingDocument> {
+    const { data, log } = this.deps;
     const { snapshot, records } = await data.load(ref);
     let seq = snapshot?.seq ?? 0;
     let encoded: Json = snapshot?.state ?? null;
@@ -181,9 +226,9 @@ export class DocumentHost implements HostClient {
     }
     if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
     const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
-    const plain = decodeOrCorrupt(ref, encoded);
+    const resident = await this.openResident(ref, sandbox, encoded, seq);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded, plain }, records, records.length, dedupe, sandbox);
+    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, dedupe, sandbox, resident, release);
   }
 
   /**
@@ -192,7 +237,7 @@ export class DocumentHost implements HostClient {
    * On failure the binding goes back to 'archived' with the same ref, so the error is coded, the
    * document is never served empty, and a repaired object can still be restored later.
    */
-  private async restore(ref: DocRef, epoch: number, headSeq: number, archiveRef: string, sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): Promise<LivingDocument> {
+  private async restore(ref: DocRef, epoch: number, headSeq: number, archiveRef: string, sandbox: SpaceSandbox, release: () => void): Promise<LivingDocument> {
     const { data, hostId, log, clock } = this.deps;
     const startedMs = clock.nowMs();
     let restored: Awaited<ReturnType<typeof fetchArchive>>;
@@ -217,10 +262,11 @@ export class DocumentHost implements HostClient {
     this.metrics.documentRestoreMs.record(ms);
     log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
-    return this.install(ref, epoch, { seq: headSeq, encoded, plain: decodeOrCorrupt(ref, encoded) }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox);
+    const resident = await this.openResident(ref, sandbox, encoded, headSeq);
+    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox, resident, release);
   }
 
-  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json; plain: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: Awaited<ReturnType<SpaceRegistry['latest']>>): LivingDocument {
+  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: SpaceSandbox, resident: ResidentDocument, release: () => void): LivingDocument {
     const doc = new LivingDocument(
       {
         ref, epoch, sandbox,
@@ -233,26 +279,18 @@ export class DocumentHost implements HostClient {
         log: this.deps.log,
         config: this.deps.config,
         onGone: (d) => {
+          release();
           if (this.docs.get(refId(ref)) === d) this.docs.delete(refId(ref));
           this.metrics.documentsLoadedNow.add(-1);
         },
       },
       committed,
-      { recordsSinceSnapshot, recent, dedupe },
+      { recordsSinceSnapshot, recent, dedupe, resident },
     );
     this.docs.set(refId(ref), doc);
     this.metrics.documentsLoaded.add(1);
     this.metrics.documentsLoadedNow.add(1);
     return doc;
-  }
-}
-
-/** The stored (encoded) state as plain JSON; a state that does not decode is a damaged log, not a bug. */
-function decodeOrCorrupt(ref: DocRef, encoded: Json): Json {
-  try {
-    return decode(encoded);
-  } catch (err) {
-    throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: the stored state does not decode`, { cause: err });
   }
 }
 

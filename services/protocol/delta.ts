@@ -72,26 +72,43 @@ function listIds(arr: Json[]): string[] | undefined {
   return ids;
 }
 
-function encodeObject(o: JsonObject): JsonObject {
+/**
+ * Encodings of immutable values already seen, keyed by identity. Only for callers whose values
+ * are never mutated after encoding (the sandbox's committed state, which is frozen): then the
+ * encoding of an unchanged subtree is the same object as before, and diff skips it at once.
+ */
+export type EncodeCache = WeakMap<object, Json>;
+
+function encodeObject(o: JsonObject, cache?: EncodeCache): JsonObject {
+  const hit = cache?.get(o) as JsonObject | undefined;
+  if (hit !== undefined) return hit;
   const out: JsonObject = {};
   for (const k of Object.keys(o)) {
     // Throwing (rather than escaping) surfaces a view bug early; the caller maps it to a coded error.
     if (k.startsWith('@')) throw new Error(`reserved key ${JSON.stringify(k)} in document data`);
-    put(out, k, encode(o[k] as Json));
+    put(out, k, encode(o[k] as Json, cache));
   }
+  cache?.set(o, out);
   return out;
 }
 
 /** Converts every keyed list (non-empty, all objects, unique string/finite-number ids) into an "@o" object. */
-export function encode(value: Json): Json {
+export function encode(value: Json, cache?: EncodeCache): Json {
   if (Array.isArray(value)) {
+    const hit = cache?.get(value);
+    if (hit !== undefined) return hit;
     const ids = listIds(value);
-    if (ids === undefined) return value.map(encode);
-    const out: JsonObject = { [ORDER]: ids };
-    for (let i = 0; i < ids.length; i++) put(out, ids[i] as string, encodeObject(value[i] as JsonObject));
+    let out: Json;
+    if (ids === undefined) out = value.map((v) => encode(v, cache));
+    else {
+      const list: JsonObject = { [ORDER]: ids };
+      for (let i = 0; i < ids.length; i++) put(list, ids[i] as string, encodeObject(value[i] as JsonObject, cache));
+      out = list;
+    }
+    cache?.set(value, out);
     return out;
   }
-  return isJsonObject(value) ? encodeObject(value) : value;
+  return isJsonObject(value) ? encodeObject(value, cache) : value;
 }
 
 /** Inverse of encode. An order naming a missing element throws: the state is corrupt, resync. */

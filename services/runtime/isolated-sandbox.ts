@@ -14,8 +14,8 @@ import ivm from 'isolated-vm';
 import { AdamaError, E, type ErrorEntry } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Who } from '../shared/identity';
-import type { CallContext, SandboxFactory, SandboxLimits, SpaceSandbox, Viewer } from './space-sandbox';
-import { BOOTSTRAP_SOURCE, type FailKind, type SpaceShape } from './sandbox-bootstrap';
+import type { CallContext, PublishRequest, ResidentDocument, SandboxFactory, SandboxLimits, SpaceSandbox, StepRequest, StepResult, Viewer, ViewGroup } from './space-sandbox';
+import { bootstrapSource, type FailKind, type SpaceShape } from './sandbox-bootstrap';
 
 /** isolated-vm refuses smaller heaps, and below this V8 cannot even build a context reliably. */
 const MIN_MEMORY_LIMIT_MB = 8;
@@ -34,6 +34,8 @@ const FAIL_ENTRY: Record<FailKind, ErrorEntry> = {
   error: E.SPACE_ERROR,
   invalid: E.SPACE_INVALID_RESULT,
   nochannel: E.CHANNEL_NOT_FOUND,
+  toolarge: E.STATE_TOO_LARGE,
+  nodoc: E.SPACE_DOC_LOST,
 };
 
 export const createIsolatedSandbox: SandboxFactory = async (space, code, limits) => {
@@ -47,6 +49,10 @@ export const createIsolatedSandbox: SandboxFactory = async (space, code, limits)
 
 class IsolatedSandbox implements SpaceSandbox {
   readonly channels: readonly string[];
+  /** Bumped whenever the isolate is replaced: documents opened in an older one are lost. */
+  generation = 0;
+  /** Documents open in this isolate, for pools that pin documents to the least loaded one. */
+  openDocuments = 0;
   private readonly hasConnect: boolean;
   private readonly hasDisconnect: boolean;
   /** null after a memory-limit kill until the next call compiles a fresh isolate. */
@@ -97,6 +103,22 @@ class IsolatedSandbox implements SpaceSandbox {
     return (await this.call('views', [json(state), json(viewers)])) as Json[];
   }
 
+  async open(id: string, encoded: Json, seq: number): Promise<ResidentDocument> {
+    const generation = this.generation;
+    await this.call('open', [id, json(encoded), String(seq)]);
+    this.openDocuments++;
+    return new IsolatedDocument(this, id, generation);
+  }
+
+  /** @internal used by IsolatedDocument: one resident op on this isolate's queue. */
+  residentCall(op: string, args: string[]): Promise<Json> { return this.call(op, args); }
+
+  /** @internal the budget a publish call gives itself before yielding, well inside the timeout. */
+  get publishBudgetMs(): number { return Math.max(1, Math.floor(this.limits.callTimeoutMs / 4)); }
+
+  /** @internal for tests: kills the isolate as V8 does at its memory limit. */
+  killForTest(): void { this.instance?.isolate.dispose(); }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -144,7 +166,8 @@ class IsolatedSandbox implements SpaceSandbox {
     if (this.disposed) return new AdamaError(E.DOC_UNLOADED, `sandbox for space ${this.space} was disposed`, { cause: err });
     if (instance.isolate.isDisposed) {
       // V8 killed the isolate for passing its heap limit. Drop it; the next call recompiles.
-      if (this.instance === instance) this.instance = null;
+      // Every document resident in it is lost with it; their owners rebuild them (generation).
+      if (this.instance === instance) { this.instance = null; this.generation++; this.openDocuments = 0; }
       return new AdamaError(E.SPACE_MEMORY_LIMIT, `space ${this.space} exceeded its ${this.limits.memoryLimitMb} MiB memory limit`, { cause: err });
     }
     if (isTimeout(err)) {
@@ -152,6 +175,70 @@ class IsolatedSandbox implements SpaceSandbox {
       return new AdamaError(E.SPACE_TIMEOUT, `space ${this.space} ran past its ${this.limits.callTimeoutMs} ms call limit`, { cause: err });
     }
     return new AdamaError(E.SPACE_ERROR, `space ${this.space} failed: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** A document resident in one IsolatedSandbox's isolate; lost when that isolate is replaced. */
+class IsolatedDocument implements ResidentDocument {
+  private closed = false;
+  constructor(private readonly owner: IsolatedSandbox, private readonly id: string, private readonly generation: number) {}
+
+  get lost(): boolean { return this.closed || this.owner.generation !== this.generation; }
+
+  async step(request: StepRequest): Promise<StepResult> {
+    const { ctx } = request;
+    const payload = { ...request, ctx: { space: ctx.space, key: ctx.key, now: ctx.nowMs, seq: ctx.seq } };
+    return (await this.call('step', [JSON.stringify(payload)])) as unknown as StepResult;
+  }
+
+  async rollback(): Promise<void> { await this.call('rollback', []); }
+
+  async replay(records: readonly { seq: number; redo: Json }[]): Promise<void> {
+    if (records.length > 0) await this.call('replay', [JSON.stringify(records.map((r) => [r.seq, r.redo]))]);
+  }
+
+  /** Commits and publishes; a publish that yields (its time budget ran out) is continued. */
+  async publish(request: PublishRequest): Promise<ViewGroup[]> {
+    const limits = { maxViewBytes: request.maxViewBytes, budgetMs: this.owner.publishBudgetMs };
+    let out: Json;
+    try {
+      out = await this.call('publish', [JSON.stringify({ ...request, reset: request.reset === true, ...limits })]);
+    } catch (err) {
+      out = await this.continueAfter(err, limits);
+    }
+    for (;;) {
+      const answer = out as { more?: boolean; groups?: ViewGroup[] };
+      if (answer.groups) return answer.groups;
+      try {
+        out = await this.call('continue', [JSON.stringify(limits)]);
+      } catch (err) {
+        out = await this.continueAfter(err, limits);
+      }
+    }
+  }
+
+  async state(): Promise<Json> { return this.call('state', []); }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.lost) return;
+    this.owner.openDocuments--;
+    void this.owner.residentCall('close', [this.id]).catch(() => undefined);
+  }
+
+  /**
+   * A timeout stopped one viewer's view (the isolate survives): continuing fails that viewer
+   * alone and serves the rest. Anything else (the isolate died) goes to the caller, who rebuilds.
+   */
+  private continueAfter(err: unknown, limits: object): Promise<Json> {
+    if (!(err instanceof AdamaError) || err.entry !== E.SPACE_TIMEOUT || this.lost) throw err;
+    return this.call('continue', [JSON.stringify(limits)]);
+  }
+
+  private call(op: string, args: string[]): Promise<Json> {
+    if (this.lost) return Promise.reject(new AdamaError(E.SPACE_DOC_LOST, `document ${this.id} is no longer resident in space ${this.owner.space}'s isolate`));
+    return this.owner.residentCall(op, [this.id, ...args]);
   }
 }
 
@@ -165,7 +252,7 @@ async function compileSpace(space: string, code: string, limits: SandboxLimits):
   const timeout = limits.callTimeoutMs;
   try {
     const context = await isolate.createContext();
-    const boot = await isolate.compileScript(BOOTSTRAP_SOURCE, { filename: 'adama:bootstrap.js' });
+    const boot = await isolate.compileScript(bootstrapSource(), { filename: 'adama:bootstrap.js' });
     const dispatch = (await boot.run(context, { reference: true, timeout })) as Instance['dispatch'];
     const script = await stage('does not compile', () => isolate.compileScript(code, { filename: `space:${space}.js` }));
     // The script's completion value is usually the exports object, which cannot be copied out;

@@ -1,14 +1,24 @@
 /**
  * @module living-document
- * One loaded document on its owning host: state in memory, a bounded work queue, one batch in
- * flight. A batch applies queued requests in the sandbox one after another, appends all their
- * change records in ONE fenced append (group commit per document), and only then acknowledges
- * the senders, commits the new state and sends per-viewer deltas. If the append is refused
- * (another host took the document) or its outcome is unknown (database error), the document is
- * shed: nothing of the batch is acknowledged, every stream is told to re-attach, and the next
- * owner loads the truth from the log.
+ * One loaded document on its owning host: a bounded work queue, one batch executing and at most
+ * one batch being committed. The state is resident in one isolate (`ResidentDocument`): a request
+ * crosses as a small string and comes back as its redo/undo patches, so its cost follows what it
+ * changed, not the document's size. A batch's records go out in ONE fenced append (group commit
+ * per document); while that append is in flight the next batch already executes against the
+ * uncommitted state, but nothing of a batch is acknowledged or shown to any viewer before its
+ * append committed. Then one isolate call commits the resident state and computes the views,
+ * delivered as one shared Delta object per group of viewers that see the same thing, and the
+ * acks follow in the same synchronous run (read-your-writes). If the append is refused (another host took the document) or its outcome is unknown
+ * (database error), the document is shed: nothing of the batch is acknowledged, every stream is
+ * told to re-attach, and the next owner loads the truth from the log.
+ *
+ * The host keeps what is durable: the committed encoded state (folded lazily from a base and the
+ * committed records since) and the uncommitted records. When the isolate is lost (memory limit)
+ * the document is reopened from them, the uncommitted records are replayed as patches (never by
+ * running handlers again), and every viewer gets its full view.
  */
-import { apply, decode, diff, encode } from '../protocol/delta';
+import { apply } from '../protocol/delta';
+import type { Delta } from '../protocol/messages';
 import type { Clock, TimerHandle } from '../shared/clock';
 import { AdamaError, E, isAdamaError, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
 import { findUnstorableString, type Json } from '../shared/json';
@@ -21,13 +31,15 @@ import type { Appender } from '../storage/data-service';
 import { withSpan, type AdamaMetrics } from '../shared/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { DedupeWindow } from './dedupe-window';
-import type { CallContext, SpaceSandbox } from './space-sandbox';
+import type { CallContext, PublishRequest, ResidentDocument, SpaceSandbox, StepRequest, ViewGroup } from './space-sandbox';
 import { DocumentHistory } from './document-history';
 
 export interface LivingDocumentConfig {
   docQueueDepth: number;
   maxBatch: number;
   maxStateBytes: number;
+  maxViewBytes: number;
+  maxViewersPerDocument: number;
   snapshotEveryRecords: number;
   keepHistoryRecords: number;
   memoryHistoryRecords: number;
@@ -52,11 +64,14 @@ export interface LivingDocumentDeps {
   onGone(doc: LivingDocument): void;
 }
 
-/** The committed state: the log's head and the state it produces, in both encodings. */
-export interface Committed { seq: number; encoded: Json; plain: Json }
+/** The committed state as stored: the log's head and the encoded state it produces. */
+export interface Committed { seq: number; encoded: Json }
+
+/** Committed records folded into the host's encoded copy at once, at most (bounds memory, amortises the fold). */
+const FOLD_EVERY_RECORDS = 64;
 
 /** Per-stream state in one object (docs/architecture.md §11.3). */
-interface Viewer { id: number; who: Who; viewerState: Json; lastView: Json | undefined; sink: StreamSink }
+interface Viewer { id: number; who: Who; viewerState: Json; sink: StreamSink }
 
 type Op =
   | { kind: 'send'; who: Who; channel: string; message: Json; dedupe?: string; done: Settle<{ seq: number }> }
@@ -71,10 +86,30 @@ type Outcome =
   | { op: Op; result: 'failed'; error: unknown }
   | { op: Op; result: 'ok'; seq: number };
 
+/** A batch that executed and waits for its turn to commit. */
+interface Executed { outcomes: Outcome[]; records: ChangeRecord[]; generation: number }
+
 export class LivingDocument {
   readonly ref: DocRef;
-  private committed: Committed;
+  /** Committed: a base state and the committed records after it, folded on demand. */
+  private base: Committed;
+  private tail: ChangeRecord[] = [];
+  private committedSeq: number;
+  /** Records executed but not yet committed (the batch in its append, then the executing one). */
+  private uncommitted: ChangeRecord[] = [];
+  /** Dedupe keys of the uncommitted records. */
+  private readonly pendingDedupe = new Map<string, number>();
+  /** Bumped when uncommitted work is thrown away, so a batch executed on top of it is refused. */
+  private generation = 0;
+  private resident: ResidentDocument | null = null;
+  private reopening: Promise<ResidentDocument> | null = null;
+  /** The isolate was rebuilt: every viewer must be joined again (and gets its full view). */
+  private rejoinAll = false;
   private readonly viewers = new Map<number, Viewer>();
+  /** Connects queued or executing, counted against maxViewersPerDocument. */
+  private connecting = 0;
+  private pendingLeaves: number[] = [];
+  private pendingUpdates = new Map<number, Json>();
   private readonly queue: Op[] = [];
   /** The batch loop while it runs; unload awaits it instead of polling. */
   private pumping: Promise<void> | null = null;
@@ -87,9 +122,11 @@ export class LivingDocument {
   private readonly history: DocumentHistory;
   private nextViewerId = 1;
 
-  constructor(private readonly deps: LivingDocumentDeps, committed: Committed, init: { recordsSinceSnapshot: number; recent: ChangeRecord[]; dedupe: [string, number][] }) {
+  constructor(private readonly deps: LivingDocumentDeps, committed: Committed, init: { recordsSinceSnapshot: number; recent: ChangeRecord[]; dedupe: [string, number][]; resident?: ResidentDocument }) {
     this.ref = deps.ref;
-    this.committed = committed;
+    this.base = committed;
+    this.committedSeq = committed.seq;
+    this.resident = init.resident ?? null;
     this.recordsSinceSnapshot = init.recordsSinceSnapshot;
     this.dedupe = new DedupeWindow(deps.config.dedupeKeysPerDocument);
     for (const [k, s] of init.dedupe) this.dedupe.remember(k, s);
@@ -102,16 +139,38 @@ export class LivingDocument {
     this.armIdleTimer();
   }
 
-  get seq(): number { return this.committed.seq; }
+  get seq(): number { return this.committedSeq; }
   get epoch(): number { return this.deps.epoch; }
   get streamCount(): number { return this.viewers.size; }
   get isGone(): boolean { return this.gone; }
 
+  /** The committed state, encoded as stored (folds the committed records into the base first). */
+  committedState(): Committed {
+    if (this.tail.length > 0) {
+      let encoded = this.base.encoded;
+      for (const r of this.tail) encoded = apply(encoded, r.redo);
+      this.base = { seq: this.committedSeq, encoded };
+      this.tail = [];
+    }
+    return this.base;
+  }
+
+  /** The resident state's encoded form, as the isolate holds it (tests and diagnostics). */
+  async residentState(): Promise<Json> { return (await this.residentDoc()).state(); }
+
   // ---- requests -------------------------------------------------------------------------
 
   attach(who: Who, viewerState: Json, since: number | undefined, sink: StreamSink): Promise<number> {
-    const viewer: Viewer = { id: this.nextViewerId++, who, viewerState, lastView: undefined, sink };
-    return this.enqueue<void>((done) => ({ kind: 'connect', viewer, since, done })).then(() => viewer.id);
+    if (this.viewers.size + this.connecting >= this.deps.config.maxViewersPerDocument) {
+      return Promise.reject(new AdamaError(E.TOO_MANY_VIEWERS, `${this.ref.space}/${this.ref.key} has ${this.viewers.size} viewers (limit ${this.deps.config.maxViewersPerDocument})`));
+    }
+    const viewer: Viewer = { id: this.nextViewerId++, who, viewerState, sink };
+    this.connecting++;
+    const attached = this.enqueue<void>((done) => ({ kind: 'connect', viewer, since, done }));
+    return attached.then(
+      () => { this.connecting--; return viewer.id; },
+      (err: unknown) => { this.connecting--; throw err; },
+    );
   }
 
   send(who: Who, channel: string, message: Json, dedupe: string | undefined): Promise<{ seq: number }> {
@@ -148,46 +207,69 @@ export class LivingDocument {
     this.pumping = this.runQueue();
   }
 
+  /**
+   * Executes batch N+1 while batch N's append is in flight, then commits N+1 only after N
+   * settled: appends of one document stay in order and each is fenced on the head N left.
+   */
   private async runQueue(): Promise<void> {
+    let committing: Promise<void> | null = null;
     try {
-      while (this.queue.length > 0 && !this.gone) {
+      while (!this.gone && (this.queue.length > 0 || committing)) {
+        if (this.queue.length === 0) { await committing; committing = null; continue; }
         const batch = this.queue.splice(0, this.deps.config.maxBatch);
-        await this.runBatch(batch);
+        const executed = await this.execute(batch);
+        if (committing) { await committing; committing = null; }
+        if (this.gone) { for (const o of executed.outcomes) o.op.done.reject(o.result === 'failed' ? o.error : new AdamaError(E.DOC_UNLOADED, `${this.ref.space}/${this.ref.key} left this host`)); break; }
+        if (executed.generation !== this.generation) { await this.refuseStale(executed); continue; }
+        committing = this.commitBatch(executed);
       }
+      // Only when the document left (the loop exits with nothing committing otherwise): no await
+      // may sit between the last queue check and `finally`, or a request queued in between waits forever.
+      if (committing) await committing;
     } catch (err) {
-      // runBatch settles every request itself; anything escaping it is a bug, logged, never a crash.
+      // The batch code settles every request itself; anything escaping it is a bug, logged, never a crash.
       this.deps.log.error({ space: this.ref.space, key: this.ref.key, err: String(err) }, 'document.batch_failed');
     } finally {
       // Synchronous with the loop's last queue check, so a request queued from now on starts a
-      // new loop at once. The loop awaited at least one batch, so this runs after pump() assigned.
+      // new loop at once. The loop awaited at least once, so this runs after pump() assigned.
       this.pumping = null;
       this.armIdleTimer();
+      this.pump();
     }
   }
 
-  private async runBatch(batch: Op[]): Promise<void> {
+  /** Applies a batch to the resident working state; every request gets an outcome. */
+  private async execute(batch: Op[]): Promise<Executed> {
     this.deps.metrics.groupCommitBatchSize.record(batch.length);
-    let working = this.committed;
+    const generation = this.generation;
     const records: ChangeRecord[] = [];
     const outcomes: Outcome[] = [];
-    const batchDedupe = new Map<string, number>();
     for (const op of batch) {
       try {
-        const step = await this.applyOp(op, working, batchDedupe);
+        const step = await this.applyOp(op);
         if (step.record) {
           records.push(step.record);
-          working = step.next;
+          this.uncommitted.push(step.record);
+          const d = dedupeKeyOf(step.record.request);
+          if (d) this.pendingDedupe.set(d, step.record.seq);
         }
         outcomes.push({ op, result: 'ok', seq: step.seq });
       } catch (error) {
         outcomes.push({ op, result: 'failed', error });
       }
     }
+    return { outcomes, records, generation };
+  }
+
+  /** Appends a batch, then acknowledges it, commits it in the isolate and publishes its views. */
+  private async commitBatch(executed: Executed): Promise<void> {
+    const { outcomes, records } = executed;
     if (records.length > 0) {
       const lost = await this.appendOrLose(records);
       if (lost === E.RECORD_UNSTORABLE) {
         // Nothing committed and the document is as it was: refuse this batch, keep the document.
         this.refuseUnstorable(outcomes, records);
+        await this.discardUncommitted();
         return;
       }
       if (lost) {
@@ -195,76 +277,118 @@ export class LivingDocument {
         this.shed(lost);
         return;
       }
-      this.committed = working;
+      this.uncommitted.splice(0, records.length);
       for (const r of records) {
+        this.tail.push(r);
         this.history.push(r);
         const d = dedupeKeyOf(r.request);
-        if (d) this.dedupe.remember(d, r.seq);
+        if (d) { this.dedupe.remember(d, r.seq); this.pendingDedupe.delete(d); }
       }
+      this.committedSeq = records[records.length - 1]!.seq;
       this.recordsSinceSnapshot += records.length;
+      if (this.tail.length >= FOLD_EVERY_RECORDS) this.committedState();
     }
-    await this.settle(outcomes, records.length > 0);
+    await this.settle(outcomes);
     this.maybeCompact();
   }
 
-  /** Applies one request to `working`; returns the record (if the state changed or a send was accepted). */
-  private async applyOp(op: Op, working: Committed, batchDedupe: Map<string, number>): Promise<{ record?: ChangeRecord; next: Committed; seq: number }> {
-    const ctx = this.context(working.seq + 1);
+  /** A batch executed on top of work that was thrown away: nothing of it may commit. */
+  private async refuseStale(executed: Executed): Promise<void> {
+    for (const o of executed.outcomes) {
+      o.op.done.reject(o.result === 'failed' ? o.error : new AdamaError(E.BATCH_PARTNER_REFUSED, `${this.ref.space}/${this.ref.key}: ${E.BATCH_PARTNER_REFUSED.description}`));
+    }
+    await this.discardUncommitted();
+  }
+
+  private async discardUncommitted(): Promise<void> {
+    this.generation++;
+    this.uncommitted = [];
+    this.pendingDedupe.clear();
+    const resident = this.resident;
+    if (resident && !resident.lost) await resident.rollback().catch(() => { this.resident?.close(); this.resident = null; });
+  }
+
+  /** The resident document, reopened from the host's committed copy if its isolate was lost. */
+  private residentDoc(): Promise<ResidentDocument> {
+    if (this.resident && !this.resident.lost) return Promise.resolve(this.resident);
+    this.reopening ??= this.reopen().finally(() => { this.reopening = null; });
+    return this.reopening;
+  }
+
+  private async reopen(): Promise<ResidentDocument> {
+    const hadOne = this.resident !== null;
+    this.resident?.close();
+    this.resident = null;
+    const { seq, encoded } = this.committedState();
+    const doc = await this.deps.sandbox.open(`${this.ref.space}/${this.ref.key}`, encoded, seq);
+    await doc.replay(this.uncommitted);
+    if (hadOne) {
+      this.rejoinAll = true;
+      this.deps.log.warn({ space: this.ref.space, key: this.ref.key, seq, replayed: this.uncommitted.length, code: E.SPACE_DOC_LOST.code }, 'document.rebuilt');
+    }
+    this.resident = doc;
+    return doc;
+  }
+
+  /** One step in the isolate; a document whose isolate was replaced is rebuilt and the step runs once more. */
+  private async step(request: StepRequest) {
+    const doc = await this.residentDoc();
+    try {
+      return await doc.step(request);
+    } catch (err) {
+      if (!isAdamaError(err, E.SPACE_DOC_LOST)) throw err;
+      return (await this.residentDoc()).step(request);
+    }
+  }
+
+  /** Applies one request to the working state; returns the record (if the state changed or a send was accepted). */
+  private async applyOp(op: Op): Promise<{ record?: ChangeRecord; seq: number }> {
+    const workingSeq = this.committedSeq + this.uncommitted.length;
+    const ctx = this.context(workingSeq + 1);
+    const maxBytes = this.deps.config.maxStateBytes;
     switch (op.kind) {
       case 'send': {
-        const known = op.dedupe === undefined ? undefined : (batchDedupe.get(op.dedupe) ?? this.dedupe.get(op.dedupe));
-        if (known !== undefined) return { next: working, seq: known };
-        const { state } = await this.deps.sandbox.send(working.plain, op.channel, op.message, op.who, ctx);
+        const known = op.dedupe === undefined ? undefined : (this.pendingDedupe.get(op.dedupe) ?? this.dedupe.get(op.dedupe));
+        if (known !== undefined) return { seq: known };
+        const step = await this.step({ kind: 'send', channel: op.channel, message: op.message, who: op.who, ctx, maxBytes });
         const request: Json = { kind: 'send', channel: op.channel, message: op.message, ...(op.dedupe ? { dedupe: op.dedupe } : {}) };
         // Every accepted send gets a record, even one that changed nothing: the seq in its ack
         // is then a real log position, and its dedupe key is durable.
-        const step = this.change(working, state, op.who, request, true)!;
-        if (op.dedupe !== undefined) batchDedupe.set(op.dedupe, step.seq);
-        return step;
+        return this.record(ctx.seq, op.who, request, step.redo, step.undo, true);
       }
       case 'connect': {
-        const { allow, state } = await this.deps.sandbox.connect(working.plain, op.viewer.who, ctx);
-        if (!allow) throw new AdamaError(E.CONNECT_DENIED, `${this.ref.space} refused ${op.viewer.who.agent}`);
-        return this.change(working, state, op.viewer.who, { kind: 'connect' }, false) ?? { next: working, seq: working.seq };
+        const step = await this.step({ kind: 'connect', who: op.viewer.who, ctx, maxBytes });
+        if (!step.allow) throw new AdamaError(E.CONNECT_DENIED, `${this.ref.space} refused ${op.viewer.who.agent}`);
+        return this.record(ctx.seq, op.viewer.who, { kind: 'connect' }, step.redo, step.undo, false);
       }
       case 'disconnect': {
         const viewer = this.viewers.get(op.viewerId);
-        if (!viewer) return { next: working, seq: working.seq };
+        if (!viewer) return { seq: workingSeq };
         this.viewers.delete(op.viewerId);
-        let state: Json;
+        this.pendingUpdates.delete(op.viewerId);
+        this.pendingLeaves.push(op.viewerId);
         try {
-          ({ state } = await this.deps.sandbox.disconnect(working.plain, viewer.who, ctx));
+          const step = await this.step({ kind: 'disconnect', who: viewer.who, ctx, maxBytes });
+          return this.record(ctx.seq, viewer.who, { kind: 'disconnect' }, step.redo, step.undo, false);
         } catch (err) {
           // The viewer is gone whatever the space's disconnect() did: its failure changes nothing
           // and is the space's bug, logged with its code, not the caller's (a closing stream).
           this.deps.log.warn({ space: this.ref.space, key: this.ref.key, agent: viewer.who.agent, code: isAdamaError(err) ? err.code : E.INTERNAL.code, err: String(err) }, 'space.disconnect_failed');
-          return { next: working, seq: working.seq };
+          return { seq: workingSeq };
         }
-        return this.change(working, state, viewer.who, { kind: 'disconnect' }, false) ?? { next: working, seq: working.seq };
       }
       case 'update': {
         const viewer = this.viewers.get(op.viewerId);
-        if (viewer) viewer.viewerState = op.viewerState;
-        return { next: working, seq: working.seq };
+        if (viewer) { viewer.viewerState = op.viewerState; this.pendingUpdates.set(op.viewerId, op.viewerState); }
+        return { seq: workingSeq };
       }
     }
   }
 
-  /** Builds the change record between `working` and `state`; undefined when nothing changed and `always` is false. */
-  private change(working: Committed, state: Json, who: Who, request: Json, always: boolean): { record: ChangeRecord; next: Committed; seq: number } | undefined {
-    const bytes = JSON.stringify(state).length;
-    if (bytes > this.deps.config.maxStateBytes) throw new AdamaError(E.STATE_TOO_LARGE, `state would be ${bytes} bytes (limit ${this.deps.config.maxStateBytes})`);
-    let encoded: Json;
-    try {
-      encoded = encode(state);
-    } catch (err) {
-      throw new AdamaError(E.SPACE_INVALID_RESULT, (err as Error).message);
-    }
-    const redo = diff(working.encoded, encoded);
-    if (redo === undefined && !always) return undefined;
-    const seq = working.seq + 1;
-    const record: ChangeRecord = { seq, who, request, redo: redo ?? {}, undo: diff(encoded, working.encoded) ?? {} };
-    return { record, next: { seq, encoded, plain: state }, seq };
+  /** The change record of one step; none when nothing changed and `always` is false. */
+  private record(seq: number, who: Who, request: Json, redo: Json | null, undo: Json | null, always: boolean): { record?: ChangeRecord; seq: number } {
+    if (redo === null && !always) return { seq: seq - 1 };
+    return { record: { seq, who, request, redo: redo ?? {}, undo: undo ?? {} }, seq };
   }
 
   /**
@@ -288,7 +412,7 @@ export class LivingDocument {
     const startedMs = clock.nowMs();
     try {
       const res = await withSpan(this.deps.tracer, 'adama.append', { 'adama.space': ref.space, 'adama.key': ref.key, 'adama.epoch': epoch, 'adama.records': records.length }, () =>
-        appender.append(ref, hostId, epoch, this.committed.seq, records));
+        appender.append(ref, hostId, epoch, this.committedSeq, records));
       metrics.appendDurationMs.record(clock.nowMs() - startedMs);
       metrics.appends.add(1, { result: res.ok ? 'ok' : 'fenced' });
       if (res.ok) { metrics.appendRecords.add(records.length); return null; }
@@ -296,7 +420,7 @@ export class LivingDocument {
         log.warn({ space: ref.space, key: ref.key, code: res.refused.code, err: res.refused.message }, 'append.refused');
         return E.RECORD_UNSTORABLE;
       }
-      log.warn({ space: ref.space, key: ref.key, epoch, seq: this.committed.seq }, 'append.fenced');
+      log.warn({ space: ref.space, key: ref.key, epoch, seq: this.committedSeq }, 'append.fenced');
       return E.APPEND_FENCED;
     } catch (err) {
       if (isAdamaError(err, E.RECORD_UNSTORABLE)) {
@@ -314,80 +438,96 @@ export class LivingDocument {
   }
 
   /**
-   * After a commit (or a batch with no records): deltas to everyone whose view changed, then the
-   * acks, so a sender's own delta reaches it before its ack (read-your-writes), then new viewers.
+   * After a commit (or a batch with no records): one isolate call commits the resident state and
+   * computes the views of everyone whose view may have changed plus the joining viewers; then
+   * each group of viewers gets one shared, frozen Delta, and the joins are answered.
    */
-  private async settle(outcomes: Outcome[], stateChanged: boolean): Promise<void> {
-    const toRefresh = new Set<Viewer>(stateChanged ? this.viewers.values() : []);
-    for (const o of outcomes) {
-      if (o.result === 'ok' && o.op.kind === 'update') { const v = this.viewers.get(o.op.viewerId); if (v) toRefresh.add(v); }
-    }
-    await this.publish([...toRefresh]);
-    const joining: { viewer: Viewer; since?: number; done: Settle<void> }[] = [];
+  private async settle(outcomes: Outcome[]): Promise<void> {
+    const joins: { viewer: Viewer; since?: Json; done: Settle<void> }[] = [];
     for (const o of outcomes) {
       if (o.result === 'failed') { o.op.done.reject(o.error); continue; }
-      switch (o.op.kind) {
-        case 'send': o.op.done.resolve({ seq: o.seq }); break;
-        case 'connect': joining.push(o.op); this.viewers.set(o.op.viewer.id, o.op.viewer); break;
-        case 'update': case 'disconnect': o.op.done.resolve(); break;
+      if (o.op.kind === 'connect') {
+        const since = o.op.since === undefined ? undefined : await this.encodedStateAt(o.op.since);
+        joins.push({ viewer: o.op.viewer, since, done: o.op.done });
+        this.viewers.set(o.op.viewer.id, o.op.viewer);
       }
     }
-    for (const j of joining) {
-      try {
-        await this.welcome(j.viewer, j.since);
-        j.done.resolve();
-      } catch (err) {
-        this.viewers.delete(j.viewer.id);
-        j.done.reject(err);
-      }
+    const failedJoins = await this.publish(joins);
+    // Acks right after the deltas, in the same synchronous run: a sender's own delta reaches it
+    // before its ack (read-your-writes). What the ack waits for beyond the commit is one isolate
+    // call for the distinct views, not one view, encode and diff per viewer.
+    for (const o of outcomes) if (o.result === 'ok' && o.op.kind === 'send') o.op.done.resolve({ seq: o.seq });
+    for (const j of joins) {
+      const failure = failedJoins.get(j.viewer.id);
+      if (failure) j.done.reject(failure);
+      else j.done.resolve();
     }
+    for (const o of outcomes) if (o.result === 'ok' && (o.op.kind === 'update' || o.op.kind === 'disconnect')) o.op.done.resolve();
   }
 
-  /** Sends each viewer the patch from what it last saw to its current view (nothing if equal). */
-  private async publish(viewers: Viewer[]): Promise<void> {
-    if (viewers.length === 0) return;
-    const { seq, plain } = this.committed;
-    let views: Json[];
-    try {
-      views = await this.deps.sandbox.views(plain, viewers.map((v) => ({ who: v.who, viewerState: v.viewerState })));
-    } catch (err) {
-      this.deps.log.warn({ space: this.ref.space, key: this.ref.key, code: toErrorBody(err).code }, 'view.failed');
-      for (const v of viewers) this.closeViewer(v, toErrorBody(err));
-      return;
-    }
-    viewers.forEach((v, i) => {
-      let next: Json;
+  /** Publishes the committed state; returns the errors of joining viewers that could not be served. */
+  private async publish(joins: { viewer: Viewer; since?: Json }[]): Promise<Map<number, AdamaError>> {
+    const failed = new Map<number, AdamaError>();
+    const joining = new Set(joins.map((j) => j.viewer.id));
+    let groups: ViewGroup[];
+    for (let attempt = 0; ; attempt++) {
+      const request = this.publishRequest(joins);
       try {
-        next = encodeView(views[i]!);
+        const doc = await this.residentDoc();
+        groups = await doc.publish(request);
+        break;
       } catch (err) {
-        this.closeViewer(v, toErrorBody(err));
-        return;
+        if (attempt === 0 && this.resident?.lost !== false) continue; // isolate lost: rebuilt, everyone rejoins
+        const error = isAdamaError(err) ? err : new AdamaError(E.INTERNAL, String(err));
+        this.deps.log.warn({ space: this.ref.space, key: this.ref.key, code: error.code, err: String(err) }, 'view.failed');
+        for (const id of joining) failed.set(id, error);
+        for (const v of [...this.viewers.values()]) if (!joining.has(v.id)) this.closeViewer(v, toErrorBody(error));
+        for (const id of joining) this.viewers.delete(id);
+        // What the isolate knows of the viewers is unknown now: rebuild it at the next call.
+        this.resident?.close();
+        this.resident = null;
+        return failed;
       }
-      const patch = diff(v.lastView, next);
-      v.lastView = next;
-      if (patch !== undefined) v.sink.onDelta({ data: patch, seq });
-    });
+    }
+    const seq = this.committedSeq;
+    for (const g of groups) {
+      if (g.fail) {
+        const error = viewFailure(g.fail);
+        this.deps.log.warn({ space: this.ref.space, key: this.ref.key, code: error.code, viewers: g.ids.length, bytes: g.fail.bytes, err: g.fail.message }, 'view.failed');
+        for (const id of g.ids) {
+          const v = this.viewers.get(id);
+          if (!v) continue;
+          if (joining.has(id)) { failed.set(id, error); this.viewers.delete(id); }
+          else this.closeViewer(v, toErrorBody(error));
+        }
+        continue;
+      }
+      if (g.data === undefined) continue;
+      // One object for every viewer of the group: the wire layer serializes it once (by identity).
+      const delta: Delta = Object.freeze(g.reset ? { data: JSON.parse(g.data) as Json, seq, reset: true } : { data: JSON.parse(g.data) as Json, seq });
+      for (const id of g.ids) this.viewers.get(id)?.sink.onDelta(delta);
+    }
+    return failed;
   }
 
-  /** The first delta of a stream: the gap since `since` when it can be served, else the full view. */
-  private async welcome(viewer: Viewer, since: number | undefined): Promise<void> {
-    const { seq, plain, encoded } = this.committed;
-    const viewerInput = [{ who: viewer.who, viewerState: viewer.viewerState }];
-    const [view] = await this.deps.sandbox.views(plain, viewerInput);
-    const current = encodeView(view!);
-    viewer.lastView = current;
-    const before = since === undefined ? undefined : await this.encodedStateAt(since, encoded);
-    if (before !== undefined) {
-      const [old] = await this.deps.sandbox.views(decode(before), viewerInput);
-      viewer.sink.onDelta({ data: diff(encodeView(old!), current) ?? {}, seq });
-    } else {
-      viewer.sink.onDelta({ data: current, seq, reset: true });
+  private publishRequest(joins: { viewer: Viewer; since?: Json }[]): PublishRequest {
+    const spec = (v: Viewer) => ({ id: v.id, who: v.who, viewerState: v.viewerState });
+    const leave = this.pendingLeaves;
+    const update = [...this.pendingUpdates];
+    this.pendingLeaves = [];
+    this.pendingUpdates = new Map();
+    const base = { seq: this.committedSeq, maxViewBytes: this.deps.config.maxViewBytes };
+    if (this.rejoinAll) {
+      // A rebuilt isolate knows no viewers: everyone joins again and gets a full view.
+      this.rejoinAll = false;
+      return { ...base, join: [...this.viewers.values()].map((v) => ({ spec: spec(v) })), update: [], leave: [] };
     }
+    return { ...base, join: joins.map((j) => (j.since === undefined ? { spec: spec(j.viewer) } : { spec: spec(j.viewer), since: j.since })), update, leave };
   }
 
   /** Rewinds the committed state to `since` with undo records, or undefined if the gap is not available. */
-  private async encodedStateAt(since: number, encoded: Json): Promise<Json | undefined> {
-    const seq = this.committed.seq;
+  private async encodedStateAt(since: number): Promise<Json | undefined> {
+    const { seq, encoded } = this.committedState();
     if (since > seq || since < 1) return undefined;
     if (since === seq) return encoded;
     let records = this.history.range(since, seq);
@@ -420,7 +560,7 @@ export class LivingDocument {
   }
 
   private async compact(): Promise<void> {
-    const { seq, encoded } = this.committed;
+    const { seq, encoded } = this.committedState();
     const taken = this.recordsSinceSnapshot;
     try {
       const meta: Json = { dedupe: this.dedupe.entries() };
@@ -467,7 +607,8 @@ export class LivingDocument {
     }
     const error = reason === 'idle' ? E.DOC_UNLOADED : E.HOST_SHUTTING_DOWN;
     for (const v of [...this.viewers.values()]) this.closeViewer(v, { code: error.code, message: `${this.ref.space}/${this.ref.key} moved (${reason})`, retry: true });
-    this.deps.log.info({ space: this.ref.space, key: this.ref.key, seq: this.committed.seq, reason }, 'document.unloaded');
+    this.deps.log.info({ space: this.ref.space, key: this.ref.key, seq: this.committedSeq, reason }, 'document.unloaded');
+    this.releaseResident();
     this.deps.metrics.documentsShed.add(1, { reason });
     this.deps.onGone(this);
   }
@@ -486,7 +627,13 @@ export class LivingDocument {
     for (const v of [...this.viewers.values()]) this.closeViewer(v, { code: cause.code, message: `${this.ref.space}/${this.ref.key}: ${cause.description}`, retry: true });
     this.deps.log.warn({ space: this.ref.space, key: this.ref.key, epoch: this.deps.epoch, code: cause.code }, 'document.shed');
     this.deps.metrics.documentsShed.add(1, { reason: cause === E.APPEND_FENCED ? 'fenced' : 'storage_unavailable' });
+    this.releaseResident();
     this.deps.onGone(this);
+  }
+
+  private releaseResident(): void {
+    this.resident?.close();
+    this.resident = null;
   }
 
   private failQueued(entry: ErrorEntry): void {
@@ -503,12 +650,9 @@ export class LivingDocument {
   }
 }
 
-function encodeView(view: Json): Json {
-  try {
-    return encode(view);
-  } catch (err) {
-    throw new AdamaError(E.SPACE_INVALID_RESULT, `view: ${(err as Error).message}`);
-  }
+/** The coded error of a viewer whose view could not be served. */
+function viewFailure(fail: { kind: string; message: string }): AdamaError {
+  return new AdamaError(fail.kind === 'viewtoolarge' ? E.VIEW_TOO_LARGE : E.VIEW_FAILED, fail.message);
 }
 
 function dedupeKeyOf(request: Json): string | undefined {

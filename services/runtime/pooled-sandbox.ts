@@ -3,12 +3,13 @@
  * Several isolates for one space, used as one `SpaceSandbox`. An isolate runs one call at a time,
  * so with a single isolate every document of a popular space waits in one queue (the benchmark
  * measured the counter isolate busy 69% of the wall time while storage idled). Sandboxes are
- * stateless, so any isolate can serve any call: each call goes to the isolate with the fewest
- * calls in flight. A document's own calls stay in order because its batch loop awaits each one.
+ * stateless, so any isolate can serve any stateless call: each goes to the isolate with the
+ * fewest calls in flight. A resident document is pinned to one isolate for its whole life in
+ * memory (its state lives there): `open` picks the isolate holding the fewest documents.
  */
 import type { Json } from '../shared/json';
 import type { Who } from '../shared/identity';
-import type { CallContext, SandboxFactory, SpaceSandbox, Viewer } from './space-sandbox';
+import type { CallContext, ResidentDocument, SandboxFactory, SpaceSandbox, Viewer } from './space-sandbox';
 
 export function pooledSandboxFactory(inner: SandboxFactory, size: number): SandboxFactory {
   if (size <= 1) return inner;
@@ -33,6 +34,32 @@ class PooledSandbox implements SpaceSandbox {
     this.space = members[0]!.space;
     this.channels = members[0]!.channels;
     this.inFlight = members.map(() => 0);
+    this.resident = members.map(() => 0);
+  }
+
+  private readonly resident: number[];
+
+  async open(id: string, encoded: Json, seq: number): Promise<ResidentDocument> {
+    let best = 0;
+    for (let i = 1; i < this.resident.length; i++) if (this.resident[i]! < this.resident[best]!) best = i;
+    const doc = await this.members[best]!.open(id, encoded, seq);
+    this.resident[best]!++;
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      this.resident[best]!--;
+      doc.close();
+    };
+    return {
+      get lost() { return doc.lost; },
+      step: (r) => doc.step(r),
+      rollback: () => doc.rollback(),
+      replay: (r) => doc.replay(r),
+      publish: (r) => doc.publish(r),
+      state: () => doc.state(),
+      close,
+    };
   }
 
   init(arg: Json, ctx: CallContext) { return this.run((s) => s.init(arg, ctx)); }

@@ -19,14 +19,28 @@
 /** The longest message a space may attach to a rejection or error, in characters. */
 export const MAX_SPACE_MESSAGE_CHARS = 200;
 
+import { residentCoreExpression } from './isolate/isolate-source';
+
 /** Envelope kinds the bootstrap reports; the host maps each to a registry error. */
-export type FailKind = 'compile' | 'rejected' | 'error' | 'invalid' | 'nochannel';
+export type FailKind = 'compile' | 'rejected' | 'error' | 'invalid' | 'nochannel' | 'toolarge' | 'nodoc';
 
 /** What `dispatch('describe')` reports once the space's code has run. */
-export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean }
+export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean }
 
-export const BOOTSTRAP_SOURCE = String.raw`(function () {
+let source: string | undefined;
+
+/** The bootstrap's text, with resident-core (isolate/resident-core.ts) compiled into it. */
+export function bootstrapSource(): string {
+  source ??= BOOTSTRAP_TEMPLATE.replace('/*RESIDENT_CORE*/', () => residentCoreExpression());
+  return source;
+}
+
+const BOOTSTRAP_TEMPLATE = String.raw`(function () {
   'use strict';
+  const core = /*RESIDENT_CORE*/;
+  const store = new core.Store();
+  const docs = new Map();
+  const now = Date.now;
   const parse = JSON.parse, stringify = JSON.stringify, keys = Object.keys, apply = Reflect.apply;
   const hasOwn = Object.prototype.hasOwnProperty, create = Object.create;
   const MAX = ${MAX_SPACE_MESSAGE_CHARS};
@@ -96,8 +110,10 @@ export const BOOTSTRAP_SOURCE = String.raw`(function () {
       }
     }
     if (why.length > 0) return fail('compile', why.join('; '));
-    space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, channels };
-    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function' });
+    // sharedView: the space promises view() reads neither who nor viewerState, so one view per
+    // change serves every viewer. Optional; without it viewers are still grouped by what they see.
+    space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, channels, sharedView: ex.sharedView === true };
+    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true });
   }
 
   // Handlers may mutate state in place or return a replacement; undefined means "kept in place".
@@ -135,6 +151,81 @@ export const BOOTSTRAP_SOURCE = String.raw`(function () {
         return ok(out);
       }
       default:
+        return resident(op, a, b, c, d, e);
+    }
+  }
+
+  // ---- resident documents (services/runtime/isolate/resident-core.ts) ----
+  const DENIED = {};
+  function doc(id) {
+    const found = docs.get(id);
+    if (found === undefined) throw new core.CoreFailure('nodoc', 'document ' + id + ' is not open in this isolate');
+    return found;
+  }
+  function stepOut(s) { return ok({ redo: s.redo, undo: s.undo, bytes: s.bytes }); }
+  function fns() {
+    return { view: function (state, who, vs) { return apply(space.view, undefined, [state, who, vs]); }, shared: space.sharedView };
+  }
+
+  function resident(op, a, b, c, d, e) {
+    switch (op) {
+      case 'open': { // a: doc id, b: encoded state text, c: seq
+        docs.set(a, new core.ResidentDoc(store, core.decodeState(parse(b)), +c));
+        return ok(true);
+      }
+      case 'close': docs.delete(a); return ok(true);
+      case 'step': { // a: doc id, b: {kind, channel, message, who, ctx, maxBytes}
+        const x = parse(b);
+        const target = doc(a);
+        if (x.kind === 'send') {
+          if (!hasOwn.call(space.channels, x.channel)) return fail('nochannel', 'no channel ' + x.channel);
+          return stepOut(target.step(x.ctx.seq, x.maxBytes, true, function (draft) {
+            return { state: apply(space.channels[x.channel], undefined, [draft, x.message, x.who, x.ctx]) };
+          }));
+        }
+        if (x.kind === 'connect') {
+          if (typeof space.connect !== 'function') return ok({ redo: null, undo: null, bytes: 0, allow: true });
+          try {
+            const s = target.step(x.ctx.seq, x.maxBytes, false, function (draft) {
+              if (!apply(space.connect, undefined, [draft, x.who, x.ctx])) throw DENIED;
+              return { state: undefined };
+            });
+            return ok({ redo: s.redo, undo: s.undo, bytes: s.bytes, allow: true });
+          } catch (err) {
+            if (err === DENIED) return ok({ redo: null, undo: null, bytes: 0, allow: false });
+            throw err;
+          }
+        }
+        if (typeof space.disconnect !== 'function') return ok({ redo: null, undo: null, bytes: 0 });
+        return stepOut(target.step(x.ctx.seq, x.maxBytes, false, function (draft) {
+          return { state: apply(space.disconnect, undefined, [draft, x.who, x.ctx]) };
+        }));
+      }
+      case 'rollback': doc(a).rollback(); return ok(true);
+      case 'replay': { // a: doc id, b: [[seq, redo], ...]
+        const target = doc(a);
+        const list = parse(b);
+        for (let i = 0; i < list.length; i++) target.replay(list[i][0], list[i][1]);
+        return ok(true);
+      }
+      case 'publish': { // a: doc id, b: {seq, join, update, leave, reset, maxViewBytes, budgetMs}
+        const x = parse(b);
+        const target = doc(a);
+        target.commit(x.seq);
+        if (x.reset) target.resetAll();
+        for (let i = 0; i < x.leave.length; i++) target.leave(x.leave[i]);
+        for (let i = 0; i < x.join.length; i++) target.join(x.join[i].spec, x.join[i].since);
+        for (let i = 0; i < x.update.length; i++) target.update(x.update[i][0], x.update[i][1]);
+        const groups = target.publish(fns(), x.seq, x.maxViewBytes, x.budgetMs, now);
+        return ok(groups === null ? { more: true } : { groups: groups });
+      }
+      case 'continue': { // a: doc id, b: {maxViewBytes, budgetMs}: the rest of a publish cut short
+        const x = parse(b);
+        const groups = doc(a).publish(fns(), -1, x.maxViewBytes, x.budgetMs, now);
+        return ok(groups === null ? { more: true } : { groups: groups });
+      }
+      case 'state': return ok(store.encode(doc(a).committed));
+      default:
         return fail('error', 'unknown sandbox operation ' + op);
     }
   }
@@ -144,6 +235,9 @@ export const BOOTSTRAP_SOURCE = String.raw`(function () {
       try { return describe(); } catch (err) { return fail('compile', 'reading module.exports threw'); }
     }
     if (space === null) return fail('error', 'space was not described');
-    try { return call(op, a, b, c, d, e); } catch (err) { return classify(err); }
+    try { return call(op, a, b, c, d, e); } catch (err) {
+      if (err instanceof core.CoreFailure) return fail(err.kind, err.message);
+      return classify(err);
+    }
   };
 })()`;

@@ -1,8 +1,12 @@
 /**
  * @module space-sandbox
- * The boundary between a host and a space's untrusted code. The sandbox is stateless: the
- * document's state lives on the host side as JSON and is passed in and out of every call, so a
- * sandbox that is torn down (timeout, memory limit) loses nothing and other documents keep going.
+ * The boundary between a host and a space's untrusted code. A loaded document's state is resident
+ * in one isolate (`open` -> `ResidentDocument`): requests cross as small strings and come back as
+ * redo/undo patches, views come back as one delta per group of viewers that see the same thing.
+ * Nothing durable depends on the isolate: the host keeps the committed (encoded) state and the
+ * uncommitted records, and reopens the document from them when the isolate is lost
+ * (`ResidentDocument.lost`). The stateless calls (`init`, `connect`/`send`/`views` with a state)
+ * remain for document creation and as the reference the resident path is tested against.
  *
  * A space is a CommonJS-style script that sets `module.exports = { init, connect, disconnect,
  * channels: { name(state, message, who, ctx) }, view(state, who, viewerState) }`. Handlers mutate
@@ -33,7 +37,50 @@ export interface SpaceSandbox {
   send(state: Json, channel: string, message: Json, who: Who, ctx: CallContext): Promise<{ state: Json }>;
   /** Each viewer's private view of `state`, in the order given (one sandbox call for all of them). */
   views(state: Json, viewers: readonly Viewer[]): Promise<Json[]>;
+  /** Makes `encoded` (the stored form, docs/deltas.md) the resident committed state of document `id`. */
+  open(id: string, encoded: Json, seq: number): Promise<ResidentDocument>;
   dispose(): void;
+}
+
+/** What one request did to the resident working state; `redo: null` means nothing changed. */
+export interface StepResult { redo: Json | null; undo: Json | null; bytes: number; allow?: boolean }
+
+export type StepRequest =
+  | { kind: 'send'; channel: string; message: Json; who: Who; ctx: CallContext; maxBytes: number }
+  | { kind: 'connect' | 'disconnect'; who: Who; ctx: CallContext; maxBytes: number };
+
+export interface ViewerSpec { id: number; who: Who; viewerState: Json }
+
+export interface PublishRequest {
+  /** Commits the resident changes up to `seq` and computes views of that state. */
+  seq: number;
+  /** New viewers; `since` is the encoded state they last saw, for a resume delta instead of a full view. */
+  join: { spec: ViewerSpec; since?: Json }[];
+  update: [id: number, viewerState: Json][];
+  leave: number[];
+  /** Every viewer gets its full view again (after the host lost track of what they hold). */
+  reset?: boolean;
+  maxViewBytes: number;
+}
+
+/**
+ * Viewers that get the same delta. `data` is the delta's JSON text (absent: their view did not
+ * change); `fail` says why their view could not be served (they are no longer viewers then).
+ */
+export interface ViewGroup { ids: number[]; data?: string; reset?: boolean; fail?: { kind: string; message: string; bytes?: number } }
+
+export interface ResidentDocument {
+  /** True once the isolate holding this document was lost: reopen from the host's copy. */
+  readonly lost: boolean;
+  step(request: StepRequest): Promise<StepResult>;
+  /** Forgets the uncommitted changes (their append was refused). */
+  rollback(): Promise<void>;
+  /** Re-applies records this isolate never ran (after a rebuild), oldest first. */
+  replay(records: readonly { seq: number; redo: Json }[]): Promise<void>;
+  publish(request: PublishRequest): Promise<ViewGroup[]>;
+  /** The resident committed state, encoded (tests and diagnostics). */
+  state(): Promise<Json>;
+  close(): void;
 }
 
 export interface SandboxLimits {

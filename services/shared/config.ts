@@ -15,8 +15,18 @@ export const hostDefaults = {
   sandboxMemoryMb: 64,
   /** CPU time one call into a space may use (ms) before SPACE_TIMEOUT. */
   sandboxCallTimeoutMs: 1000,
-  /** Largest document state (bytes of JSON); a change that passes it is refused with STATE_TOO_LARGE. */
+  /**
+   * Largest document state (approximate bytes of its stored JSON, tracked per changed node inside
+   * the isolate, never by serializing the whole state); a change that passes it is refused with
+   * STATE_TOO_LARGE.
+   */
   maxStateBytes: 4 * 1024 * 1024,
+  /** Largest view one viewer may get (approximate bytes); a larger one closes that stream alone with VIEW_TOO_LARGE. */
+  maxViewBytes: 8 * 1024 * 1024,
+  /** Streams attached to one document; more are refused with TOO_MANY_VIEWERS. */
+  maxViewersPerDocument: 10_000,
+  /** Documents loaded on this host at once; loading or creating one more is refused with TOO_MANY_DOCUMENTS. */
+  maxLoadedDocuments: 10_000,
   /** Write a snapshot after this many log records since the last one. Lower = faster loads, more writes. */
   snapshotEveryRecords: 200,
   /** Log records kept behind the snapshot so that clients can resume with `since`; older ones are trimmed. */

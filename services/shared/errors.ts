@@ -68,6 +68,11 @@ export const E = defineErrors({
   DOC_QUEUE_FULL: { code: 3201, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: "The document's bounded work queue is full; retry after a short pause." },
   DOC_UNLOADED: { code: 3202, retry: true, grpc: 'UNAVAILABLE', description: 'The document was unloaded from this host (idle, shed or moved) while the request waited; retry.' },
   STATE_TOO_LARGE: { code: 3203, retry: false, grpc: 'RESOURCE_EXHAUSTED', description: "The document's state would exceed the maximum state size; the change was not applied." },
+  SPACE_DOC_LOST: { code: 3300, retry: true, grpc: 'UNAVAILABLE', description: "The isolate holding the document's resident state was replaced while the request ran; the host rebuilds the document from its committed state, retry." },
+  VIEW_TOO_LARGE: { code: 3301, retry: false, grpc: 'RESOURCE_EXHAUSTED', description: "This viewer's view exceeds the maximum view size; this stream was closed, the document and its other viewers continue." },
+  TOO_MANY_DOCUMENTS: { code: 3302, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'The host holds its maximum number of loaded documents; retry later (or on another host).' },
+  TOO_MANY_VIEWERS: { code: 3303, retry: true, grpc: 'RESOURCE_EXHAUSTED', description: 'The document has its maximum number of viewers; retry later.' },
+  VIEW_FAILED: { code: 3304, retry: false, grpc: 'FAILED_PRECONDITION', description: "The space's view() failed for this viewer (it threw, ran past its time limit or returned something that is not JSON); this stream was closed, the other viewers continue." },
 
   // 4xxx: storage and ownership
   APPEND_FENCED: { code: 4101, retry: true, grpc: 'ABORTED', description: 'This host lost ownership of the document (stale epoch or head); the change was not applied and the stream will move.' },

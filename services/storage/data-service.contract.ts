@@ -425,6 +425,7 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       expect(await data.deploySpace(space, 'v2 code')).toEqual({ space, version: 2, code: 'v2 code' });
       expect(await data.deploySpace(space, 'v1 code')).toEqual({ space, version: 3, code: 'v1 code' });
       expect(await data.getSpace(space)).toEqual({ space, version: 3, code: 'v1 code' });
+      expect(await data.getSpaceVersion(space)).toBe(3);
     });
 
     it('host leases: heartbeats renew, expired leases are not live, expireHost ends a lease but keeps the address', async () => {

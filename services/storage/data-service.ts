@@ -109,6 +109,8 @@ export interface DataService extends ArchiveData {
 
   deploySpace(space: string, code: string): Promise<SpaceVersion>;
   getSpace(space: string): Promise<SpaceVersion | null>;
+  /** The newest deployed version's number, without its code. */
+  getSpaceVersion(space: string): Promise<number | null>;
 
   heartbeatHost(hostId: string, address: string, leaseMs: number): Promise<void>;
   liveHosts(): Promise<HostLease[]>;

@@ -193,6 +193,10 @@ SELECT version, code, false FROM latest WHERE NOT EXISTS (SELECT 1 FROM added)`;
 export const GET_SPACE_SQL = `
 SELECT version, code FROM spaces WHERE space = $1::text ORDER BY version DESC LIMIT 1`;
 
+/** The newest version number only: what a host checks on every create and load (the code is cached per version). */
+export const GET_SPACE_VERSION_SQL = `
+SELECT version FROM spaces WHERE space = $1::text ORDER BY version DESC LIMIT 1`;
+
 /** $1 host id, $2 address, $3 lease in ms. Leases use the database clock so hosts need not agree on time. */
 export const HEARTBEAT_SQL = `
 INSERT INTO hosts (host_id, address, lease_expires_at, updated_at)

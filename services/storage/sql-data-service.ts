@@ -194,6 +194,11 @@ export class SqlDataService implements DataService {
     return row ? { space, version: row.version, code: row.code } : null;
   }
 
+  async getSpaceVersion(space: string): Promise<number | null> {
+    const r = await this.query<{ version: number }>('getSpaceVersion', SQL.GET_SPACE_VERSION_SQL, [space]);
+    return r.rows[0]?.version ?? null;
+  }
+
   async heartbeatHost(hostId: string, address: string, leaseMs: number): Promise<void> {
     await this.query('heartbeatHost', SQL.HEARTBEAT_SQL, [hostId, address, leaseMs]);
   }

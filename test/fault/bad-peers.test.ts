@@ -13,10 +13,10 @@ import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { encodeBatch, RawMultiplex, ViewWatcher } from '../support/host-rpc';
 
-type ChatView = { messages: { text: string }[]; present: string[] };
+type ChatView = { messages: { text: string }[]; present: Record<string, number> };
 const who = (agent: string) => ({ agent, authority: 'anonymous' });
-const present = (agent: string) => (v: unknown) => (v as ChatView).present.includes(agent);
-const absent = (agent: string) => (v: unknown) => !(v as ChatView).present.includes(agent);
+const present = (agent: string) => (v: unknown) => (agent in (v as ChatView).present);
+const absent = (agent: string) => (v: unknown) => !(agent in (v as ChatView).present);
 const open = (id: number, key: string, agent: string, extra: Record<string, unknown> = {}): ProxyEnvelope =>
   ({ id, open: { space: 'chat', key, who: who(agent), has_since: false, since: 0, viewer_state_json: '{}', suspect_hosts: [], ...extra } });
 

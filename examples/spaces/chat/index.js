@@ -1,11 +1,17 @@
 // Chat: anyone may join; channel `say` with {text}. Messages carry an id, so the list is sent
-// as deltas (only the new message travels), see docs/deltas.md.
+// as deltas (only the new message travels), see docs/deltas.md. Presence is a map agent ->
+// open streams, shown as is: a join changes one key, so its delta is one key for everyone (a
+// sorted list would be rebuilt and resent whole on every join). The view reads neither `who` nor
+// the viewer state, and says so (`sharedView`), so the host computes it once per change.
 const MAX_TEXT = 500;
 const MAX_MESSAGES = 1000;
 
 module.exports = {
+  sharedView: true,
   init(arg) {
-    return { title: typeof arg.title === 'string' ? arg.title.slice(0, 100) : 'Chat', messages: [], nextId: 1, present: {} };
+    // `arg` is optional in the protocol: missing, null or not an object means "no title".
+    const title = arg !== null && typeof arg === 'object' && typeof arg.title === 'string' ? arg.title.slice(0, 100) : 'Chat';
+    return { title, messages: [], nextId: 1, present: {} };
   },
   connect(state, who) {
     state.present[who.agent] = (state.present[who.agent] || 0) + 1;
@@ -25,6 +31,6 @@ module.exports = {
     },
   },
   view(state) {
-    return { title: state.title, messages: state.messages, present: Object.keys(state.present).sort() };
+    return { title: state.title, messages: state.messages, present: state.present };
   },
 };
