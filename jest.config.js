@@ -10,7 +10,7 @@ const ESM_PACKAGES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi'
 
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/services', '<rootDir>/client', '<rootDir>/test'],
+  roots: ['<rootDir>/services', '<rootDir>/client', '<rootDir>/operator', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': swc('typescript'), '^.+\\.m?js$': swc('ecmascript') },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],

@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) { process.stderr.write(`adama: unknown command ${name}\n\n${usage()}`); return 2; }
   // `adama <role> --help` answers with the role's flags and exit 0 (an image's smoke test runs it).
-  if (rest[0] === '--help' || rest[0] === '-h') { process.stdout.write(`usage: adama ${command.name} [options]\n  ${command.summary}\n${usageOf(command.flags)}\n`); return 0; }
+  if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(`usage: adama ${command.name} [options]\n  ${command.summary}\n${usageOf(command.flags)}\n`); return 0; }
   return command.run(rest);
 }
 
