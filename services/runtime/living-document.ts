@@ -114,6 +114,8 @@ export class LivingDocument {
   /** The batch loop while it runs; unload awaits it instead of polling. */
   private pumping: Promise<void> | null = null;
   private gone = false;
+  /** Set by a clean unload: the batch executing when it began still commits (see runQueue). */
+  private finishInFlight = false;
   private idleTimer: TimerHandle | null = null;
   /** The compaction in flight, if any: at most one per document, awaited by unload. */
   private compaction: Promise<void> | null = null;
@@ -219,7 +221,13 @@ export class LivingDocument {
         const batch = this.queue.splice(0, this.deps.config.maxBatch);
         const executed = await this.execute(batch);
         if (committing) { await committing; committing = null; }
-        if (this.gone) { for (const o of executed.outcomes) o.op.done.reject(o.result === 'failed' ? o.error : new AdamaError(E.DOC_UNLOADED, `${this.ref.space}/${this.ref.key} left this host`)); break; }
+        if (this.gone) {
+          // A clean unload still owns the document until it releases: the batch that already ran
+          // commits (a drain does not bounce work in flight). After a shed it cannot, so it fails.
+          if (this.finishInFlight && executed.generation === this.generation) await this.commitBatch(executed);
+          else for (const o of executed.outcomes) o.op.done.reject(o.result === 'failed' ? o.error : new AdamaError(E.DOC_UNLOADED, `${this.ref.space}/${this.ref.key} left this host`));
+          break;
+        }
         if (executed.generation !== this.generation) { await this.refuseStale(executed); continue; }
         committing = this.commitBatch(executed);
       }
@@ -594,6 +602,7 @@ export class LivingDocument {
   async unload(reason: 'idle' | 'drain' | 'shutdown'): Promise<void> {
     if (this.gone) return;
     this.gone = true;
+    this.finishInFlight = true;
     this.disarmIdleTimer();
     await this.pumping;
     this.failQueued(E.DOC_UNLOADED);
