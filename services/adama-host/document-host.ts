@@ -59,6 +59,8 @@ export class DocumentHost implements HostClient {
     this.spaces = new SpaceRegistry(deps.data, deps.sandboxFactory, {
       memoryLimitMb: deps.config.sandboxMemoryMb,
       callTimeoutMs: deps.config.sandboxCallTimeoutMs,
+      syncSliceMs: deps.config.sandboxSyncSliceMs,
+      onSlowCall: (space, op) => { this.deps.log.warn({ space, op, sliceMs: deps.config.sandboxSyncSliceMs }, 'space.slow_call'); },
     });
   }
 

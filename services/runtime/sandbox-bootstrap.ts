@@ -208,6 +208,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         for (let i = 0; i < list.length; i++) target.replay(list[i][0], list[i][1]);
         return ok(true);
       }
+      // c === 'retry': this call re-runs one that was stopped at the synchronous slice (see
+      // isolated-sandbox.ts); the view it was stopped in runs again instead of failing.
       case 'publish': { // a: doc id, b: {seq, join, update, leave, reset, maxViewBytes, budgetMs}
         const x = parse(b);
         const target = doc(a);
@@ -216,12 +218,12 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         for (let i = 0; i < x.leave.length; i++) target.leave(x.leave[i]);
         for (let i = 0; i < x.join.length; i++) target.join(x.join[i].spec, x.join[i].since);
         for (let i = 0; i < x.update.length; i++) target.update(x.update[i][0], x.update[i][1]);
-        const groups = target.publish(fns(), x.seq, x.maxViewBytes, x.budgetMs, now);
+        const groups = target.publish(fns(), x.seq, x.maxViewBytes, x.budgetMs, now, c === 'retry');
         return ok(groups === null ? { more: true } : { groups: groups });
       }
       case 'continue': { // a: doc id, b: {maxViewBytes, budgetMs}: the rest of a publish cut short
         const x = parse(b);
-        const groups = doc(a).publish(fns(), -1, x.maxViewBytes, x.budgetMs, now);
+        const groups = doc(a).publish(fns(), -1, x.maxViewBytes, x.budgetMs, now, c === 'retry');
         return ok(groups === null ? { more: true } : { groups: groups });
       }
       case 'state': return ok(store.encode(doc(a).committed));

@@ -88,6 +88,13 @@ export interface SandboxLimits {
   memoryLimitMb: number;
   /** CPU time one call may take before it is stopped with SPACE_TIMEOUT. */
   callTimeoutMs: number;
+  /**
+   * Calls run on the caller's thread for up to this long (ms), then are stopped and re-run off it
+   * with the full callTimeoutMs (see isolated-sandbox.ts). 0 or absent: always off the thread.
+   */
+  syncSliceMs?: number;
+  /** Told when a call outran syncSliceMs and the space was moved off the caller's thread for a while. */
+  onSlowCall?: (space: string, op: string) => void;
 }
 
 export type SandboxFactory = (space: string, code: string, limits: SandboxLimits) => Promise<SpaceSandbox>;

@@ -16,6 +16,14 @@ export const hostDefaults = {
   /** CPU time one call into a space may use (ms) before SPACE_TIMEOUT. */
   sandboxCallTimeoutMs: 1000,
   /**
+   * Calls into a space run synchronously on the event loop for up to this long (ms): an async
+   * isolate call costs a thread hand-off several times the work of a typical handler. A call that
+   * runs longer is stopped and re-run off the loop with the full sandboxCallTimeoutMs, and the
+   * space stays off the loop for a while, so a slow space stalls the loop at most this long now
+   * and then. 0 runs every call off the loop.
+   */
+  sandboxSyncSliceMs: 20,
+  /**
    * Largest document state (approximate bytes of its stored JSON, tracked per changed node inside
    * the isolate, never by serializing the whole state); a change that passes it is refused with
    * STATE_TOO_LARGE.

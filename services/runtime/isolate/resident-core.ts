@@ -274,6 +274,9 @@ export class ResidentDoc {
 
   /** Runs `fn` on a draft of the working state; records the new root under `seq` when `record`. */
   step(seq: number, maxBytes: number, record: boolean, fn: (draft: Any) => Any): Step & { result?: Any } {
+    // A step for a seq already pending is the re-run of one stopped after it recorded its root
+    // (see isolated-sandbox.ts): forget that root, or the handler would apply twice.
+    while (this.pending.length > 0 && this.pending[this.pending.length - 1]!.seq >= seq) this.pending.pop();
     const before = this.working;
     const session = new Session(this.store, true);
     let next: Any;
@@ -313,6 +316,9 @@ export class ResidentDoc {
 
   /** Replays redo patches of changes the host holds but this isolate never ran (rebuild). */
   replay(seq: number, redo: Json): void {
+    // A replay stopped part way (and run again) must not apply a change twice.
+    const last = this.pending.length > 0 ? this.pending[this.pending.length - 1]!.seq : this.committedSeq;
+    if (seq <= last) return;
     const next = decode(apply(this.store.encode(this.working), redo));
     this.pending.push({ seq, root: this.store.adopt(next) });
   }
@@ -338,9 +344,10 @@ export class ResidentDoc {
    * view). Returns null when `budgetMs` ran out first: the host calls again to continue, so one
    * call never runs long enough to trip the isolate's timeout unless a single view does. A call
    * that starts while `current` is set means the previous call was stopped inside that viewer's
-   * view: that viewer alone fails.
+   * view: that viewer alone fails, unless `retry` says the stop was the host's (the synchronous
+   * slice ran out, see isolated-sandbox.ts) and the view deserves its full time limit.
    */
-  publish(fns: SpaceFns, seq: number, maxViewBytes: number, budgetMs: number, now: () => number): ViewGroup[] | null {
+  publish(fns: SpaceFns, seq: number, maxViewBytes: number, budgetMs: number, now: () => number, retry = false): ViewGroup[] | null {
     if (this.run === null) {
       const all = this.committed !== this.lastPublishedRoot;
       this.lastPublishedRoot = this.committed;
@@ -349,7 +356,10 @@ export class ResidentDoc {
       this.run = { queue, current: null, byKey: new Map(), fails: [], seq };
     }
     const run = this.run;
-    if (run.current !== null) {
+    if (run.current !== null && retry) {
+      run.queue.unshift(run.current);
+      run.current = null;
+    } else if (run.current !== null) {
       run.fails.push({ ids: [run.current], fail: { kind: 'timeout', message: 'view ran past the call limit' } });
       run.current = null;
     }
