@@ -26,6 +26,7 @@ type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const isObj = (v: unknown): v is object => typeof v === 'object' && v !== null;
 const hasOwn = (o: object, k: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(o, k);
 const freeze = Object.freeze;
+const isIndex = (k: string): boolean => /^(0|[1-9][0-9]*)$/.test(k);
 
 /** A failure the bootstrap turns into an envelope of this kind (see sandbox-bootstrap.ts). */
 export class CoreFailure extends Error {
@@ -88,7 +89,16 @@ interface Draft {
   assigned: Set<PropertyKey>;
   proxy: Any;
   final?: Any;
+  /** An array method ran natively on `copy` (see bulkMethod): every index is resolved at finalize. */
+  bulk?: boolean;
 }
+
+/**
+ * Array methods that move many elements. Through the proxy traps, `shift()` on a list of n reads
+ * and writes n indices and makes a draft of every element it moves (about 2.7 ms for n = 1000);
+ * run natively on the draft's copy they cost one memmove.
+ */
+const BULK_METHODS = new Set<PropertyKey>(['shift', 'unshift', 'splice', 'reverse', 'sort', 'copyWithin', 'fill']);
 
 /**
  * One handler or view call's drafts. `commit` says whether the result becomes committed state
@@ -128,7 +138,12 @@ export class Session {
     const copy = d.copy;
     d.final = copy; // set first: a draft reachable from itself must not recurse forever
     for (const [k, child] of d.children) if (copy[k] === child.proxy || copy[k] === child.base) copy[k] = this.finalize(child);
-    for (const k of d.assigned) if (hasOwn(copy, k)) this.setResolved(copy, k, copy[k]);
+    if (d.bulk === true) {
+      for (let i = 0; i < copy.length; i++) copy[i] = i in copy ? this.element(copy[i]) : null;
+      for (const k of d.assigned) if (typeof k !== 'string' || !isIndex(k)) { if (hasOwn(copy, k)) this.setResolved(copy, k, copy[k]); }
+    } else {
+      for (const k of d.assigned) if (hasOwn(copy, k)) this.setResolved(copy, k, copy[k]);
+    }
     if (Array.isArray(copy)) for (let i = 0; i < copy.length; i++) { if (!(i in copy)) copy[i] = null; }
     return this.seal(copy);
   }
@@ -153,6 +168,30 @@ export class Session {
     const out: Any = {};
     for (const k of Object.keys(v)) this.setResolved(out, k, v[k]);
     return this.seal(out);
+  }
+
+  /** An array element as JSON.stringify would see it (undefined, functions and symbols become null). */
+  private element(raw: Any): Any {
+    const e = this.resolve(raw);
+    return e === undefined || typeof e === 'function' || typeof e === 'symbol' ? null : e;
+  }
+
+  /**
+   * `name` of an array draft, run on the draft's copy. The drafts handed out for its elements are
+   * put in their slots first, so they move with the elements and a handler that keeps one still
+   * writes into the result; removed committed elements come back as drafts, as through the traps.
+   */
+  private bulkMethod(d: Draft, name: PropertyKey): (...args: Any[]) => Any {
+    return (...args: Any[]) => {
+      const w = this.writable(d);
+      for (const [k, child] of d.children) if (w[k as Any] === child.base) w[k as Any] = child.proxy;
+      d.children.clear();
+      d.bulk = true;
+      const out = (Array.prototype as Any)[name].apply(w, args);
+      if (out === w) return d.proxy;
+      const asDraft = (v: Any): Any => (isObj(v) && this.store.committed.has(v) ? this.draft(v, null) : v);
+      return Array.isArray(out) ? out.map(asDraft) : asDraft(out);
+    };
   }
 
   private setResolved(o: Any, k: PropertyKey, raw: Any): void {
@@ -190,8 +229,9 @@ export class Session {
       d.children.set(k, this.byProxy.get(proxy)!);
       return proxy;
     };
+    const isArray = Array.isArray(d.base);
     return {
-      get: (_t, k) => read(k),
+      get: (_t, k) => (isArray && BULK_METHODS.has(k) ? this.bulkMethod(d, k) : read(k)),
       set: (_t, k, v) => {
         const s = src();
         if (d.copy === null && hasOwn(s, k) && Object.is(s[k], v)) return true;
