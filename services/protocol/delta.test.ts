@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../test/support/prng';
 import { apply, decode, deepEqual, diff, encode } from './delta';
 import type { Json, JsonObject } from '../shared/json';
 import { deepFreeze, Gen, list, mutate, value } from '../../test/support/json-gen';
@@ -213,6 +214,27 @@ describe('seeded properties', () => {
         expect(decode(seen as Json)).toStrictEqual(version);
         prevEncoded = encoded;
         version = mutate(g, version, 4, true);
+      }
+    }
+  });
+  it('order patches of long lists survive shifts, pushes, moves and shuffles (past the search window)', () => {
+    for (const seed of SEEDS.slice(0, 120)) {
+      const rnd = mulberry32(seed);
+      let n = 0;
+      let list = Array.from({ length: 20 + Math.floor(rnd() * 60) }, () => ({ id: `m${++n}` }));
+      let seen: Json = apply(undefined, wire(diff(undefined, encode({ l: list }))!));
+      for (let step = 0; step < 6; step++) {
+        const next = list.slice();
+        const kind = Math.floor(rnd() * 5);
+        if (kind === 0) { next.shift(); next.push({ id: `m${++n}` }); }
+        else if (kind === 1) { const [moved] = next.splice(Math.floor(rnd() * next.length), 1); next.splice(Math.floor(rnd() * next.length), 0, moved!); }
+        else if (kind === 2) next.reverse();
+        else if (kind === 3) { for (let i = next.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [next[i], next[j]] = [next[j]!, next[i]!]; } }
+        else next.splice(Math.floor(rnd() * next.length), Math.floor(rnd() * 30), ...Array.from({ length: Math.floor(rnd() * 5) }, () => ({ id: `m${++n}` })));
+        const patch = diff(encode({ l: list }), encode({ l: next }));
+        if (patch !== undefined) seen = apply(deepFreeze(seen), deepFreeze(wire(patch)));
+        expect(decode(seen)).toStrictEqual({ l: next });
+        list = next;
       }
     }
   });

@@ -138,10 +138,24 @@ function emitRun(out: Json[], prev: Json[], start: number, end: number): void {
   out.push(JSON.stringify(id).length <= 3 + 2 * String(start).length ? id : [start, start]);
 }
 
+/** How far past the end of the last run diffOrder looks for the next id before it asks a Map. */
+const ORDER_WINDOW = 16;
+/** Ids found neither in the window nor yet in a Map are sent as themselves, up to this many. */
+const ORDER_CHEAP_MISSES = 4;
+
+function findIn(list: Json[], id: Json, from: number, to: number): number {
+  for (let k = from; k < to; k++) if (list[k] === id) return k;
+  return -1;
+}
+
 /**
- * The order patch from prev to next, or undefined when equal. Appends, prepends and single
- * edits are the common case, so the common prefix and suffix are matched first by reference
- * (ids are strings) and only the middle pays for a Map: an append to 10 000 costs one scan.
+ * The order patch from prev to next, or undefined when equal. Appends, prepends, a capped log's
+ * shift-and-push and single edits are the common case, so they must not cost a Map of the whole
+ * list: the common prefix and suffix are matched first (ids are strings), then each run of next
+ * is looked for a few places past where the previous run ended and at the start of the middle,
+ * and only a real reorder builds
+ * the Map. An id found nowhere cheap is sent as itself, which applies the same whether it is new
+ * or moved (apply looks a bare id up in the target), so the first few misses need no Map at all.
  * Runs never merge across the prefix/middle/suffix borders, because those borders are exactly
  * where prev and next first differ.
  */
@@ -155,24 +169,36 @@ function diffOrder(prev: Json[], next: Json[]): Json[] | undefined {
 
   const out: Json[] = [];
   if (p > 0) emitRun(out, prev, 0, p - 1);
-  const where = new Map<Json, number>();
-  for (let i = p; i < prev.length - s; i++) where.set(prev[i] as Json, i);
+  const prevEnd = prev.length - s;
   const end = next.length - s;
+  let where: Map<Json, number> | undefined;
+  let misses = 0;
+  let cursor = p;
   for (let j = p; j < end; ) {
     const id = next[j] as Json;
-    const start = where.get(id);
-    if (start === undefined) {
+    // Past the last run (a shift, a deletion), then at the middle's start (a move to the front).
+    let start = findIn(prev, id, cursor, Math.min(cursor + ORDER_WINDOW, prevEnd));
+    if (start < 0 && cursor > p) start = findIn(prev, id, p, Math.min(p + ORDER_WINDOW, cursor, prevEnd));
+    if (start < 0 && (where !== undefined || ++misses > ORDER_CHEAP_MISSES)) {
+      if (where === undefined) {
+        where = new Map<Json, number>();
+        for (let i = p; i < prevEnd; i++) where.set(prev[i] as Json, i);
+      }
+      start = where.get(id) ?? -1;
+    }
+    if (start < 0) {
       out.push(id);
       j++;
       continue;
     }
     let last = start;
     j++;
-    while (j < end && where.get(next[j] as Json) === last + 1) {
+    while (j < end && last + 1 < prevEnd && prev[last + 1] === next[j]) {
       last++;
       j++;
     }
     emitRun(out, prev, start, last);
+    cursor = last + 1;
   }
   if (s > 0) emitRun(out, prev, prev.length - s, prev.length - 1);
   return out;
