@@ -213,6 +213,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
       case 'publish': { // a: doc id, b: {seq, join, update, leave, reset, maxViewBytes, budgetMs}
         const x = parse(b);
         const target = doc(a);
+        if (c !== 'retry') target.forgetAnswer();
         target.commit(x.seq);
         if (x.reset) target.resetAll();
         for (let i = 0; i < x.leave.length; i++) target.leave(x.leave[i]);

@@ -62,6 +62,31 @@ describe('the synchronous slice of a space call', () => {
     expect(groups.flatMap((g) => g.ids).sort()).toEqual([1, 2]);
   });
 
+  it('finishes a publish whose encoding phase outlasts the slice, and every viewer gets its delta', async () => {
+    // Regression: the second phase (encode and diff each group) had no budget, so with many
+    // distinct views it outran the slice; its re-run started over with the views already marked
+    // published, and sent nothing to anyone.
+    const code = `module.exports = {
+      init() { return { n: 0 }; },
+      channels: { add(state) { state.n++; } },
+      view(state, who) { return { n: state.n, me: who.agent, rows: state.rows }; },
+    };`;
+    const slow: string[] = [];
+    const sandbox = await createIsolatedSandbox('wide', code, { memoryLimitMb: 128, callTimeoutMs: 10_000, syncSliceMs: 5, onSlowCall: (_s, op) => slow.push(op) });
+    opened.push(sandbox);
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ id: i, text: `row ${i}` }));
+    const doc = await sandbox.open('wide/k', { n: 0, rows } as Json, 0);
+    const ids = Array.from({ length: 400 }, (_, i) => i + 1);
+    const join = ids.map((id) => ({ spec: { id, who: { agent: `v${id}`, authority: 'anonymous' }, viewerState: {} } }));
+    const groups = await doc.publish({ seq: 0, join, update: [], leave: [], maxViewBytes: 64 << 20 });
+    expect(groups.filter((g) => g.fail)).toEqual([]);
+    expect(groups.filter((g) => g.data !== undefined).flatMap((g) => g.ids).sort((x, y) => x - y)).toEqual(ids);
+    await doc.step(send(1, {}));
+    const next = await doc.publish({ seq: 1, join: [], update: [], leave: [], maxViewBytes: 64 << 20 });
+    expect(next.filter((g) => g.data !== undefined).flatMap((g) => g.ids).sort((x, y) => x - y)).toEqual(ids);
+    expect(next.every((g) => g.data === undefined || JSON.parse(g.data).n === 1)).toBe(true);
+  }, 60_000);
+
   it('still stops a runaway handler with SPACE_TIMEOUT at the full limit, and keeps the document', async () => {
     const slow: string[] = [];
     const sandbox = await createIsolatedSandbox('slow', SPACE, { memoryLimitMb: 16, callTimeoutMs: 300, syncSliceMs: 10, onSlowCall: (_s, op) => slow.push(op) });

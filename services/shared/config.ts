@@ -100,8 +100,11 @@ export const proxyDefaults = {
 export type HostConfig = { -readonly [K in keyof typeof hostDefaults]: number };
 export type ProxyConfig = { -readonly [K in keyof typeof proxyDefaults]: number };
 
+/** Fields where 0 is a documented setting ("off"); every other field must be a positive integer. */
+const ZERO_MEANS_OFF: ReadonlySet<string> = new Set(['sandboxSyncSliceMs']);
+
 const positiveInts = <T extends Record<string, number>>(defaults: T) =>
-  z.object(Object.fromEntries(Object.keys(defaults).map((k) => [k, z.coerce.number().int().positive()])) as Record<keyof T, z.ZodNumber>).strict();
+  z.object(Object.fromEntries(Object.keys(defaults).map((k) => [k, ZERO_MEANS_OFF.has(k) ? z.coerce.number().int().nonnegative() : z.coerce.number().int().positive()])) as Record<keyof T, z.ZodNumber>).strict();
 
 function envFor(field: string): string {
   return 'ADAMA_' + field.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

@@ -280,6 +280,20 @@ export interface ViewerSpec { id: number; who: Json; viewerState: Json }
 /** Viewers that get one delta together; `fail` when their view failed or was too large. */
 export interface ViewGroup { ids: number[]; data?: string; reset?: boolean; fail?: { kind: string; message: string; bytes?: number } }
 
+/** A publish in progress: viewers left to compute, then groups left to encode and diff (see publish). */
+interface PublishRun {
+  queue: number[];
+  current: number | null;
+  byKey: Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>;
+  fails: ViewGroup[];
+  seq: number;
+  /** Group keys left for the second phase; null until the first phase is done. */
+  keys: string[] | null;
+  byView: Map<string, { encoded: Json; group: number }>;
+  out: ViewGroup[];
+  updates: { ids: number[]; encoded: Json; group: number }[];
+}
+
 interface ResidentViewer { spec: ViewerSpec; last: Json | undefined; group: number; base?: Json }
 
 export interface SpaceFns {
@@ -303,7 +317,9 @@ export class ResidentDoc {
   private lastPublishedRoot: Any = undefined;
   private nextGroup = 1;
   /** The publish in progress: viewers left to compute and the groups so far (see publish). */
-  private run: { queue: number[]; current: number | null; byKey: Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>; fails: ViewGroup[]; seq: number } | null = null;
+  private run: PublishRun | null = null;
+  /** The last publish's answer, for a re-run of the call that produced it (see publish). */
+  private answered: ViewGroup[] | null = null;
 
   constructor(private readonly store: Store, state: Any, seq: number) {
     this.committed = store.adopt(state);
@@ -389,12 +405,16 @@ export class ResidentDoc {
    */
   publish(fns: SpaceFns, seq: number, maxViewBytes: number, budgetMs: number, now: () => number, retry = false): ViewGroup[] | null {
     if (this.run === null) {
+      // A re-run of a call that was stopped after it finished (while its answer was being
+      // written) must get that answer again: the viewers already moved on to it.
+      if (retry && this.answered !== null) return this.answered;
       const all = this.committed !== this.lastPublishedRoot;
       this.lastPublishedRoot = this.committed;
       const queue = all ? [...this.viewers.keys()] : [...this.dirty].filter((id) => this.viewers.has(id));
       this.dirty.clear();
-      this.run = { queue, current: null, byKey: new Map(), fails: [], seq };
+      this.run = { queue, current: null, byKey: new Map(), fails: [], seq, keys: null, byView: new Map(), out: [], updates: [] };
     }
+    this.answered = null;
     const run = this.run;
     if (run.current !== null && retry) {
       run.queue.unshift(run.current);
@@ -431,51 +451,69 @@ export class ResidentDoc {
       if (g) g.ids.push(id);
       else run.byKey.set(key, { view, ids: [id], prev: v });
     }
-    this.run = null;
-    const out: ViewGroup[] = run.fails;
-    for (const id of run.fails.flatMap((f) => f.ids)) this.viewers.delete(id);
-    // Viewers with equal new views share one encoded view and one group id from now on, whatever
-    // they saw before, so groups that diverged (joined at different times) merge again.
-    const byView = new Map<string, { encoded: Json; group: number }>();
-    for (const [key, g] of run.byKey) {
-      const fp = key.slice(key.indexOf('|') + 1);
-      let encoded: Json;
-      try {
-        const known = byView.get(fp);
-        encoded = known?.encoded ?? this.store.encode(g.view);
-        if (!known) byView.set(fp, { encoded, group: this.nextGroup++ });
-      } catch (e) {
-        out.push({ ids: g.ids, fail: { kind: 'invalid', message: `view: ${(e as Error).message}` } });
-        for (const id of g.ids) this.viewers.delete(id);
-        continue;
-      }
-      const bytes = this.store.size(encoded);
-      if (bytes > maxViewBytes) {
-        out.push({ ids: g.ids, fail: { kind: 'viewtoolarge', message: `view is about ${bytes} bytes (limit ${maxViewBytes})`, bytes } });
-        for (const id of g.ids) this.viewers.delete(id);
-        continue;
-      }
-      const group = byView.get(fp)!.group;
-      const prev = g.prev;
-      let data: string | undefined;
-      let reset = false;
-      if (prev.last !== undefined) {
-        const patch = diff(prev.last, encoded);
-        data = patch === undefined ? undefined : JSON.stringify(patch);
-      } else if (prev.base !== undefined) {
-        const before = this.store.encode(this.viewOf(fns, this.store.adopt(decode(prev.base)), prev.spec));
-        data = JSON.stringify(diff(before, encoded) ?? {});
-      } else {
-        data = JSON.stringify(encoded);
-        reset = true;
-      }
-      for (const id of g.ids) {
-        const v = this.viewers.get(id);
-        if (v) { v.last = encoded; v.group = group; v.base = undefined; }
-      }
-      out.push(reset ? { ids: g.ids, data, reset } : data === undefined ? { ids: g.ids } : { ids: g.ids, data });
+    // Second phase, one group at a time, resumable like the first: a call stopped here (budget or
+    // slice) continues with the groups left; nothing of a viewer changes until the very end.
+    if (run.keys === null) {
+      for (const id of run.fails.flatMap((f) => f.ids)) this.viewers.delete(id);
+      run.out.push(...run.fails);
+      run.keys = [...run.byKey.keys()];
     }
-    return out;
+    while (run.keys.length > 0) {
+      if (now() - started > budgetMs) return null;
+      this.publishGroup(fns, run, run.keys[0]!, maxViewBytes);
+      run.keys.shift();
+    }
+    // Viewers with equal new views share one encoded view and one group id from now on.
+    for (const u of run.updates) {
+      for (const id of u.ids) {
+        const v = this.viewers.get(id);
+        if (v) { v.last = u.encoded; v.group = u.group; v.base = undefined; }
+      }
+    }
+    this.run = null;
+    this.answered = run.out;
+    return run.out;
+  }
+
+  /** A new publish request begins: an answer kept for a re-run belongs to the one before. */
+  forgetAnswer(): void { this.answered = null; }
+
+  /** Encodes, checks and diffs one group of the current publish into run.out (a re-run of it redoes the same). */
+  private publishGroup(fns: SpaceFns, run: PublishRun, key: string, maxViewBytes: number): void {
+    const g = run.byKey.get(key)!;
+    const fp = key.slice(key.indexOf('|') + 1);
+    let encoded: Json;
+    try {
+      const known = run.byView.get(fp);
+      encoded = known?.encoded ?? this.store.encode(g.view);
+      if (!known) run.byView.set(fp, { encoded, group: this.nextGroup++ });
+    } catch (e) {
+      run.out.push({ ids: g.ids, fail: { kind: 'invalid', message: `view: ${(e as Error).message}` } });
+      for (const id of g.ids) this.viewers.delete(id);
+      return;
+    }
+    const bytes = this.store.size(encoded);
+    if (bytes > maxViewBytes) {
+      run.out.push({ ids: g.ids, fail: { kind: 'viewtoolarge', message: `view is about ${bytes} bytes (limit ${maxViewBytes})`, bytes } });
+      for (const id of g.ids) this.viewers.delete(id);
+      return;
+    }
+    const group = run.byView.get(fp)!.group;
+    const prev = g.prev;
+    let data: string | undefined;
+    let reset = false;
+    if (prev.last !== undefined) {
+      const patch = diff(prev.last, encoded);
+      data = patch === undefined ? undefined : JSON.stringify(patch);
+    } else if (prev.base !== undefined) {
+      const before = this.store.encode(this.viewOf(fns, this.store.adopt(decode(prev.base)), prev.spec));
+      data = JSON.stringify(diff(before, encoded) ?? {});
+    } else {
+      data = JSON.stringify(encoded);
+      reset = true;
+    }
+    run.updates.push({ ids: g.ids, encoded, group });
+    run.out.push(reset ? { ids: g.ids, data, reset } : data === undefined ? { ids: g.ids } : { ids: g.ids, data });
   }
 
   private viewOf(fns: SpaceFns, root: Any, spec: ViewerSpec): Json {
