@@ -42,6 +42,8 @@ export class SqlDataService implements DataService {
   private readonly ownsPool: boolean;
   private readonly raceRetries: number;
   private closed = false;
+  /** Whether named statements are safe here (see hot); asked once. */
+  private sessionPerConnection: Promise<boolean> | null = null;
 
   constructor(private readonly pool: Pool, options: SqlDataServiceOptions = {}) {
     this.ownsPool = options.ownsPool ?? SQL_DATA_SERVICE_DEFAULTS.ownsPool;
@@ -81,7 +83,7 @@ export class SqlDataService implements DataService {
     checkAppend('append', ref, expectedHead, records);
     const payload = JSON.stringify(records.map(recordPayload));
     try {
-      const r = await this.pool.query(SQL.APPEND_SQL, [ref.space, ref.key, host, epoch, expectedHead, expectedHead + records.length, payload]);
+      const r = await this.pool.query(await this.hot('adama_append', SQL.APPEND_SQL, [ref.space, ref.key, host, epoch, expectedHead, expectedHead + records.length, payload]));
       return r.rowCount === records.length ? { ok: true } : { ok: false };
     } catch (err) {
       // A log row already at one of these seqs: someone else wrote there, so we are not the writer.
@@ -106,7 +108,7 @@ export class SqlDataService implements DataService {
     })));
     let rows: { i: number; inserted: number }[];
     try {
-      rows = (await this.pool.query<{ i: number; inserted: number }>(SQL.APPEND_MANY_SQL, [payload])).rows;
+      rows = (await this.pool.query<{ i: number; inserted: number }>(await this.hot('adama_append_many', SQL.APPEND_MANY_SQL, [payload]))).rows;
     } catch (err) {
       if (!isUniqueViolation(err) && !isDataException(err)) throw toStorageError(err, 'appendMany');
       // One item collided, or carried data the database refuses, and the statement committed
@@ -294,6 +296,17 @@ export class SqlDataService implements DataService {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsPool) await this.pool.end();
+  }
+
+  /**
+   * A statement on the per-message path, named so that each connection parses and plans it once
+   * instead of per message (measured: the append's round trip 1.05 -> 0.6 ms p50 on local
+   * PostgreSQL). Only where every pool connection is its own session: PGlite's socket server
+   * multiplexes all connections onto one session, where a second PREPARE of a name fails.
+   */
+  private async hot(name: string, text: string, values: unknown[]): Promise<{ name?: string; text: string; values: unknown[] }> {
+    this.sessionPerConnection ??= this.pool.query<{ version: string }>('SELECT version()').then((r) => !/PGlite/i.test(r.rows[0]?.version ?? ''), () => false);
+    return (await this.sessionPerConnection) ? { name, text, values } : { text, values };
   }
 
   private async query<R extends QueryResultRow = QueryResultRow>(what: string, text: string, params: unknown[]): Promise<QueryResult<R>> {
