@@ -33,7 +33,7 @@ export { ApiError } from './errors';
 export { expectStatus, statusOf } from './client-errors';
 export type { Status, StatusReason } from './errors';
 export type { FaultRule } from './faults';
-export type { Kubelet, PodObject } from './kubelet';
+export type { Kubelet, PodObject, PodRuntimeReport } from './kubelet';
 export type { KubeObject, ObjectMeta, OwnerReference, StoreEvent } from './store';
 export type { ManagerEntry } from './field-managers';
 export type { RequestRecord } from './http-server';

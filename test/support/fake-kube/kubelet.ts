@@ -2,24 +2,46 @@
  * @module kubelet
  * The node side of pods: every pod is bound to node `fake-node`, started through the test's
  * `Kubelet` hook (default: a unique loopback IP, ready at once) and reported Running with the
- * Ready condition. A deleted pod is stopped through the hook while it shows its deletionTimestamp,
- * then removed with the kubelet's final zero-grace delete. Start and stop of one pod never overlap.
+ * Ready condition. A hook that runs containers for real reports their state as it changes
+ * (`report`): phase, pod IP, init and container statuses; the simulator derives the conditions
+ * from them (ContainersReady and Ready only when every container and sidecar is ready). A deleted
+ * pod is stopped through the hook while it shows its deletionTimestamp, then removed with the
+ * kubelet's final zero-grace delete. Start and stop of one pod never overlap.
  */
 import type { Api } from './api';
 import { rfc3339 } from './admission';
 import type { Background } from './background';
 import { ApiError, errors } from './errors';
-import { isObject, type JsonObject, type JsonValue } from './json';
+import { clone, isObject, type JsonObject, type JsonValue } from './json';
 import type { ResourceType } from './registry';
 import { asJson, type KubeObject, type StoreEvent } from './store';
 
 /** A stored pod: the server has named and identified it. */
 export type PodObject = KubeObject & { metadata: KubeObject['metadata'] & { name: string; namespace: string; uid: string } };
 
+/**
+ * What a hook that runs containers reports about a pod, whenever it changes: the parts of
+ * `status` only the node knows. Container statuses are written as given (the core/v1
+ * ContainerStatus shape: name, ready, started, restartCount, state, lastState, …).
+ */
+export interface PodRuntimeReport {
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  /** Known once the pod sandbox exists, before any container starts. */
+  podIP?: string;
+  /** Every init container ran to completion (restartable sidecars: started). */
+  initialized: boolean;
+  containerStatuses: JsonObject[];
+  initContainerStatuses: JsonObject[];
+}
+
 /** Lets a test run real processes for pods. */
 export interface Kubelet {
-  /** Called once per pod after it is bound; the pod is Running afterwards (Failed if this throws). */
-  start(pod: PodObject): Promise<{ podIP?: string; ready?: boolean }>;
+  /**
+   * Called once per pod after it is bound. A hook that never calls `report` gets the pod marked
+   * Running (ready as it answers) when this resolves; one that reports owns the status from its
+   * first report on, and its resolved value is ignored. Throwing makes the pod Failed.
+   */
+  start(pod: PodObject, report: (r: PodRuntimeReport) => void): Promise<{ podIP?: string; ready?: boolean }>;
   /** Called when a started pod is deleted, before the object disappears (and for running pods on close). */
   stop(pod: PodObject): Promise<void>;
 }
@@ -47,6 +69,8 @@ interface PodState {
   chain: Promise<void>;
   started: boolean;
   stopping: boolean;
+  /** The hook reported at least once: it owns the status. */
+  reported: boolean;
   readyOverride?: boolean;
   pod: KubeObject;
 }
@@ -54,23 +78,35 @@ interface PodState {
 const condition = (type: string, status: boolean, now: string): JsonObject =>
   ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now });
 
-/** Sets Ready/ContainersReady (moving lastTransitionTime only on a flip) and containerStatuses[].ready. */
-function setReadiness(status: JsonObject, ready: boolean, now: string): void {
+/** Sets one condition, moving lastTransitionTime only when its status flips. */
+function setCondition(status: JsonObject, type: string, value: boolean, now: string): void {
   const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter(isObject) : [];
-  for (const type of ['Ready', 'ContainersReady']) {
-    const c = conditions.find((x) => x['type'] === type);
-    const s = ready ? 'True' : 'False';
-    if (!c) conditions.push(condition(type, ready, now));
-    else if (c['status'] !== s) { c['status'] = s; c['lastTransitionTime'] = now; }
-  }
+  const c = conditions.find((x) => x['type'] === type);
+  const s = value ? 'True' : 'False';
+  if (!c) conditions.push(condition(type, value, now));
+  else if (c['status'] !== s) { c['status'] = s; c['lastTransitionTime'] = now; }
   status['conditions'] = conditions;
+}
+
+/** Sets Ready/ContainersReady and containerStatuses[].ready (a test's override, or the default hook). */
+function setReadiness(status: JsonObject, ready: boolean, now: string): void {
+  for (const type of ['Ready', 'ContainersReady']) setCondition(status, type, ready, now);
   if (Array.isArray(status['containerStatuses'])) for (const cs of status['containerStatuses']) if (isObject(cs)) cs['ready'] = ready;
+}
+
+/** Names of the pod's restartable init containers (native sidecars): they count towards readiness. */
+function sidecarNames(pod: KubeObject): Set<string> {
+  const spec = asJson(pod)['spec'];
+  const init = isObject(spec) && Array.isArray(spec['initContainers']) ? spec['initContainers'].filter(isObject) : [];
+  return new Set(init.filter((c) => c['restartPolicy'] === 'Always').map((c) => String(c['name'])));
 }
 
 export class KubeletSimulator {
   private readonly pods = new Map<string, PodState>();
   private readonly podType: ResourceType;
   private readonly unsubscribe: () => void;
+  /** Closing: late reports from hooks still stopping their processes are dropped. */
+  private closed = false;
 
   constructor(private readonly api: Api, private readonly background: Background, private readonly kubelet: Kubelet, private readonly now: () => Date) {
     this.podType = api.registry.byKind('v1', 'Pod');
@@ -81,7 +117,7 @@ export class KubeletSimulator {
     const uid = e.object.metadata.uid ?? '';
     let state = this.pods.get(uid);
     if (!state && e.type !== 'DELETED') {
-      const fresh: PodState = { chain: Promise.resolve(), started: false, stopping: false, pod: e.object };
+      const fresh: PodState = { chain: Promise.resolve(), started: false, stopping: false, reported: false, pod: e.object };
       this.pods.set(uid, fresh);
       state = fresh;
       this.enqueue(fresh, `kubelet: start ${e.object.metadata.name ?? ''}`, () => this.start(fresh));
@@ -114,14 +150,14 @@ export class KubeletSimulator {
     state.started = true;
     let result: { podIP?: string; ready?: boolean };
     try {
-      result = await this.kubelet.start(forHook(bound));
+      result = await this.kubelet.start(forHook(bound), (r) => this.applyReport(state, r));
     } catch (e) {
       this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
         asJson(p)['status'] = { ...(asJson(p)['status'] as JsonObject), phase: 'Failed', reason: 'StartError', message: e instanceof Error ? e.message : String(e) };
       }, 'status');
       return;
     }
-    if (state.stopping) return;
+    if (state.stopping || state.reported) return;
     const now = rfc3339(this.now());
     const podIP = result.podIP ?? '';
     const ready = state.readyOverride ?? result.ready ?? true;
@@ -140,6 +176,41 @@ export class KubeletSimulator {
         })),
       };
       setReadiness(status, ready, now);
+      asJson(p)['status'] = status;
+    }, 'status');
+  }
+
+  /**
+   * A hook's report: phase, IPs and container statuses as given; PodReadyToStartContainers once
+   * there is an IP; Initialized from the report; ContainersReady when every container and native
+   * sidecar is ready (after init); Ready the same, unless the pod is terminating (then False, as
+   * on stop) or a test holds it with `setPodReady`.
+   */
+  private applyReport(state: PodState, r: PodRuntimeReport): void {
+    if (this.closed) return;
+    state.reported = true;
+    const [ns, name] = this.podRef(state.pod);
+    this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
+      // A late report of a pod that is gone must not land on its successor of the same name.
+      if (p.metadata.uid !== state.pod.metadata.uid) return;
+      const now = rfc3339(this.now());
+      const old = isObject(asJson(p)['status']) ? (asJson(p)['status'] as JsonObject) : {};
+      const status: JsonObject = {
+        ...old,
+        phase: r.phase, hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }],
+        ...(r.podIP ? { podIP: r.podIP, podIPs: [{ ip: r.podIP }] } : {}),
+        startTime: typeof old['startTime'] === 'string' ? old['startTime'] : now,
+        containerStatuses: r.containerStatuses.map((c) => clone(c)),
+        ...(r.initContainerStatuses.length > 0 ? { initContainerStatuses: r.initContainerStatuses.map((c) => clone(c)) } : {}),
+      };
+      setCondition(status, 'PodScheduled', true, now);
+      setCondition(status, 'PodReadyToStartContainers', r.podIP !== undefined, now);
+      setCondition(status, 'Initialized', r.initialized, now);
+      const sidecars = sidecarNames(p);
+      const containersReady = r.initialized && r.containerStatuses.every((c) => c['ready'] === true)
+        && r.initContainerStatuses.filter((c) => sidecars.has(String(c['name']))).every((c) => c['ready'] === true);
+      setCondition(status, 'ContainersReady', containersReady, now);
+      setCondition(status, 'Ready', state.readyOverride ?? (containersReady && !state.stopping), now);
       asJson(p)['status'] = status;
     }, 'status');
   }
@@ -177,6 +248,7 @@ export class KubeletSimulator {
 
   /** Stops every pod still running (the fake is closing): real processes must not outlive the test. */
   async stopAll(): Promise<void> {
+    this.closed = true;
     this.unsubscribe();
     const running = [...this.pods.values()];
     this.pods.clear();
