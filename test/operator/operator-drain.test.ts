@@ -1,9 +1,10 @@
 /**
  * Safe scale-down for real: the operator (client-node → fake API server) drives host pods that
- * are real `adama host` processes (test/support/process-kubelet.ts runs each pod's container
- * exactly as the operator built it) on a real database. A host is removed only after it owns no
- * `directory` rows; an operator that dies mid-drain is replaced and the drain completes; deleting
- * the AdamaCluster drains every host through the finalizer; every document survives.
+ * are real `adama host` processes (test/support/process-kubelet.ts runs each pod's containers
+ * exactly as the operator built them; gossip is off here, so a host pod has one) on a real
+ * database. A host is removed only after it owns no `directory` rows; an operator that dies
+ * mid-drain is replaced and the drain completes; deleting the AdamaCluster drains every host
+ * through the finalizer; every document survives.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AdamaCluster, DrainStatus } from '../../operator/api/v1alpha1/types';
@@ -65,7 +66,7 @@ describe('operator drains real hosts before removing them', () => {
     await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
     port = await freePort();
     let client: ClientNodeKube | undefined;
-    kubelet = new ProcessKubelet({ client: () => client!, container: 'host', readyEvent: 'host.listening', env: { ADAMA_LEASE_MS: '1500' } });
+    kubelet = new ProcessKubelet({ client: () => client!, env: { ADAMA_LEASE_MS: '1500' } });
     h = await startOperatorHarness({ kubelet });
     client = new ClientNodeKube(h.fake.kubeConfig(CLUSTER_NS) as KubeConfig);
     h.fake.onChange(() => {

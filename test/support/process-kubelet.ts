@@ -1,158 +1,118 @@
 /**
  * @module process-kubelet
- * A kubelet for the fake API server that runs host pods as real `adama` processes: it takes the
- * pod's container args and env exactly as the operator built them, resolves `valueFrom`
- * (Secrets, fieldRefs) and `envFrom` ConfigMaps from the API server, expands `$(VAR)`, and starts
- * the CLI. Each pod gets its own loopback IP (127.0.0.N), standing in for a pod network namespace,
- * so `--bind 0.0.0.0` becomes that IP. Deleting a pod runs its preStop hook, then SIGTERM, as the
- * kubelet does; SIGKILL after the grace period.
+ * A kubelet for the fake API server that runs every container of a pod as a real `adama`
+ * process, as the operator built it (test/support/kubelet/ has one module per job):
+ *
+ * - each pod gets its own IP (127.0.0.N, never reused) and a network namespace shared by all of
+ *   its containers: a preloaded shim maps binds to any/loopback onto the pod IP and the pod's own
+ *   127.0.0.1 onto it too, and resolves cluster DNS names (headless Services, per-pod hostnames)
+ *   from the API server (kubelet/pod-netns-preload.ts, kubelet/cluster-dns.ts);
+ * - init containers run to completion in order, native sidecars start before the main
+ *   containers, main containers start in order (kubelet/pod-runner.ts);
+ * - env from Secrets, ConfigMaps and the downward API, `$(VAR)` expansion (kubelet/pod-env.ts);
+ * - readiness, liveness and startup probes as the spec declares them, restarts per the restart
+ *   policy with the kubelet's back-off, restart counts and states in the pod's status
+ *   (kubelet/container-runner.ts, kubelet/prober.ts, kubelet/probe.ts);
+ * - deletion: preStop hooks, SIGTERM, SIGKILL once the grace period is over.
+ * What it does not model is listed in test/support/fake-kube/README.md.
  */
-import { runAdama, spawnAdama, type Child } from './child';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeClient } from '../../operator/kube/kube-client';
-import { CLI_PATH } from '../../operator/specs/common';
+import type { Kubelet, PodObject, PodRuntimeReport } from './fake-kube';
+import type { DnsOrder } from './kubelet/cluster-dns';
+import { KUBELET_BACKOFF, type Backoff, type ContainerRunner } from './kubelet/container-runner';
+import { startClusterDns, type ClusterDnsServer } from './kubelet/dns-server';
+import { WORKDIR } from './kubelet/image';
+import { PodRunner, type PreStopRecord } from './kubelet/pod-runner';
+import { graceSecondsOf, type PodLike } from './kubelet/pod-spec';
 
-interface EnvVarSpec {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
-}
-interface ContainerSpec {
-  name: string;
-  args?: string[];
-  env?: EnvVarSpec[];
-  envFrom?: { configMapRef?: { name: string } }[];
-  lifecycle?: { preStop?: { exec?: { command: string[] } } };
-}
-/** What the kubelet reads of a pod (the fake's and the operator's object types both fit). */
-type PodLike = { metadata: { name?: string; namespace?: string }; spec?: unknown };
-interface PodSpec { containers: ContainerSpec[]; terminationGracePeriodSeconds?: number }
+export { expand } from './kubelet/pod-env';
+export type { ContainerRunner } from './kubelet/container-runner';
+export type { PreStopRecord } from './kubelet/pod-runner';
+
+/** The compiled shim (npm test builds dist/ first). */
+const PRELOAD = join(WORKDIR, 'dist', 'test', 'support', 'kubelet', 'pod-netns-preload.js');
 
 export interface ProcessKubeletOptions {
-  /** Reads Secrets and ConfigMaps (the API server starts after the kubelet is made, hence a getter). */
+  /** Reads Secrets, ConfigMaps, Services and Pods (the API server starts after the kubelet is made, hence a getter). */
   client: () => KubeClient;
-  /** The one container of each pod to run, by name (e.g. `host`: sidecars are not started). */
-  container: string;
-  /** The log event of that container's command that means "ready". */
-  readyEvent: string;
-  /** Extra env for every process (e.g. ADAMA_LEASE_MS for fast tests). */
-  env?: NodeJS.ProcessEnv;
+  /** Extra env for every process, under the container's own (e.g. ADAMA_LEASE_MS for fast tests): not from the pod spec. */
+  env?: Record<string, string>;
+  /** Crash-loop back-off (default the kubelet's: 10 s doubling to 300 s). */
+  restartBackoff?: Backoff;
+  /** Order of a headless Service's A records: random per answer as CoreDNS `loadbalance` does (default), or stable. */
+  dnsOrder?: DnsOrder;
+  /** Print containers that exit or are killed unasked (default true: says why a scenario hangs). */
+  logUnexpectedExits?: boolean;
 }
 
-export class ProcessKubelet {
+export interface UnexpectedExit { pod: string; container: string; detail: string }
+
+export class ProcessKubelet implements Kubelet {
   private nextIp = 2;
-  private readonly running = new Map<string, { child: Child; ip: string; env: Record<string, string>; container: ContainerSpec }>();
-  /** Pod names in start order, and preStop results, for assertions. */
+  private dns: Promise<ClusterDnsServer> | undefined;
+  private readonly pods = new Map<string, PodRunner>();
+  /** Pod names in start order, and every preStop hook's result, for assertions. */
   readonly started: string[] = [];
-  readonly preStops: { pod: string; code: number | null; stdout: string }[] = [];
+  readonly preStops: PreStopRecord[] = [];
+  readonly unexpectedExits: UnexpectedExit[] = [];
 
-  constructor(private readonly o: ProcessKubeletOptions) {}
-
-  async start(pod: PodLike): Promise<{ podIP?: string; ready?: boolean }> {
-    const ip = `127.0.0.${this.nextIp++}`;
-    const container = (pod.spec as PodSpec).containers.find((c) => c.name === this.o.container);
-    if (!container) throw new Error(`kubelet: pod ${pod.metadata.name} has no container ${this.o.container}`);
-    const env = await this.resolveEnv(pod, container, ip);
-    const args = (container.args ?? []).map((a) => expand(a, env)).map((a) => (a === '0.0.0.0' ? ip : a));
-    const child = await spawnAdama(args, this.o.readyEvent, { ...this.o.env, ...env });
-    this.running.set(pod.metadata.name!, { child, ip, env, container });
-    this.started.push(pod.metadata.name!);
-    return { podIP: ip, ready: true };
+  constructor(private readonly o: ProcessKubeletOptions) {
+    if (!existsSync(PRELOAD)) throw new Error(`${PRELOAD} is missing: run npm run build (npm test does it for you)`);
   }
 
-  /** preStop (with the pod's grace period), then SIGTERM, then SIGKILL when the grace runs out. */
-  async stop(pod: PodLike): Promise<void> {
-    const run = this.running.get(pod.metadata.name!);
-    if (!run) return;
-    this.running.delete(pod.metadata.name!);
-    const graceMs = ((pod.spec as PodSpec).terminationGracePeriodSeconds ?? 30) * 1000;
-    const deadline = Date.now() + graceMs;
-    const hook = run.container.lifecycle?.preStop?.exec?.command;
-    if (hook) {
-      const args = hookArgs(hook, run.ip);
-      if (args) {
-        const r = await runAdama(args, { ...this.o.env, ...run.env }, graceMs).catch((err: unknown) => ({ code: null, stdout: String(err), stderr: '' }));
-        this.preStops.push({ pod: pod.metadata.name!, code: r.code, stdout: r.stdout });
-      }
-    }
-    run.child.proc.kill('SIGTERM');
-    const timer = setTimeout(() => run.child.proc.kill('SIGKILL'), Math.max(0, deadline - Date.now()));
-    await run.child.exited;
-    clearTimeout(timer);
+  async start(pod: PodObject, report: (r: PodRuntimeReport) => void): Promise<{ podIP?: string; ready?: boolean }> {
+    const n = this.nextIp++;
+    const ip = `127.0.${Math.floor(n / 256)}.${n % 256}`;
+    this.dns ??= startClusterDns(this.o.client, this.o.dnsOrder ?? 'shuffled');
+    const dns = await this.dns;
+    const runner = new PodRunner({
+      pod: pod as PodLike, podIP: ip, client: this.o.client(), dnsUrl: dns.url, preloadPath: PRELOAD,
+      testEnv: this.o.env ?? {}, backoff: this.o.restartBackoff ?? KUBELET_BACKOFF, report,
+      onPreStop: (r) => this.preStops.push(r),
+      onUnexpectedExit: (p, container, detail) => {
+        this.unexpectedExits.push({ pod: p, container, detail });
+        if (this.o.logUnexpectedExits ?? true) process.stderr.write(`process-kubelet: ${p}/${container}: ${detail}\n`);
+      },
+    });
+    this.pods.set(pod.metadata.name, runner);
+    this.started.push(pod.metadata.name);
+    runner.start();
+    return { podIP: ip };
   }
 
-  /** SIGKILL one pod's processes (a node crash); the pod object stays as it is. */
+  async stop(pod: PodObject): Promise<void> {
+    const runner = this.pods.get(pod.metadata.name);
+    if (!runner) return;
+    // The deletion's own grace period (deletionGracePeriodSeconds) is on the object the fake hands over.
+    await runner.terminate(graceSecondsOf(pod as PodLike));
+    if (this.pods.get(pod.metadata.name) === runner) this.pods.delete(pod.metadata.name);
+  }
+
+  /** SIGKILL every process of a pod and stop managing it (a node crash); the pod object stays as it is. */
   kill(podName: string): void {
-    this.running.get(podName)?.child.proc.kill('SIGKILL');
+    this.pods.get(podName)?.crash();
   }
+
+  /** The pod's IP, while it runs here. */
+  ip(podName: string): string | undefined { return this.pods.get(podName)?.ip; }
 
   address(podName: string, port: number): string | undefined {
-    const run = this.running.get(podName);
-    return run ? `${run.ip}:${port}` : undefined;
+    const ip = this.ip(podName);
+    return ip ? `${ip}:${port}` : undefined;
+  }
+
+  /** One container of a running pod (its processes, logs, restart count). */
+  container(podName: string, name: string): ContainerRunner | undefined {
+    return this.pods.get(podName)?.container(name);
   }
 
   async close(): Promise<void> {
-    const all = [...this.running.values()];
-    this.running.clear();
-    for (const r of all) r.child.proc.kill('SIGKILL');
-    await Promise.all(all.map((r) => r.child.exited));
+    const all = [...this.pods.values()];
+    this.pods.clear();
+    for (const r of all) r.crash();
+    await Promise.all(all.map((r) => r.exited()));
+    if (this.dns) await (await this.dns).close();
   }
-
-  private async resolveEnv(pod: PodLike, c: ContainerSpec, ip: string): Promise<Record<string, string>> {
-    const ns = pod.metadata.namespace!;
-    const env: Record<string, string> = {};
-    for (const from of c.envFrom ?? []) {
-      if (!from.configMapRef) continue;
-      const cm = await this.o.client().get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: from.configMapRef.name });
-      Object.assign(env, (cm?.data ?? {}) as Record<string, string>);
-    }
-    for (const e of c.env ?? []) {
-      const value = e.value !== undefined ? expand(e.value, env) : await this.valueFrom(pod, e, ip);
-      if (value !== undefined) env[e.name] = value;
-    }
-    return env;
-  }
-
-  private async valueFrom(pod: PodLike, e: EnvVarSpec, ip: string): Promise<string | undefined> {
-    const ns = pod.metadata.namespace!;
-    const from = e.valueFrom;
-    if (from?.fieldRef) {
-      if (from.fieldRef.fieldPath === 'metadata.name') return pod.metadata.name!;
-      if (from.fieldRef.fieldPath === 'metadata.namespace') return ns;
-      if (from.fieldRef.fieldPath === 'status.podIP') return ip;
-      throw new Error(`kubelet: fieldRef ${from.fieldRef.fieldPath} is not modelled`);
-    }
-    if (from?.secretKeyRef) {
-      const s = await this.o.client().get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: from.secretKeyRef.name });
-      const data = (s?.data ?? {}) as Record<string, string>;
-      const raw = data[from.secretKeyRef.key];
-      // A missing Secret or key keeps the container from starting (CreateContainerConfigError).
-      if (raw === undefined) throw new Error(`kubelet: secret ${from.secretKeyRef.name} has no key ${from.secretKeyRef.key}`);
-      return Buffer.from(raw, 'base64').toString('utf8');
-    }
-    if (from?.configMapKeyRef) {
-      const cm = await this.o.client().get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: from.configMapKeyRef.name });
-      return ((cm?.data ?? {}) as Record<string, string>)[from.configMapKeyRef.key];
-    }
-    return undefined;
-  }
-}
-
-/** Kubernetes' `$(VAR)` expansion: defined names are replaced, others are left as written. */
-export function expand(text: string, env: Readonly<Record<string, string>>): string {
-  return text.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole);
-}
-
-/**
- * The `adama` arguments of a preStop exec hook (`node … /app/dist/services/cli/main.js <args>`).
- * In a pod, `drain-self` reaches its host on the pod's own 127.0.0.1; here every pod shares the
- * machine's loopback and its host listens on the pod's IP, so the hook is pointed there: without
- * this, the hook would find nothing listening and report the host as already stopped.
- */
-function hookArgs(command: readonly string[], podIp: string): string[] | undefined {
-  const at = command.indexOf(CLI_PATH);
-  if (at < 0) return undefined;
-  const args = command.slice(at + 1);
-  const port = args[args.indexOf('--port') + 1];
-  if (args.includes('drain-self') && !args.includes('--target') && args.includes('--port') && port) args.push('--target', `${podIp}:${port}`);
-  return args;
 }
