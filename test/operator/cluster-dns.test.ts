@@ -38,6 +38,8 @@ describe('cluster DNS', () => {
     expect(ask('db.adama.svc.cluster.local')).toEqual({ kind: 'external', name: 'db.example.com' });
     expect(ask('web.adama.svc.cluster.local')).toMatchObject({ kind: 'notfound', reason: expect.stringMatching(/kube-proxy\) is not modelled/) });
     expect(ask('example.com')).toBe('outside');
+    // The asker's own address first (one order loadbalance hands out, pinned for tests).
+    expect(answerName('peers.adama.svc.cluster.local', () => services, () => pods, 'querier-first', '10.0.0.2')).toEqual({ kind: 'addresses', addresses: ['10.0.0.2', '10.0.0.1'] });
     // Random order per answer (CoreDNS loadbalance), same set.
     const shuffled = answerName('peers.adama.svc.cluster.local', () => services, () => pods, 'shuffled');
     expect(shuffled !== 'nxdomain' && shuffled !== 'outside' && shuffled.kind === 'addresses' && [...shuffled.addresses].sort()).toEqual(['10.0.0.1', '10.0.0.2']);

@@ -63,6 +63,8 @@ describe('the process kubelet runs pods as real processes', () => {
     fake.delete('v1/pods', NS, name, gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds });
     await until(() => fake.get('v1/pods', NS, name)?.metadata.uid !== uid || undefined, `${name} gone`, 60_000);
   };
+  /** A gossip container's log line saying its member set has `n` members. */
+  const sees = (n: number) => (l: Record<string, unknown>) => l['event'] === 'gossip.members_changed' && (l['members'] as string[]).length === n;
   /** Members a gossip container logged last: what its Watch would show. */
   const membersSeen = (podName: string, container: string): string[] => {
     const logs = (kubelet.container(podName, container)?.process?.logs ?? []).filter((l) => l['event'] === 'gossip.members_changed');
@@ -102,7 +104,7 @@ describe('the process kubelet runs pods as real processes', () => {
     for (const name of ['ns-1', 'ns-2']) fake.create(pod(name, spec()));
     for (const name of ['ns-1', 'ns-2']) await until(() => podReady(name), `${name} Ready`);
     for (const name of ['ns-1', 'ns-2']) {
-      await until(() => membersSeen(name, 'a').length === 2 && membersSeen(name, 'b').length === 2, `${name}: a and b see each other`);
+      for (const c of ['a', 'b']) await kubelet.waitForLog(name, c, sees(2));
       // Each pod's 127.0.0.1 is its own: the two pods' sidecars never met.
       expect(membersSeen(name, 'a')).toEqual([`${name}-a`, `${name}-b`]);
       const s = status(name);
@@ -205,7 +207,7 @@ describe('the process kubelet runs pods as real processes', () => {
       containers: [gossip('m', m, ['--advertise', `127.0.0.1:${m}`, '--seeds', `127.0.0.1:${s}`])],
     }));
     await until(() => podReady('side-1'), 'side-1 Ready');
-    await until(() => membersSeen('side-1', 'm').length === 2, 'm met s on the pod loopback');
+    await kubelet.waitForLog('side-1', 'm', sees(2));
     const prep = cs('side-1', 'prep')!.state.terminated!;
     const sidecar = cs('side-1', 's')!;
     expect(sidecar).toMatchObject({ ready: true, started: true, restartCount: 0 });
@@ -256,7 +258,7 @@ describe('the process kubelet runs pods as real processes', () => {
     }, { app: 'dns' });
     fake.create(named('dns-a', 'dns-b'));
     fake.create(named('dns-b', 'dns-a'));
-    for (const p of ['dns-a', 'dns-b']) await until(() => membersSeen(p, 'g').length === 2, `${p} sees both`);
+    for (const p of ['dns-a', 'dns-b']) await kubelet.waitForLog(p, 'g', sees(2));
     expect(membersSeen('dns-a', 'g')).toEqual(['dns-a', 'dns-b']);
     await deletePod('dns-a');
     await deletePod('dns-b');

@@ -19,6 +19,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from '../../operator/kube/kube-client';
+import type { LogEntry } from './child';
 import type { Kubelet, PodObject, PodRuntimeReport } from './fake-kube';
 import type { DnsOrder } from './kubelet/cluster-dns';
 import { KUBELET_BACKOFF, type Backoff, type ContainerRunner } from './kubelet/container-runner';
@@ -41,7 +42,7 @@ export interface ProcessKubeletOptions {
   env?: Record<string, string>;
   /** Crash-loop back-off (default the kubelet's: 10 s doubling to 300 s). */
   restartBackoff?: Backoff;
-  /** Order of a headless Service's A records: random per answer as CoreDNS `loadbalance` does (default), or stable. */
+  /** Order of a headless Service's A records: random per answer as CoreDNS `loadbalance` does (default), stable, or the asking pod's own first. */
   dnsOrder?: DnsOrder;
   /** Print containers that exit or are killed unasked (default true: says why a scenario hangs). */
   logUnexpectedExits?: boolean;
@@ -57,6 +58,7 @@ export class ProcessKubelet implements Kubelet {
   readonly started: string[] = [];
   readonly preStops: PreStopRecord[] = [];
   readonly unexpectedExits: UnexpectedExit[] = [];
+  private readonly logListeners = new Set<(pod: string, container: string, e: LogEntry) => void>();
 
   constructor(private readonly o: ProcessKubeletOptions) {
     if (!existsSync(PRELOAD)) throw new Error(`${PRELOAD} is missing: run npm run build (npm test does it for you)`);
@@ -71,6 +73,7 @@ export class ProcessKubelet implements Kubelet {
       pod: pod as PodLike, podIP: ip, client: this.o.client(), dnsUrl: dns.url, preloadPath: PRELOAD,
       testEnv: this.o.env ?? {}, backoff: this.o.restartBackoff ?? KUBELET_BACKOFF, report,
       onPreStop: (r) => this.preStops.push(r),
+      onLog: (p, container, e) => { for (const l of [...this.logListeners]) l(p, container, e); },
       onUnexpectedExit: (p, container, detail) => {
         this.unexpectedExits.push({ pod: p, container, detail });
         if (this.o.logUnexpectedExits ?? true) process.stderr.write(`process-kubelet: ${p}/${container}: ${detail}\n`);
@@ -106,6 +109,25 @@ export class ProcessKubelet implements Kubelet {
   /** One container of a running pod (its processes, logs, restart count). */
   container(podName: string, name: string): ContainerRunner | undefined {
     return this.pods.get(podName)?.container(name);
+  }
+
+  /**
+   * The first log line of a container of a pod by that name (any run, any pod of that name, the
+   * one running now or a later one) that matches; event-driven, rejects after timeoutMs.
+   */
+  waitForLog(podName: string, container: string, match: (e: LogEntry) => boolean, timeoutMs = 30_000): Promise<LogEntry> {
+    const seen = this.container(podName, container)?.runs.flatMap((r) => r.logs).find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const listener = (p: string, c: string, e: LogEntry): void => {
+        if (p !== podName || c !== container || !match(e)) return;
+        done();
+        resolve(e);
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`process-kubelet: no matching log line of ${podName}/${container} in ${timeoutMs} ms`)); }, timeoutMs);
+      const done = (): void => { clearTimeout(timer); this.logListeners.delete(listener); };
+      this.logListeners.add(listener);
+    });
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,8 @@
  *   `spec.subdomain`, while it is an endpoint of the headless Service named by the subdomain;
  * - an ExternalName Service: its `externalName`, resolved outside the cluster.
  * Records come in a random order per answer (the default Corefile's `loadbalance`), or in a stable
- * order (pod name) for a cluster without it. Not modelled: ClusterIP addresses (there is no
+ * order (pod name) for a cluster without it, or with the asking pod's own address first: one of
+ * the orders `loadbalance` hands out (1 in n), pinned so a test that needs it is deterministic. Not modelled: ClusterIP addresses (there is no
  * kube-proxy, so a name that would answer one fails loudly), SRV and PTR records, `<ip>.pod`
  * names, negative caching.
  */
@@ -23,8 +24,8 @@ import type { DnsAnswer } from './netns-env';
 export const CLUSTER_DOMAIN = 'cluster.local';
 const NDOTS = 5;
 
-/** Random per answer (CoreDNS `loadbalance`, in the default Corefile) or by pod name. */
-export type DnsOrder = 'shuffled' | 'stable';
+/** Random per answer (CoreDNS `loadbalance`, in the default Corefile), by pod name, or the asker's own address first. */
+export type DnsOrder = 'shuffled' | 'stable' | 'querier-first';
 
 /** The names a pod's resolver tries for `name`, in order. */
 export function searchCandidates(name: string, namespace: string): string[] {
@@ -59,7 +60,7 @@ export function endpointPods(svc: ServiceShape, pods: readonly PodShape[]): PodS
 type ZoneAnswer = DnsAnswer | 'nxdomain' | 'outside';
 
 /** One fully qualified name against one namespace's objects. */
-export function answerName(fqdn: string, services: (ns: string) => ServiceShape[], pods: (ns: string) => PodShape[], order: DnsOrder): ZoneAnswer {
+export function answerName(fqdn: string, services: (ns: string) => ServiceShape[], pods: (ns: string) => PodShape[], order: DnsOrder, querierIP?: string): ZoneAnswer {
   const zone = `.svc.${CLUSTER_DOMAIN}`;
   if (!fqdn.endsWith(`.${CLUSTER_DOMAIN}`) && fqdn !== CLUSTER_DOMAIN) return 'outside';
   if (!fqdn.endsWith(zone)) return 'nxdomain';
@@ -76,7 +77,10 @@ export function answerName(fqdn: string, services: (ns: string) => ServiceShape[
   const chosen = host === undefined ? members : members.filter((p) => p.spec?.hostname === host && p.spec?.subdomain === svcName);
   if (chosen.length === 0) return 'nxdomain';
   const sorted = [...chosen].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map((p) => p.status!.podIP!);
-  return { kind: 'addresses', addresses: order === 'shuffled' ? shuffle(sorted) : sorted };
+  const addresses = order === 'shuffled' ? shuffle(sorted)
+    : order === 'querier-first' ? [...sorted.filter((a) => a === querierIP), ...sorted.filter((a) => a !== querierIP)]
+    : sorted;
+  return { kind: 'addresses', addresses };
 }
 
 function shuffle<T>(xs: T[]): T[] {
@@ -88,7 +92,7 @@ function shuffle<T>(xs: T[]): T[] {
 }
 
 /** Resolves `name` as a pod in `namespace` would, reading Services and Pods through the API. */
-export async function resolveForPod(client: KubeClient, name: string, namespace: string, order: DnsOrder): Promise<DnsAnswer> {
+export async function resolveForPod(client: KubeClient, name: string, namespace: string, order: DnsOrder, querierIP?: string): Promise<DnsAnswer> {
   const cache = new Map<string, { services: ServiceShape[]; pods: PodShape[] }>();
   const objects = async (ns: string) => {
     let o = cache.get(ns);
@@ -106,7 +110,7 @@ export async function resolveForPod(client: KubeClient, name: string, namespace:
     // The namespace label of a cluster name; load it before answering (answerName is synchronous).
     const zoneNs = candidate.endsWith(`.svc.${CLUSTER_DOMAIN}`) ? labels[labels.length - 4] : undefined;
     if (zoneNs !== undefined) await objects(zoneNs);
-    const a = answerName(candidate, (ns) => cache.get(ns)?.services ?? [], (ns) => cache.get(ns)?.pods ?? [], order);
+    const a = answerName(candidate, (ns) => cache.get(ns)?.services ?? [], (ns) => cache.get(ns)?.pods ?? [], order, querierIP);
     if (a === 'nxdomain') continue;
     if (a === 'outside') return { kind: 'external', name: candidate };
     return a;

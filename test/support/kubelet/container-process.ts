@@ -21,7 +21,7 @@ export class ContainerProcess {
   readonly exited: Promise<ExitStatus>;
   private readonly waiters: { match: (e: LogEntry) => boolean; resolve(e: LogEntry): void }[] = [];
 
-  constructor(line: ProcessLine, env: Record<string, string>) {
+  constructor(line: ProcessLine, env: Record<string, string>, private readonly onLog: (e: LogEntry) => void = () => undefined) {
     this.proc = spawn(line.file, line.argv, { env, cwd: WORKDIR, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => {
       // 'error' (spawn failed) still ends in 'close'; 'close' waits for stdio, so every log line is in.
@@ -34,6 +34,7 @@ export class ContainerProcess {
       this.logs.push(entry);
       if (this.logs.length > MAX_LOG_LINES) this.logs.splice(0, this.logs.length - MAX_LOG_LINES);
       for (const w of this.waiters.filter((x) => x.match(entry))) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve(entry); }
+      this.onLog(entry);
     });
     this.proc.stderr!.on('data', (d: Buffer) => { this.stderrTail = (this.stderrTail + d.toString()).slice(-4_000); });
   }

@@ -16,6 +16,7 @@
  *
  * `restartCount` counts restarts performed (it rises when the new process starts).
  */
+import type { LogEntry } from '../child';
 import { ContainerProcess, type ExitStatus } from './container-process';
 import { execIn } from './exec';
 import { containerCommand } from './image';
@@ -58,6 +59,8 @@ export interface ContainerRunnerOptions {
   onPreStop: (r: { code: number | null; stdout: string; ok: boolean }) => void;
   /** An exit nobody asked for (a crash, a failed probe's kill): the detail says why. */
   onUnexpectedExit: (detail: string) => void;
+  /** Every log line of every run, as it arrives. */
+  onLog: (e: LogEntry) => void;
 }
 
 interface Terminated { exitCode: number; signal?: number; reason: string; message?: string; startedAt: string; finishedAt: string; containerID: string }
@@ -177,7 +180,7 @@ export class ContainerRunner {
     const spec = this.o.spec;
     const line = containerCommand(spec.command?.map((a) => expand(a, env.container)), spec.args?.map((a) => expand(a, env.container)));
     if (this.current) this.restartCount++;
-    const proc = new ContainerProcess(line, env.process);
+    const proc = new ContainerProcess(line, env.process, this.o.onLog);
     this.current = proc;
     this.runs.push(proc);
     this.waiting = undefined;

@@ -1,6 +1,6 @@
 /**
  * @module dns-server
- * The cluster DNS the pods' network shim asks (`GET /resolve?name=&ns=` → a DnsAnswer as JSON),
+ * The cluster DNS the pods' network shim asks (`GET /resolve?name=&ns=&from=<pod IP>` → a DnsAnswer as JSON),
  * on the node's loopback. HTTP rather than the DNS wire protocol: the shim replaces Node's
  * `dns.lookup`, which a resolv.conf nameserver cannot be set for without root.
  */
@@ -16,7 +16,7 @@ export async function startClusterDns(client: () => KubeClient, order: DnsOrder)
     const u = new URL(req.url ?? '/', 'http://dns');
     const name = u.searchParams.get('name') ?? '';
     const ns = u.searchParams.get('ns') ?? 'default';
-    resolveForPod(client(), name, ns, order).then(
+    resolveForPod(client(), name, ns, order, u.searchParams.get('from') ?? undefined).then(
       (answer) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(answer)); },
       (err: unknown) => { res.writeHead(503); res.end(String(err)); },
     );

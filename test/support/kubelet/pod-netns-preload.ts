@@ -99,6 +99,7 @@ function askCluster(url: string, name: string): Promise<DnsAnswer> {
     const u = new URL('/resolve', url);
     u.searchParams.set('name', name);
     u.searchParams.set('ns', namespace);
+    u.searchParams.set('from', podIP ?? '');
     const req = http.get(u, { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');

@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../../../operator/kube/kube-client';
+import type { LogEntry } from '../child';
 import type { PodRuntimeReport } from '../fake-kube';
 import { ContainerRunner, type Backoff, type ContainerEnvironment, type ContainerRole } from './container-runner';
 import { IMAGE_ENV } from './image';
@@ -45,6 +46,7 @@ export interface PodRunnerOptions {
   onPreStop: (r: PreStopRecord) => void;
   /** A container exited or was killed without being asked to. */
   onUnexpectedExit: (pod: string, container: string, detail: string) => void;
+  onLog: (pod: string, container: string, e: LogEntry) => void;
 }
 
 export class PodRunner {
@@ -155,6 +157,7 @@ export class PodRunner {
       onChange: () => this.report(),
       onPreStop: (r) => this.o.onPreStop({ pod: this.name, container: spec.name, code: r.code, stdout: r.stdout }),
       onUnexpectedExit: (detail) => { if (!this.terminating) this.o.onUnexpectedExit(this.name, spec.name, detail); },
+      onLog: (e) => this.o.onLog(this.name, spec.name, e),
     });
   }
 
