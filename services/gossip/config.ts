@@ -44,6 +44,13 @@ export interface GossipConfig {
   leaveFanout: number;
   /** Member lists longer than this are refused whole (bounded inbound work). */
   maxMembers: number;
+  /**
+   * How often a member that knows peers opens one extra round with a seed address none of its
+   * members has (a pod it has not met), ms; 0 never. Heals two groups that formed apart (members
+   * that started together and found each other first), and costs nothing once every seed address
+   * is a member's. Seeds are resolved again at most once per round.
+   */
+  seedProbeIntervalMs: number;
 }
 
 export const gossipDefaults: Readonly<GossipConfig> = Object.freeze({
@@ -56,6 +63,7 @@ export const gossipDefaults: Readonly<GossipConfig> = Object.freeze({
   historySets: 8,
   leaveFanout: 3,
   maxMembers: 4_096,
+  seedProbeIntervalMs: 2_000, // ten rounds: a split heals within seconds, steady state sends nothing extra
 });
 
 /** Checks ranges and the relations between fields; throws a RangeError naming the field. */

@@ -9,7 +9,9 @@ import type { GossipConfig } from './config';
 import { applyMessage } from './exchange';
 import type { GossipMessage, MemberEntry, MemberMeta } from './messages';
 import type { Rng } from './rng';
-import { applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, planRound, type GossipEvent, type GossipState, type Send } from './state';
+import {
+  applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, otherMembers, planRound, planSeedProbe, type GossipEvent, type GossipState, type Send,
+} from './state';
 import type { GossipTransport } from './transport';
 
 export interface RunnerOptions {
@@ -18,8 +20,12 @@ export interface RunnerOptions {
   clock: Clock;
   rng: Rng;
   transport: GossipTransport;
-  /** Sidecar addresses to open rounds with while we know no member. */
-  seeds?: readonly string[];
+  /**
+   * Sidecar addresses to open rounds with while we know no member, and to probe for members we
+   * have not met (cfg.seedProbeIntervalMs). A function is asked only when one of those is due
+   * (the sidecar resolves names behind it).
+   */
+  seeds?: readonly string[] | (() => readonly string[]);
   /** Our first counter; real sidecars start from wall time so a restart is never "older". */
   initialCounter?: number;
   /** False: start outside our own set until `join()` (a sidecar waiting for its host's first SERVING). Default true. */
@@ -31,12 +37,14 @@ export class GossipRunner {
   private heartbeatTimer: TimerHandle | undefined;
   private roundTimer: TimerHandle | undefined;
   private stopped = false;
+  private lastSeedProbeMs: number;
   private readonly eventListeners = new Set<(e: GossipEvent) => void>();
   private readonly setListeners = new Set<(s: GossipState) => void>();
 
   constructor(private readonly o: RunnerOptions) {
     this.s = createState(o.cfg, { ...o.self, gossipAddress: o.transport.address }, o.clock.nowMs(), o.initialCounter ?? 0, o.joined ?? true);
     o.transport.onMessage((msg) => this.receive(msg));
+    this.lastSeedProbeMs = o.clock.nowMs();
   }
 
   get state(): GossipState { return this.s; }
@@ -82,6 +90,11 @@ export class GossipRunner {
     this.commit(applyMessage(this.s, msg, this.o.clock.nowMs()));
   }
 
+  private seedList(): readonly string[] {
+    const seeds = this.o.seeds ?? [];
+    return typeof seeds === 'function' ? seeds() : seeds;
+  }
+
   private scheduleHeartbeat(): void {
     this.heartbeatTimer = this.o.clock.setTimeout(() => {
       if (this.stopped) return;
@@ -94,8 +107,17 @@ export class GossipRunner {
 
   private round(): void {
     if (this.stopped) return;
-    const send = planRound(this.s, this.o.rng, this.o.seeds ?? []);
+    const now = this.o.clock.nowMs();
+    const alone = otherMembers(this.s) === 0;
+    const probeDue = this.o.cfg.seedProbeIntervalMs > 0 && now - this.lastSeedProbeMs >= this.o.cfg.seedProbeIntervalMs;
+    const seeds = alone || probeDue ? this.seedList() : [];
+    const send = planRound(this.s, this.o.rng, seeds);
     if (send) this.o.transport.send(send.to, send.msg);
+    if (probeDue && !alone) {
+      this.lastSeedProbeMs = now;
+      const probe = planSeedProbe(this.s, this.o.rng, seeds);
+      if (probe) this.o.transport.send(probe.to, probe.msg);
+    }
     const j = this.o.cfg.gossipJitterRatio;
     this.roundTimer = this.o.clock.setTimeout(() => this.round(), this.o.cfg.gossipIntervalMs * (1 - j + 2 * j * this.o.rng.next()));
   }

@@ -14,6 +14,7 @@ import type { Role } from './member';
 import { mathRng } from './rng';
 import { GossipRunner } from './runner';
 import { isAway } from './state';
+import { seedAddresses, type Lookup } from './seeds';
 import { createWatchHub, watchedMembers } from './watch';
 import { once } from '../shared/once';
 
@@ -27,7 +28,10 @@ export interface SidecarOptions {
   port: number;
   /** Address peers use to reach this sidecar (default bind:port). */
   advertise?: string;
+  /** host:port of sidecars to start from; a name stands for every address it resolves to. */
   seeds: readonly string[];
+  /** Resolves seed names (default: the system resolver). */
+  lookup?: Lookup;
   /** Local host gRPC address to probe; unset: always heartbeat (proxies). */
   healthAddress?: string;
   /** A probe slower than this counts as failed, ms. */
@@ -55,8 +59,14 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   // should clocks disagree, peers' deletions of us are refuted: deletions.ts).
   const wallCounter = (): number => Math.floor(Date.now() / o.cfg.heartbeatIntervalMs);
   const probe = o.healthAddress ? createHealthProbe(o.healthAddress) : undefined;
+  // Names (a headless Service) are resolved here, to every address but ours: seeds.ts says why.
+  const seeds = seedAddresses({
+    seeds: o.seeds, self: () => advertised, minIntervalMs: o.cfg.gossipIntervalMs, lookup: o.lookup,
+    onError: (seed, err) => o.log.debug({ seed, err: err instanceof Error ? err.message : String(err) }, 'gossip.seed_unresolved'),
+  });
   const runner = new GossipRunner({
-    cfg: o.cfg, clock, rng: mathRng, transport, seeds: o.seeds.filter((s) => s !== advertised),
+    cfg: o.cfg, clock, rng: mathRng, transport,
+    seeds: () => { seeds.refresh(); return seeds.current(); },
     self: { id: o.id, address: o.memberAddress, role: o.role, weight: o.weight },
     initialCounter: wallCounter(),
     // Beside a host we join only once it answers SERVING, so nobody routes to a host still starting.

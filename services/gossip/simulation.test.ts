@@ -22,6 +22,27 @@ describe('runners over the memory network', () => {
   });
 });
 
+describe('two groups that formed apart (every member seeded with every address)', () => {
+  it('merge through a probe of a seed address no member has', () => {
+    const cfg = resolveGossipConfig();
+    const clock = new HeapClock();
+    const net = new MemoryNetwork({ clock, rng: seededRng(3), lossRate: 0, minDelayMs: 1, maxDelayMs: 5 });
+    const ids = ['a', 'b', 'c', 'd'];
+    const runners = ids.map((id, i) => new GossipRunner({ cfg, clock, rng: seededRng(i + 1), transport: net.transport(id), seeds: ids, self: { id, address: `${id}:1`, role: 'host', weight: 1 } }));
+    // a and b found each other first, so did c and d: each group knows members, so none uses seeds to join.
+    const entry = (id: string) => ({ id, gossipAddress: id, address: `${id}:1`, role: 'host' as const, weight: 1, counter: 1 });
+    runners[0]!.bootstrap([entry('b')]);
+    runners[1]!.bootstrap([entry('a')]);
+    runners[2]!.bootstrap([entry('d')]);
+    runners[3]!.bootstrap([entry('c')]);
+    for (const r of runners) r.start();
+    clock.runUntil(10_000, () => runners.every((r) => r.state.chain.current.ids.length === 4));
+    expect(runners.map((r) => r.state.chain.current.ids)).toEqual(Array(4).fill(ids));
+    // Within a couple of probe intervals, not by luck of a timeout.
+    expect(clock.nowMs()).toBeLessThan(3 * cfg.seedProbeIntervalMs);
+  });
+});
+
 describe('a member that departs and comes back under the same id', () => {
   const cfg = resolveGossipConfig();
   function cluster(): { clock: HeapClock; net: MemoryNetwork; runners: GossipRunner[]; everyoneSees(id: string, present: boolean): boolean } {

@@ -3,7 +3,7 @@ import { applyDeletions, refuseDeletion } from './deletions';
 import { applyMessage } from './exchange';
 import type { MemberEntry } from './messages';
 import { seededRng } from './rng';
-import { applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, isAway, planRound, type GossipState } from './state';
+import { applyExpiry, applyHealth, applyHeartbeat, applyJoin, applyLeave, createState, isAway, planRound, planSeedProbe, type GossipState } from './state';
 
 const cfg = resolveGossipConfig({ failureTimeoutMs: 3_000, deletionGuardMs: 1_500, tombstoneTtlMs: 8_000 });
 const entry = (id: string, counter = 1): MemberEntry => ({ id, gossipAddress: `g-${id}`, address: `${id}:7100`, role: 'host', weight: 1, counter });
@@ -164,6 +164,17 @@ describe('planRound', () => {
   });
   it('uses a seed while it knows no one', () => {
     expect(planRound(stateOf([]), seededRng(3), ['seed:1'])?.to).toBe('seed:1');
+  });
+});
+
+describe('planSeedProbe', () => {
+  it('opens with a seed address that is no member\'s and not ours: a pod not met yet', () => {
+    const s = stateOf([entry('b')]);
+    for (let seed = 1; seed < 20; seed++) expect(planSeedProbe(s, seededRng(seed), ['g-a', 'g-b', 'g-c'])?.to).toBe('g-c');
+    expect(planSeedProbe(s, seededRng(1), ['g-c'])!.msg).toMatchObject({ kind: 'open', fromId: 'a', setHash: s.chain.current.hash });
+  });
+  it('sends nothing once every seed address is a member\'s', () => {
+    expect(planSeedProbe(stateOf([entry('b')]), seededRng(1), ['g-a', 'g-b'])).toBeUndefined();
   });
 });
 

@@ -162,6 +162,23 @@ export function planRound(s: GossipState, rng: Rng, seeds: readonly string[]): S
   return { to, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: s.chain.current.hash, deletions: outboundDeletions(s) } };
 }
 
+/**
+ * An `open` to a seed address that is none of our members' (nor ours): a pod we have not met.
+ * Seeds are otherwise used only while we know no one, so two groups that each found a member
+ * first (two pods that started together and seeded each other) would never merge; one round to
+ * an unknown seed now and then joins them. Undefined when every seed address is a member's.
+ */
+export function planSeedProbe(s: GossipState, rng: Rng, seeds: readonly string[]): Send | undefined {
+  const known = new Set<string>([s.self.gossipAddress]);
+  for (const m of s.meta.values()) known.add(m.gossipAddress);
+  const unknown = seeds.filter((a) => !known.has(a));
+  if (unknown.length === 0) return undefined;
+  return { to: unknown[pick(rng, unknown.length)]!, msg: { kind: 'open', from: s.self.gossipAddress, fromId: s.selfId, setHash: s.chain.current.hash, deletions: outboundDeletions(s) } };
+}
+
+/** Members of the current set other than us. */
+export const otherMembers = (s: GossipState): number => s.chain.current.ids.length - (s.index.has(s.selfId) ? 1 : 0);
+
 /** Up to `n` distinct peers of the current set, chosen at random (never ourselves). */
 function randomPeers(s: GossipState, rng: Rng, n: number): string[] {
   const ids = s.chain.current.ids.filter((id) => id !== s.selfId);

@@ -17,7 +17,7 @@ const flags: FlagSpec = {
   port: { default: '7300', help: 'gRPC port of the sidecar (0 picks a free one)' },
   bind: { default: '127.0.0.1', help: 'interface for gRPC' },
   advertise: { help: 'host:port peers use to reach this sidecar (default bind:port)' },
-  seeds: { default: '', help: 'comma-separated host:port of sidecars to start from' },
+  seeds: { default: '', help: 'comma-separated host:port of sidecars to start from; a DNS name stands for every address it resolves to (e.g. a headless Service), re-resolved while alone' },
   role: { default: 'host', help: 'host | proxy' },
   'member-address': { help: 'address advertised for the member: the host\'s gRPC address or the proxy URL' },
   weight: { default: '1', help: 'routing weight of a host' },
