@@ -9,6 +9,7 @@ import {
   CLI_PATH, childMeta, containerSecurityContext, databaseEnv, hostAdvertisedAddress, mergeEnv, metricsArgs, names, objectStoreEnv, podNameEnv,
   selectorLabels, TMP_MOUNT,
 } from './common';
+import { LIVENESS_SERVICE } from '../../services/grpc/server';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
 import type { Container, EnvVar, PodTemplate, StatefulSet } from './k8s';
 import { buildPodTemplate } from './pod-template';
@@ -63,8 +64,10 @@ function hostContainer(c: AdamaCluster): Container {
     envFrom: [{ configMapRef: { name: names.config(c) } }],
     ports,
     ...(h.resources ? { resources: h.resources } : {}),
+    // Readiness asks the serving status (NOT_SERVING while draining); liveness asks only whether
+    // the process answers, or a drain longer than a minute would get the host restarted mid-drain.
     readinessProbe: { grpc: { port: h.port }, periodSeconds: 5, failureThreshold: 2 },
-    livenessProbe: { grpc: { port: h.port }, periodSeconds: 10, failureThreshold: 6, initialDelaySeconds: 10 },
+    livenessProbe: { grpc: { port: h.port, service: LIVENESS_SERVICE }, periodSeconds: 10, failureThreshold: 6, initialDelaySeconds: 10 },
     lifecycle: { preStop: { exec: { command: hostPreStopCommand(c) } } },
     securityContext: containerSecurityContext(),
     volumeMounts: [TMP_MOUNT],

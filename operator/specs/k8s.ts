@@ -32,7 +32,7 @@ export interface EnvVar { name: string; value?: string; valueFrom?: EnvVarSource
 export interface ContainerPort { name: string; containerPort: number; protocol?: 'TCP' | 'UDP' }
 
 export interface Probe {
-  grpc?: { port: number };
+  grpc?: { port: number; service?: string };
   httpGet?: { path: string; port: string | number };
   periodSeconds?: number;
   failureThreshold?: number;

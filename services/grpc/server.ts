@@ -2,11 +2,18 @@
  * @module server
  * Starts a gRPC server on loopback (or a given interface) with our services and the standard
  * grpc.health.v1 service, so probes and load balancers can ask `Check` without knowing our API.
+ * The overall status (service "") is what `setHealth` says: NOT_SERVING while a host drains or
+ * stops, so readiness and the gossip sidecar take it out of routing. The service "liveness" is
+ * SERVING whenever the process answers at all: a liveness probe must not restart a host for
+ * draining (a drain may take minutes; a restart mid-drain would throw the drain away).
  */
 import * as grpc from '@grpc/grpc-js';
 import { serviceClient } from './load-proto';
 
 export type HealthStatus = 'SERVING' | 'NOT_SERVING';
+
+/** The grpc.health.v1 service name a liveness probe asks: alive, whatever the serving status. */
+export const LIVENESS_SERVICE = 'liveness';
 
 export interface RunningGrpcServer {
   port: number;
@@ -24,7 +31,9 @@ export async function startGrpcServer(
   for (const s of services) server.addService(serviceClient(s.file, s.service).service, s.impl);
   let health: HealthStatus = 'SERVING';
   server.addService(serviceClient('health.proto', 'grpc.health.v1.Health').service, {
-    Check(_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<{ status: HealthStatus }>) { cb(null, { status: health }); },
+    Check(call: grpc.ServerUnaryCall<{ service?: string }, unknown>, cb: grpc.sendUnaryData<{ status: HealthStatus }>) {
+      cb(null, { status: call.request?.service === LIVENESS_SERVICE ? 'SERVING' : health });
+    },
   });
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${bindAddress}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));

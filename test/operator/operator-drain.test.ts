@@ -20,6 +20,8 @@ import { ViewWatcher } from '../support/host-rpc';
 import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import { expectStatus } from '../support/fake-kube';
 import { freePort } from '../support/ports';
+import type { ContainerSpec } from '../support/kubelet/pod-spec';
+import { runProbe } from '../support/kubelet/probe';
 import { ProcessKubelet } from '../support/process-kubelet';
 
 const who = { agent: 'tester', authority: 'anonymous' };
@@ -120,6 +122,11 @@ describe('operator drains real hosts before removing them', () => {
     try {
       await admin.drain(0, 5_000);
       expect((await admin.status(5_000)).draining).toBe(true);
+      // The pod's own probes, as the kubelet runs them: not ready while draining, but alive (no restart mid-drain).
+      const container = (pod()!['spec'] as { containers: ContainerSpec[] }).containers.find((c) => c.name === 'host')!;
+      const target = { podIP: kubelet.ip('demo-host-1')!, container, exec: async () => ({ code: null, stdout: '', stderr: 'unused' }) };
+      expect((await runProbe(container.readinessProbe!, target)).ok).toBe(false);
+      expect(await runProbe(container.livenessProbe!, target)).toMatchObject({ ok: true });
       // A drain annotation the operator did not start (left over by hand, or an old operator's): cancelled.
       h.fake.patch('v1/pods', CLUSTER_NS, 'demo-host-1', { metadata: { annotations: { 'adama.io/draining': new Date().toISOString() } } }, { patchType: 'merge' });
       await h.fake.waitFor(() => h.events().find((e) => e.reason === 'DrainCancelled'), { what: 'drain cancelled', timeoutMs: 20_000 });

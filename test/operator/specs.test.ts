@@ -52,6 +52,12 @@ describe('buildHostStatefulSet', () => {
     expect(longer.spec.template.spec.terminationGracePeriodSeconds).toBe(930);
   });
 
+  it('is ready only while serving, but live whenever it answers: a drain (NOT_SERVING) must not get it restarted', () => {
+    expect(host.readinessProbe).toMatchObject({ grpc: { port: 7100 } });
+    expect(host.readinessProbe!.grpc!.service).toBeUndefined();
+    expect(host.livenessProbe).toMatchObject({ grpc: { port: 7100, service: 'liveness' } });
+  });
+
   it('is hardened: non-root, read-only root, no privilege escalation, no API token', () => {
     const pod = sts.spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
