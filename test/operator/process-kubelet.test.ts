@@ -187,8 +187,14 @@ describe('the process kubelet runs pods as real processes', () => {
   }, 60_000);
 
   test('a failed liveness probe restarts the container (SIGTERM, its exit, a new process)', async () => {
-    const dead = await freePort();
-    fake.create(pod('live-1', { containers: [gossip('a', await freePort(), [], { livenessProbe: { tcpSocket: { port: dead }, periodSeconds: 1, failureThreshold: 2 } })] }));
+    const gate = await freePort();
+    fake.create(pod('live-1', { containers: [gossip('a', await freePort(), [], { livenessProbe: { tcpSocket: { port: gate }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 } })] }));
+    // Alive while something answers on `gate` at the pod's IP; the test stops answering once the sidecar is up.
+    await until(() => status('live-1').podIP, 'live-1 has an IP');
+    const server = await listenOn(status('live-1').podIP!, gate);
+    await until(() => cs('live-1', 'a')?.ready, 'a ready');
+    await kubelet.waitForLog('live-1', 'a', (l) => l['event'] === 'gossip.ready');
+    await new Promise<void>((r) => server.close(() => r()));
     await until(() => (cs('live-1', 'a')?.restartCount ?? 0) >= 1, 'restarted by its liveness probe');
     expect(kubelet.unexpectedExits.find((e) => e.pod === 'live-1')!.detail).toMatch(/^liveness probe failed: tcp .*:\d+: connect ECONNREFUSED/);
     // SIGTERM: the sidecar left gracefully (exit 0) before it was replaced.
@@ -222,7 +228,8 @@ describe('the process kubelet runs pods as real processes', () => {
   test('deletion runs every container\'s preStop hook, SIGTERMs every container and SIGKILLs the one still running when the grace period ends', async () => {
     const hook = { exec: { command: ['node', '--no-node-snapshot', CLI_PATH, 'help'] } };
     fake.create(pod('grace-1', {
-      terminationGracePeriodSeconds: 3,
+      // Room for the quick one to exit on SIGTERM on a busy machine; the stubborn one outlasts any of it.
+      terminationGracePeriodSeconds: 8,
       containers: [
         gossip('quick', await freePort(), [], { lifecycle: { preStop: hook } }),
         // Keeps gossiping its departure for a minute after SIGTERM: only SIGKILL ends it in time.
