@@ -1,6 +1,6 @@
 /**
- * No container engine runs here, so the Dockerfile is checked by reading it: a tiny parser joins
- * continuation lines, drops comments and splits stages; the tests assert what matters.
+ * The Dockerfile read as text: a tiny parser joins continuation lines, drops comments and splits
+ * stages; the tests assert its structure. test/deploy/image.test.ts runs the image it builds.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,10 +42,22 @@ const all = (s: Stage, op: string) => s.steps.filter((i) => i.op === op);
 const last = (s: Stage, op: string) => all(s, op).at(-1);
 
 describe('deploy/Dockerfile', () => {
-  it('is multi-stage, every stage on the same Node 20 LTS image', () => {
-    expect(docker.stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of docker.stages) expect(s.base).toMatch(/^node:20(\.\d+){0,2}-(bookworm|bookworm-slim|alpine\d*\.?\d*)$/);
-    expect(docker.stages.map((s) => s.name)).toEqual(['build', 'prod-deps', 'runtime']);
+  it('is multi-stage, every stage on the same Node 20 LTS image or on an earlier stage', () => {
+    expect(docker.stages.map((s) => s.name)).toEqual(['deps', 'build', 'prod-deps', 'runtime']);
+    docker.stages.forEach((s, i) => {
+      if (docker.stages.slice(0, i).some((earlier) => earlier.name === s.base)) return;
+      expect(s.base).toMatch(/^node:20(\.\d+){0,2}-(bookworm|bookworm-slim|alpine\d*\.?\d*)$/);
+    });
+    // The dependency stage is shared: dependencies (and isolated-vm's native build) happen once.
+    expect(docker.stages.filter((s) => s.base === 'deps').map((s) => s.name)).toEqual(['build', 'prod-deps']);
+  });
+
+  it('installs dependencies from the manifests and .npmrc alone, before any source is copied (a source change reuses the cached install)', () => {
+    const deps = docker.stages.find((s) => s.name === 'deps')!;
+    const copies = all(deps, 'COPY').map((c) => c.args);
+    expect(copies).toEqual(['package.json package-lock.json .npmrc ./']);
+    // .npmrc is what lets npm accept the tree (legacy-peer-deps, see its comment).
+    expect(readFileSync(join(__dirname, '../../.npmrc'), 'utf8')).toMatch(/^legacy-peer-deps=true$/m);
   });
 
   it('runs as a numeric non-root user', () => {
@@ -64,21 +76,23 @@ describe('deploy/Dockerfile', () => {
   it('installs production dependencies without dev ones, and the runtime copies only dist, them and assets', () => {
     const prodDeps = docker.stages.find((s) => s.name === 'prod-deps')!;
     expect(all(prodDeps, 'RUN').some((r) => /npm (ci|install) .*--omit=dev/.test(r.args) || /npm prune --omit=dev/.test(r.args))).toBe(true);
+    expect(prodDeps.base).toBe('deps');
     const copies = all(runtime, 'COPY').map((c) => c.args);
     const fromStage = copies.filter((c) => c.includes('--from='));
     expect(fromStage.map((c) => /--from=(\S+)/.exec(c)?.[1] + ':' + c.split(' ').at(-2))).toEqual(['prod-deps:/src/node_modules', 'build:/src/dist']);
     // Never the build stage's node_modules (it holds jest, typescript, esbuild).
     expect(copies.some((c) => c.includes('--from=build') && c.includes('node_modules'))).toBe(false);
     const local = copies.filter((c) => !c.includes('--from=')).map((c) => c.split(' ').at(-2));
-    expect(local.sort()).toEqual(['package.json', 'proto']);
+    // The example spaces: what `adama dev` deploys by default.
+    expect(local.sort()).toEqual(['examples/spaces', 'package.json', 'proto']);
   });
 
   it('leaves no compiler or npm run in the runtime stage', () => {
     expect(all(runtime, 'RUN').map((r) => r.args).join(' ')).not.toMatch(/npm|g\+\+|apt-get install/);
   });
 
-  it('has a .dockerignore that keeps node_modules, dist and .git out of the context', () => {
+  it('has a .dockerignore that keeps node_modules, dist, .git, tests and benchmarks out of the context', () => {
     const ignore = readFileSync(join(__dirname, '../../deploy/Dockerfile.dockerignore'), 'utf8').split('\n');
-    for (const p of ['**/node_modules', 'dist', '.git']) expect(ignore).toContain(p);
+    for (const p of ['**/node_modules', 'dist', '.git', 'test', 'bench', '**/*.test.ts', '**/*.bench.ts']) expect(ignore).toContain(p);
   });
 });

@@ -21,9 +21,11 @@ export function postgresUrl(): string | undefined {
   return url === undefined || url === '' ? undefined : url;
 }
 
-/** An empty database (no migrations run). */
-export async function freshDatabase(): Promise<FreshDatabase> {
-  const adminUrl = postgresUrl();
+/**
+ * An empty database (no migrations run). `adminUrl` names the PostgreSQL server to create it on
+ * (default DATABASE_URL; neither: PGlite).
+ */
+export async function freshDatabase(adminUrl = postgresUrl()): Promise<FreshDatabase> {
   if (adminUrl === undefined) {
     // Several child processes (hosts, proxies) may share one test database.
     const embedded = await startEmbeddedPostgres({ maxConnections: 128 });
@@ -42,8 +44,8 @@ export async function freshDatabase(): Promise<FreshDatabase> {
 }
 
 /** A migrated storage on a fresh database; close() closes the pool and drops the database. */
-export async function freshStorage(poolSize = 8): Promise<Storage & { connectionString: string; kind: FreshDatabase['kind'] }> {
-  const db = await freshDatabase();
+export async function freshStorage(poolSize = 8, adminUrl = postgresUrl()): Promise<Storage & { connectionString: string; kind: FreshDatabase['kind'] }> {
+  const db = await freshDatabase(adminUrl);
   try {
     const storage = await openStorage({ databaseUrl: db.connectionString, poolSize });
     return {
