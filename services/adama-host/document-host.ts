@@ -119,7 +119,7 @@ export class DocumentHost implements HostClient {
       try {
         const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
         return {
-          send: (channel, message, dedupe) => doc.send(who, channel, message, dedupe),
+          send: (channel, message, dedupe) => doc.send(who, channel, message, dedupe, viewerId),
           update: (viewerState) => doc.update(viewerId, viewerState),
           close: () => doc.detach(viewerId),
         };

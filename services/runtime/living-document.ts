@@ -74,7 +74,7 @@ const FOLD_EVERY_RECORDS = 64;
 interface Viewer { id: number; who: Who; viewerState: Json; sink: StreamSink }
 
 type Op =
-  | { kind: 'send'; who: Who; channel: string; message: Json; dedupe?: string; done: Settle<{ seq: number }> }
+  | { kind: 'send'; who: Who; channel: string; message: Json; dedupe?: string; from?: number; done: Settle<{ seq: number }> }
   | { kind: 'connect'; viewer: Viewer; since?: number; done: Settle<void> }
   | { kind: 'disconnect'; viewerId: number; done: Settle<void> }
   | { kind: 'update'; viewerId: number; viewerState: Json; done: Settle<void> };
@@ -175,8 +175,9 @@ export class LivingDocument {
     );
   }
 
-  send(who: Who, channel: string, message: Json, dedupe: string | undefined): Promise<{ seq: number }> {
-    return this.enqueue((done) => ({ kind: 'send', who, channel, message, dedupe, done }));
+  /** `from`: the sender's own stream, which gets the change's delta before the ack (read-your-writes). */
+  send(who: Who, channel: string, message: Json, dedupe: string | undefined, from?: number): Promise<{ seq: number }> {
+    return this.enqueue((done) => ({ kind: 'send', who, channel, message, dedupe, from, done }));
   }
 
   update(viewerId: number, viewerState: Json): Promise<void> {
@@ -460,11 +461,17 @@ export class LivingDocument {
         this.viewers.set(o.op.viewer.id, o.op.viewer);
       }
     }
-    const failedJoins = await this.publish(joins);
-    // Acks right after the deltas, in the same synchronous run: a sender's own delta reaches it
-    // before its ack (read-your-writes). What the ack waits for beyond the commit is one isolate
-    // call for the distinct views, not one view, encode and diff per viewer.
+    // The senders' own streams get the change first and then their acks, so a sender sees its
+    // delta before its ack (read-your-writes); everyone else gets it on the next turn of the event
+    // loop, after the acks went out, so an ack does not wait for the document's audience.
+    const senders = new Set<number>();
+    for (const o of outcomes) if (o.result === 'ok' && o.op.kind === 'send' && o.op.from !== undefined) senders.add(o.op.from);
+    const { failed: failedJoins, deliverRest } = await this.publish(joins, senders);
     for (const o of outcomes) if (o.result === 'ok' && o.op.kind === 'send') o.op.done.resolve({ seq: o.seq });
+    if (deliverRest) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      deliverRest();
+    }
     for (const j of joins) {
       const failure = failedJoins.get(j.viewer.id);
       if (failure) j.done.reject(failure);
@@ -473,8 +480,12 @@ export class LivingDocument {
     for (const o of outcomes) if (o.result === 'ok' && (o.op.kind === 'update' || o.op.kind === 'disconnect')) o.op.done.resolve();
   }
 
-  /** Publishes the committed state; returns the errors of joining viewers that could not be served. */
-  private async publish(joins: { viewer: Viewer; since?: Json }[]): Promise<Map<number, AdamaError>> {
+  /**
+   * Publishes the committed state: delivers at once to the streams in `first` (and everyone, when
+   * `first` is empty) and returns the delivery to the rest for the caller to run, plus the errors
+   * of joining viewers that could not be served.
+   */
+  private async publish(joins: { viewer: Viewer; since?: Json }[], first: ReadonlySet<number>): Promise<{ failed: Map<number, AdamaError>; deliverRest: (() => void) | null }> {
     const failed = new Map<number, AdamaError>();
     const joining = new Set(joins.map((j) => j.viewer.id));
     let groups: ViewGroup[];
@@ -494,10 +505,11 @@ export class LivingDocument {
         // What the isolate knows of the viewers is unknown now: rebuild it at the next call.
         this.resident?.close();
         this.resident = null;
-        return failed;
+        return { failed, deliverRest: null };
       }
     }
     const seq = this.committedSeq;
+    const later: { delta: Delta; ids: number[] }[] = [];
     for (const g of groups) {
       if (g.fail) {
         const error = viewFailure(g.fail);
@@ -513,9 +525,17 @@ export class LivingDocument {
       if (g.data === undefined) continue;
       // One object for every viewer of the group: the wire layer serializes it once (by identity).
       const delta: Delta = Object.freeze(g.reset ? { data: JSON.parse(g.data) as Json, seq, reset: true } : { data: JSON.parse(g.data) as Json, seq });
-      for (const id of g.ids) this.viewers.get(id)?.sink.onDelta(delta);
+      if (first.size === 0) { for (const id of g.ids) this.viewers.get(id)?.sink.onDelta(delta); continue; }
+      const rest: number[] = [];
+      for (const id of g.ids) {
+        if (first.has(id)) this.viewers.get(id)?.sink.onDelta(delta);
+        else rest.push(id);
+      }
+      if (rest.length > 0) later.push({ delta, ids: rest });
     }
-    return failed;
+    // Looked up again when run: a viewer that left in between gets nothing (its stream is closed).
+    const deliverRest = later.length === 0 ? null : () => { for (const l of later) for (const id of l.ids) this.viewers.get(id)?.sink.onDelta(l.delta); };
+    return { failed, deliverRest };
   }
 
   private publishRequest(joins: { viewer: Viewer; since?: Json }[]): PublishRequest {

@@ -186,7 +186,7 @@ describe('resident document state (in process, real isolates and database)', () 
     expect((small.view as { items: unknown[] }).items).toHaveLength(2);
   });
 
-  it('gives viewers who see the same thing the same frozen Delta object, in one synchronous run', async () => {
+  it('gives viewers who see the same thing the same frozen Delta object; the sender gets it before its ack, the others right after', async () => {
     const h = host();
     const ref = { space: 'notes', key: 'shared' };
     await h.createDocument(ref, who('a'), {});
@@ -196,7 +196,11 @@ describe('resident document state (in process, real isolates and database)', () 
     for (let i = 0; i < 3; i++) streams.push(await h.openStream(ref, who(`v${i}`), { viewerState: i === 2 ? { big: 10 } : {} }, sink(i)));
     for (const g of got) g.length = 0;
     await streams[0]!.send('add', { text: 'hello' });
+    // Read-your-writes: the sender's delta arrived before its ack; nobody else waited for the ack.
     expect(got[0]).toHaveLength(1);
+    expect(got[1]).toHaveLength(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(got[1]).toHaveLength(1);
     expect(got[0]![0]).toBe(got[1]![0]);
     expect(Object.isFrozen(got[0]![0])).toBe(true);
     expect(got[2]![0]).not.toBe(got[0]![0]); // a different view gets its own delta
