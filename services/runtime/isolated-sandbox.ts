@@ -4,9 +4,10 @@
  * a timeout on every call. Node's `vm` module shares the host's heap and event loop, so it cannot
  * stop an infinite loop or an allocation bomb; a separate isolate can.
  *
- * The sandbox is stateless (see space-sandbox.ts), which is what makes recovery simple: when V8
- * kills the isolate for passing its memory limit, the next call compiles the space again into a
- * fresh isolate and nothing is lost. Only strings cross the boundary (copying a string is cheap;
+ * Nothing durable lives in the isolate (the host keeps every committed state and record, see
+ * living-document.ts), which is what makes recovery simple: when V8 kills the isolate for passing
+ * its memory limit, the next call compiles the space again into a fresh isolate, the documents
+ * resident in it are rebuilt by their owners, and nothing is lost. Only strings cross the boundary (copying a string is cheap;
  * copying object graphs between isolates is not).
  *
  * Where a call runs: isolated-vm's async API hands every call to a worker thread and back, which

@@ -525,10 +525,9 @@ export class LivingDocument {
       if (g.data === undefined) continue;
       // One object for every viewer of the group: the wire layer serializes it once (by identity).
       const delta: Delta = Object.freeze(g.reset ? { data: JSON.parse(g.data) as Json, seq, reset: true } : { data: JSON.parse(g.data) as Json, seq });
-      if (first.size === 0) { for (const id of g.ids) this.viewers.get(id)?.sink.onDelta(delta); continue; }
       const rest: number[] = [];
       for (const id of g.ids) {
-        if (first.has(id)) this.viewers.get(id)?.sink.onDelta(delta);
+        if (first.size === 0 || first.has(id)) this.viewers.get(id)?.sink.onDelta(delta);
         else rest.push(id);
       }
       if (rest.length > 0) later.push({ delta, ids: rest });

@@ -305,7 +305,11 @@ export class SqlDataService implements DataService {
    * multiplexes all connections onto one session, where a second PREPARE of a name fails.
    */
   private async hot(name: string, text: string, values: unknown[]): Promise<{ name?: string; text: string; values: unknown[] }> {
-    this.sessionPerConnection ??= this.pool.query<{ version: string }>('SELECT version()').then((r) => !/PGlite/i.test(r.rows[0]?.version ?? ''), () => false);
+    // A failed probe (database unreachable) is not remembered: the next statement asks again.
+    this.sessionPerConnection ??= this.pool.query<{ version: string }>('SELECT version()').then(
+      (r) => !/PGlite/i.test(r.rows[0]?.version ?? ''),
+      () => { this.sessionPerConnection = null; return false; },
+    );
     return (await this.sessionPerConnection) ? { name, text, values } : { text, values };
   }
 
