@@ -227,10 +227,9 @@ export class DocumentHost implements HostClient {
       seq = r.seq;
     }
     if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
-    const dedupe = dedupeFromMeta(snapshot?.meta ?? null);
     const resident = await this.openResident(ref, sandbox, encoded, seq);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, dedupe, sandbox, resident, release);
+    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, snapshot?.meta ?? null, sandbox, resident, release);
   }
 
   /**
@@ -265,10 +264,10 @@ export class DocumentHost implements HostClient {
     log.info({ space: ref.space, key: ref.key, epoch, seq: headSeq, bytes: restored.bytes, ms, ref: archiveRef }, 'document.restored');
     const encoded = restored.doc.state;
     const resident = await this.openResident(ref, sandbox, encoded, headSeq);
-    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, dedupeFromMeta(restored.doc.meta), sandbox, resident, release);
+    return this.install(ref, epoch, { seq: headSeq, encoded }, [], 0, restored.doc.meta, sandbox, resident, release);
   }
 
-  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, dedupe: [string, number][], sandbox: SpaceSandbox, resident: ResidentDocument, release: () => void): LivingDocument {
+  private install(ref: DocRef, epoch: number, committed: { seq: number; encoded: Json }, recent: ChangeRecord[], recordsSinceSnapshot: number, snapshotMeta: Json, sandbox: SpaceSandbox, resident: ResidentDocument, release: () => void): LivingDocument {
     const doc = new LivingDocument(
       {
         ref, epoch, sandbox,
@@ -287,16 +286,11 @@ export class DocumentHost implements HostClient {
         },
       },
       committed,
-      { recordsSinceSnapshot, recent, dedupe, resident },
+      { recordsSinceSnapshot, recent, snapshotMeta, resident },
     );
     this.docs.set(refId(ref), doc);
     this.metrics.documentsLoaded.add(1);
     this.metrics.documentsLoadedNow.add(1);
     return doc;
   }
-}
-
-function dedupeFromMeta(meta: Json): [string, number][] {
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta) || !Array.isArray(meta.dedupe)) return [];
-  return meta.dedupe.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
 }

@@ -5,7 +5,7 @@
  */
 import { apply } from '../protocol/delta';
 import type { Json } from '../shared/json';
-import { DedupeWindow } from '../runtime/dedupe-window';
+import { DedupeWindow, recordDedupeKey } from '../runtime/dedupe-window';
 import type { ChangeRecord, Snapshot } from '../storage/data-service';
 
 export type Cut =
@@ -20,7 +20,7 @@ export type Cut =
 export function cutArchive(snapshot: Snapshot | null, records: readonly ChangeRecord[], headSeq: number, dedupeKeys: number): Cut {
   if (snapshot && snapshot.seq > headSeq) return { kind: 'skip', reason: `snapshot at ${snapshot.seq} is past the claimed head ${headSeq}` };
   const window = new DedupeWindow(dedupeKeys);
-  for (const [k, s] of dedupeOf(snapshot?.meta ?? null)) window.remember(k, s);
+  window.rememberMeta(snapshot?.meta ?? null);
   let seq = snapshot?.seq ?? 0;
   let state: Json = snapshot?.state ?? null;
   for (const r of records) {
@@ -28,19 +28,9 @@ export function cutArchive(snapshot: Snapshot | null, records: readonly ChangeRe
     if (r.seq !== seq + 1) return { kind: 'skip', reason: `log jumps from ${seq} to ${r.seq}` };
     state = apply(state, r.redo);
     seq = r.seq;
-    const d = dedupeKeyOf(r.request);
+    const d = recordDedupeKey(r);
     if (d !== undefined) window.remember(d, r.seq);
   }
   if (seq !== headSeq) return { kind: 'skip', reason: `hot rows end at ${seq}, the claimed head is ${headSeq}` };
-  return { kind: 'ok', state, meta: { dedupe: window.entries() } };
-}
-
-function dedupeOf(meta: Json): [string, number][] {
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta) || !Array.isArray(meta.dedupe)) return [];
-  return meta.dedupe.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
-}
-
-function dedupeKeyOf(request: Json): string | undefined {
-  if (request && typeof request === 'object' && !Array.isArray(request) && typeof request.dedupe === 'string') return request.dedupe;
-  return undefined;
+  return { kind: 'ok', state, meta: window.toMeta() };
 }

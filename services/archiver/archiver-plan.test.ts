@@ -1,4 +1,5 @@
 import { archiveKey, decodeArchive, encodeArchive, parseArchiveKey } from './archive-format';
+import { DedupeWindow } from '../runtime/dedupe-window';
 import { cutArchive } from './archive-cut';
 import { lagMs, nextStartMs, planGcCandidates, resolveArchiverConfig } from './archiver-plan';
 import { DocBackoff } from './doc-backoff';
@@ -59,11 +60,18 @@ describe('archive-format', () => {
 });
 
 describe('cutArchive', () => {
-  const r = (seq: number, redo: Json, dedupe?: string): ChangeRecord => ({ seq, who: null, request: dedupe ? { kind: 'send', dedupe } : {}, redo, undo: null });
+  const bob = { agent: 'bob', authority: 'anonymous' };
+  const r = (seq: number, redo: Json, dedupe?: string): ChangeRecord => ({ seq, who: bob, request: dedupe ? { kind: 'send', dedupe } : {}, redo, undo: null });
 
-  it('replays snapshot + log to the claimed head and carries dedupe keys', () => {
+  it('replays snapshot + log to the claimed head and carries dedupe keys, each scoped to its sender', () => {
     const cut = cutArchive({ seq: 2, state: { v: 2 }, meta: { dedupe: [['a', 2]] } }, [r(3, { v: 3 }, 'b'), r(4, { w: 1 })], 4, 10);
-    expect(cut).toEqual({ kind: 'ok', state: { v: 3, w: 1 }, meta: { dedupe: [['a', 2], ['b', 3]] } });
+    expect(cut).toMatchObject({ kind: 'ok', state: { v: 3, w: 1 } });
+    const window = new DedupeWindow(10);
+    window.rememberMeta((cut as { meta: Json }).meta);
+    expect(window.get(bob, 'b')).toBe(3);
+    expect(window.get({ agent: 'alice', authority: 'anonymous' }, 'b')).toBeUndefined();
+    // 'a' came from a snapshot written before keys were scoped: it still matches anyone.
+    expect(window.get({ agent: 'alice', authority: 'anonymous' }, 'a')).toBe(2);
   });
 
   it('ignores records past the claimed head (a later writer) and skips a log that does not reach it', () => {

@@ -30,7 +30,7 @@ import type { StreamSink } from '../protocol/host-api';
 import type { Appender } from '../storage/data-service';
 import { withSpan, type AdamaMetrics } from '../shared/telemetry';
 import type { Tracer } from '@opentelemetry/api';
-import { DedupeWindow } from './dedupe-window';
+import { DedupeWindow, recordDedupeKey, scopedDedupeKey } from './dedupe-window';
 import type { CallContext, PublishRequest, ResidentDocument, SpaceSandbox, StepRequest, ViewGroup } from './space-sandbox';
 import { DocumentHistory } from './document-history';
 
@@ -124,18 +124,18 @@ export class LivingDocument {
   private readonly history: DocumentHistory;
   private nextViewerId = 1;
 
-  constructor(private readonly deps: LivingDocumentDeps, committed: Committed, init: { recordsSinceSnapshot: number; recent: ChangeRecord[]; dedupe: [string, number][]; resident?: ResidentDocument }) {
+  constructor(private readonly deps: LivingDocumentDeps, committed: Committed, init: { recordsSinceSnapshot: number; recent: ChangeRecord[]; snapshotMeta: Json; resident?: ResidentDocument }) {
     this.ref = deps.ref;
     this.base = committed;
     this.committedSeq = committed.seq;
     this.resident = init.resident ?? null;
     this.recordsSinceSnapshot = init.recordsSinceSnapshot;
     this.dedupe = new DedupeWindow(deps.config.dedupeKeysPerDocument);
-    for (const [k, s] of init.dedupe) this.dedupe.remember(k, s);
+    this.dedupe.rememberMeta(init.snapshotMeta);
     this.history = new DocumentHistory(deps.config.memoryHistoryRecords);
     for (const r of init.recent) {
       this.history.push(r);
-      const d = dedupeKeyOf(r.request);
+      const d = recordDedupeKey(r);
       if (d) this.dedupe.remember(d, r.seq);
     }
     this.armIdleTimer();
@@ -259,7 +259,7 @@ export class LivingDocument {
         if (step.record) {
           records.push(step.record);
           this.uncommitted.push(step.record);
-          const d = dedupeKeyOf(step.record.request);
+          const d = recordDedupeKey(step.record);
           if (d) this.pendingDedupe.set(d, step.record.seq);
         }
         outcomes.push({ op, result: 'ok', seq: step.seq });
@@ -290,7 +290,7 @@ export class LivingDocument {
       for (const r of records) {
         this.tail.push(r);
         this.history.push(r);
-        const d = dedupeKeyOf(r.request);
+        const d = recordDedupeKey(r);
         if (d) { this.dedupe.remember(d, r.seq); this.pendingDedupe.delete(d); }
       }
       this.committedSeq = records[records.length - 1]!.seq;
@@ -357,7 +357,7 @@ export class LivingDocument {
     const maxBytes = this.deps.config.maxStateBytes;
     switch (op.kind) {
       case 'send': {
-        const known = op.dedupe === undefined ? undefined : (this.pendingDedupe.get(op.dedupe) ?? this.dedupe.get(op.dedupe));
+        const known = op.dedupe === undefined ? undefined : (this.pendingDedupe.get(scopedDedupeKey(op.who, op.dedupe)) ?? this.dedupe.get(op.who, op.dedupe));
         if (known !== undefined) return { seq: known };
         const step = await this.step({ kind: 'send', channel: op.channel, message: op.message, who: op.who, ctx, maxBytes });
         const request: Json = { kind: 'send', channel: op.channel, message: op.message, ...(op.dedupe ? { dedupe: op.dedupe } : {}) };
@@ -590,7 +590,7 @@ export class LivingDocument {
     const { seq, encoded } = this.committedState();
     const taken = this.recordsSinceSnapshot;
     try {
-      const meta: Json = { dedupe: this.dedupe.entries() };
+      const meta: Json = this.dedupe.toMeta();
       const ok = await this.deps.data.compact(this.ref, this.deps.hostId, this.deps.epoch, { seq, state: encoded, meta }, this.deps.config.keepHistoryRecords);
       if (ok) this.recordsSinceSnapshot -= taken;
       this.deps.log.debug({ space: this.ref.space, key: this.ref.key, seq, ok }, 'compact.done');
@@ -681,9 +681,4 @@ export class LivingDocument {
 /** The coded error of a viewer whose view could not be served. */
 function viewFailure(fail: { kind: string; message: string }): AdamaError {
   return new AdamaError(fail.kind === 'viewtoolarge' ? E.VIEW_TOO_LARGE : E.VIEW_FAILED, fail.message);
-}
-
-function dedupeKeyOf(request: Json): string | undefined {
-  if (request && typeof request === 'object' && !Array.isArray(request) && typeof request.dedupe === 'string') return request.dedupe;
-  return undefined;
 }

@@ -42,7 +42,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
   const docs = new Map();
   const now = Date.now;
   const parse = JSON.parse, stringify = JSON.stringify, keys = Object.keys, apply = Reflect.apply;
-  const hasOwn = Object.prototype.hasOwnProperty, create = Object.create;
+  const hasOwn = Object.prototype.hasOwnProperty, create = Object.create, freeze = Object.freeze;
   const MAX = ${MAX_SPACE_MESSAGE_CHARS};
 
   // WebAssembly.Memory is allocated outside the V8 heap, so isolated-vm's memoryLimit does not
@@ -56,6 +56,12 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
   // Filled by describe(); later changes to module.exports by the space are ignored.
   let space = null;
 
+  // What a space sees as who: the host's {agent, authority} plus id = authority + ':' + agent,
+  // the one field that tells principals apart (anonymous:bob is not the token user bob).
+  function principal(w) {
+    if (w === null || typeof w !== 'object') return w;
+    return freeze({ agent: w.agent, authority: w.authority, id: w.authority + ':' + w.agent });
+  }
   function fail(kind, message) { return stringify({ fail: kind, message: clip(message) }); }
   function clip(s) { s = String(s); return s.length > MAX ? s.slice(0, MAX) : s; }
 
@@ -127,17 +133,17 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
       }
       case 'connect': {
         const state = parse(a);
-        const allow = apply(space.connect, undefined, [state, parse(b), parse(c)]);
+        const allow = apply(space.connect, undefined, [state, principal(parse(b)), parse(c)]);
         return ok({ allow: !!allow, state });
       }
       case 'disconnect': {
         const state = parse(a);
-        return ok(next(state, apply(space.disconnect, undefined, [state, parse(b), parse(c)])));
+        return ok(next(state, apply(space.disconnect, undefined, [state, principal(parse(b)), parse(c)])));
       }
       case 'send': {
         if (!hasOwn.call(space.channels, b)) return fail('nochannel', 'no channel ' + b);
         const state = parse(a);
-        return ok(next(state, apply(space.channels[b], undefined, [state, parse(c), parse(d), parse(e)])));
+        return ok(next(state, apply(space.channels[b], undefined, [state, parse(c), principal(parse(d)), parse(e)])));
       }
       case 'views': {
         // Each viewer gets its own copy of the state: a view that edits the state it was given
@@ -145,7 +151,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         const viewers = parse(b);
         const out = [];
         for (let i = 0; i < viewers.length; i++) {
-          const v = apply(space.view, undefined, [parse(a), viewers[i].who, viewers[i].viewerState]);
+          const v = apply(space.view, undefined, [parse(a), principal(viewers[i].who), viewers[i].viewerState]);
           out[i] = v === undefined ? null : v;
         }
         return ok(out);
@@ -176,6 +182,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
       case 'close': docs.delete(a); return ok(true);
       case 'step': { // a: doc id, b: {kind, channel, message, who, ctx, maxBytes}
         const x = parse(b);
+        x.who = principal(x.who);
         const target = doc(a);
         if (x.kind === 'send') {
           if (!hasOwn.call(space.channels, x.channel)) return fail('nochannel', 'no channel ' + x.channel);
@@ -217,7 +224,10 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         target.commit(x.seq);
         if (x.reset) target.resetAll();
         for (let i = 0; i < x.leave.length; i++) target.leave(x.leave[i]);
-        for (let i = 0; i < x.join.length; i++) target.join(x.join[i].spec, x.join[i].since);
+        for (let i = 0; i < x.join.length; i++) {
+          const spec = x.join[i].spec;
+          target.join({ id: spec.id, who: principal(spec.who), viewerState: spec.viewerState }, x.join[i].since);
+        }
         for (let i = 0; i < x.update.length; i++) target.update(x.update[i][0], x.update[i][1]);
         const groups = target.publish(fns(), x.seq, x.maxViewBytes, x.budgetMs, now, c === 'retry');
         return ok(groups === null ? { more: true } : { groups: groups });

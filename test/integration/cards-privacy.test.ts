@@ -60,7 +60,7 @@ describe('cards: hidden hands', () => {
     for (const card of bHand.slice(1)) expect(seenByAlice.has(card)).toBe(false);
     expect(seenByBob.has(played)).toBe(true);
     const bobSaw = (await bobView.until(() => true)) as CardsView;
-    expect(bobSaw.players.find((p) => p.id === 'alice')?.cards).toBeGreaterThanOrEqual(4);
+    expect(bobSaw.players.find((p) => p.id === 'anonymous:alice')?.cards).toBeGreaterThanOrEqual(4);
     alice.close();
     bob.close();
   });

@@ -1,7 +1,8 @@
 // Cards: a small game with hidden hands. Players join by connecting; `deal` gives each player
 // cards from a shuffled deck; `play` moves one card from your hand to the table. Everyone sees
 // the table and how many cards each player holds; only you see your own hand (privacy is
-// decided in view(), which never reads another player's hand).
+// decided in view(), which never reads another player's hand). Players are keyed on `who.id`
+// (authority + name): `anonymous:bob` and the token user `bob` are two different players.
 const SUITS = ['S', 'H', 'D', 'C'];
 const RANKS = ['A', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'J', 'Q', 'K'];
 // 50 players is what the benchmark plays (issue 19: each view different); a 52-card deck deals one card each at most.
@@ -23,10 +24,10 @@ module.exports = {
   },
   connect(state, who) {
     if (who.authority !== 'anonymous' && who.authority !== 'jwt') return false;
-    if (!state.players.some((p) => p.id === who.agent)) {
+    if (!state.players.some((p) => p.id === who.id)) {
       if (state.players.length >= MAX_PLAYERS) return false;
-      state.players.push({ id: who.agent });
-      state.hands[who.agent] = [];
+      state.players.push({ id: who.id, name: who.agent });
+      state.hands[who.id] = [];
     }
     return true;
   },
@@ -42,20 +43,20 @@ module.exports = {
       for (const p of state.players) for (let i = 0; i < count; i++) state.hands[p.id].push(state.deck.pop());
     },
     play(state, message, who) {
-      const hand = state.hands[who.agent];
+      const hand = state.hands[who.id];
       if (!hand) throw new Error('you are not playing');
       const idx = hand.indexOf(message && message.card);
       if (idx < 0) throw new Error('that card is not in your hand');
       hand.splice(idx, 1);
-      state.table.push({ id: state.nextPlay++, card: message.card, by: who.agent });
+      state.table.push({ id: state.nextPlay++, card: message.card, by: who.id });
     },
   },
   view(state, who) {
     return {
-      players: state.players.map((p) => ({ id: p.id, cards: (state.hands[p.id] || []).length })),
+      players: state.players.map((p) => ({ id: p.id, name: p.name, cards: (state.hands[p.id] || []).length })),
       table: state.table,
       deckSize: state.deck.length,
-      hand: (state.hands[who.agent] || []).slice(),
+      hand: (state.hands[who.id] || []).slice(),
     };
   },
 };
