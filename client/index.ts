@@ -252,8 +252,11 @@ export class AdamaDocument {
       } catch (err) {
         const f = err instanceof AdamaFailure ? err : new AdamaFailure(0, String(err), false);
         if (!f.retry || attempt >= attempts || this.ended) throw f;
-        // A rate-limited send waits as long as the server asked (plus jitter, so retries do not arrive together).
-        const delayMs = f.retryAfterMs !== undefined ? f.retryAfterMs + Math.random() * 50 : Math.random() * Math.min(2000, 50 * 2 ** attempt);
+        // Full jitter that grows with each attempt, on top of what a rate limit asked for: many sends
+        // refused together (one principal with many in flight) then spread out instead of all
+        // coming back at once and being refused again until their attempts run out.
+        const jitterMs = Math.random() * Math.min(2000, 50 * 2 ** attempt);
+        const delayMs = (f.retryAfterMs ?? 0) + jitterMs;
         await this.client.sleep(delayMs);
       }
     }

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../test/support/prng';
-import { apply, decode, deepEqual, diff, encode } from './delta';
+import { apply, decode, deepEqual, diff, encode, type ListHints } from './delta';
 import type { Json, JsonObject } from '../shared/json';
 import { deepFreeze, Gen, list, mutate, value } from '../../test/support/json-gen';
 
@@ -235,6 +235,41 @@ describe('seeded properties', () => {
         if (patch !== undefined) seen = apply(deepFreeze(seen), deepFreeze(wire(patch)));
         expect(decode(seen)).toStrictEqual({ l: next });
         list = next;
+      }
+    }
+  });
+
+  it('list hints (a new array edited from an encoded one) give exactly the encoding and patches of a full encode and diff', () => {
+    for (const seed of SEEDS.slice(0, 200)) {
+      const rnd = mulberry32(seed);
+      const numeric = rnd() < 0.5;
+      let n = 0;
+      const element = (): JsonObject => ({ id: numeric ? ++n : `m${++n}`, text: `t${n}` });
+      const cache = new WeakMap<object, Json>();
+      const hints: ListHints = { previous: new WeakMap(), derived: new WeakMap() };
+      let list: Json[] = Array.from({ length: 1 + Math.floor(rnd() * 40) }, element);
+      let encoded = encode(list, cache, hints);
+      for (let step = 0; step < 8; step++) {
+        const next = list.slice();
+        const at = Math.floor(rnd() * next.length);
+        switch (Math.floor(rnd() * 8)) {
+          case 0: next.shift(); next.push(element()); break;
+          case 1: next.push(element()); break;
+          case 2: next.splice(at, 1 + Math.floor(rnd() * 3)); break;
+          case 3: next.splice(at, 0, element(), element()); break;
+          case 4: next[at] = { ...(next[at] as JsonObject), text: `edited ${step}` }; break; // same id, new content
+          case 5: { const [moved] = next.splice(at, 1); next.splice(Math.floor(rnd() * (next.length + 1)), 0, moved!); break; }
+          case 6: next.push({ ...(next[at] as JsonObject) }); break; // a second element with an id in use: atomic
+          default: next.length = 0; break; // empty: atomic
+        }
+        hints.previous.set(next, list);
+        const hinted = encode(next, cache, hints);
+        const full = encode(next);
+        expect(JSON.stringify(hinted)).toBe(JSON.stringify(full));
+        expect(JSON.stringify(diff(encoded, hinted, hints))).toBe(JSON.stringify(diff(encoded, full)));
+        expect(JSON.stringify(diff(hinted, encoded, hints))).toBe(JSON.stringify(diff(full, encoded)));
+        list = Array.isArray(decode(full)) && next.length > 0 ? next : Array.from({ length: 3 }, element);
+        encoded = list === next ? hinted : encode(list, cache, hints);
       }
     }
   });

@@ -79,36 +79,139 @@ function listIds(arr: Json[]): string[] | undefined {
  */
 export type EncodeCache = WeakMap<object, Json>;
 
-function encodeObject(o: JsonObject, cache?: EncodeCache): JsonObject {
+/**
+ * What lets a change to a long list cost the change (resident-core fills it; plain callers pass
+ * nothing). `previous` maps a new array to the committed array it was edited from (a draft's
+ * base): encode then reuses the ids and element encodings of the elements the two share by
+ * identity instead of walking every element again. `derived` records, for each list encoded that
+ * way, what differs from the previous encoding, so diff in either direction and the size of the
+ * new encoding need no walk of the whole list either.
+ */
+export interface ListHints {
+  readonly previous: WeakMap<object, Json[]>;
+  readonly derived: WeakMap<object, ListDerivation>;
+}
+
+/** How an encoded list differs from `from`: ids gone, ids new or changed (in the new order), each with its index. */
+export interface ListDerivation {
+  readonly from: JsonObject;
+  /** [index in from's order, id], in from's order. */
+  readonly removed: readonly [number, string][];
+  /** [index in from's order or -1 if new, id], in the new order. */
+  readonly fresh: readonly [number, string][];
+}
+
+/** Past this many elements not shared with the previous array, a full encode is as cheap. */
+const MAX_FRESH_ELEMENTS = 32;
+
+function keyOfElement(el: Json): string | undefined {
+  if (!isJsonObject(el)) return undefined;
+  const id = own(el, 'id');
+  const key = typeof id === 'string' ? id : typeof id === 'number' && Number.isFinite(id) ? String(id) : undefined;
+  return key === undefined || key.startsWith('@') ? undefined : key;
+}
+
+/**
+ * Encodes `next` from the encoding of `prev`, the array it was edited from: elements identical
+ * to prev's (matched in order, as a push, shift, splice or single edit leaves them) keep their id
+ * and encoding; the rest are encoded. Undefined when that would not be a keyed list or would not
+ * save work; the caller then encodes in full, which gives the same result.
+ */
+function encodeListFrom(prev: Json[], prevEnc: Json | undefined, next: Json[], cache: EncodeCache | undefined, hints: ListHints): JsonObject | undefined {
+  const prevOrder = orderOf(prevEnc);
+  if (prevOrder === undefined || prevOrder.length !== prev.length || next.length === 0) return undefined;
+  const from = prevEnc as JsonObject;
+  const order: string[] = new Array<string>(next.length);
+  const reused = new Uint8Array(prev.length);
+  const freshAt: number[] = [];
+  let j = 0;
+  for (let i = 0; i < next.length; i++) {
+    const el = next[i];
+    let k = -1;
+    if (j < prev.length && prev[j] === el) k = j;
+    else if (isJsonObject(el)) {
+      // A removal shifts the rest; look a little ahead before calling the element new.
+      const stop = Math.min(prev.length, j + 16);
+      for (let t = j + 1; t < stop; t++) if (prev[t] === el) { k = t; break; }
+    }
+    if (k >= 0) {
+      reused[k] = 1;
+      order[i] = prevOrder[k] as string;
+      j = k + 1;
+    } else {
+      if (freshAt.length >= MAX_FRESH_ELEMENTS) return undefined;
+      freshAt.push(i);
+    }
+  }
+  const fresh: [number, string][] = [];
+  const freshIds = new Set<string>();
+  for (const i of freshAt) {
+    const key = keyOfElement(next[i] as Json);
+    if (key === undefined || freshIds.has(key)) return undefined;
+    const at = hasOwn(from, key) ? prevOrder.indexOf(key) : -1;
+    // Its id belongs to an element that is still there: two elements, one id: not a keyed list.
+    if (at >= 0 && reused[at] === 1) return undefined;
+    freshIds.add(key);
+    order[i] = key;
+    fresh.push([at, key]);
+  }
+  const removed: [number, string][] = [];
+  for (let k = 0; k < prev.length; k++) {
+    if (reused[k] === 0 && !freshIds.has(prevOrder[k] as string)) removed.push([k, prevOrder[k] as string]);
+  }
+  // Built again rather than copied: a large object keyed by ids is a V8 dictionary, and copying
+  // one and deleting from it costs more than inserting the ids anew (measured).
+  const out: JsonObject = { [ORDER]: order };
+  let f = 0;
+  for (let i = 0; i < next.length; i++) {
+    const id = order[i]!;
+    if (f < freshAt.length && freshAt[f] === i) { put(out, id, encodeObject(next[i] as JsonObject, cache, hints)); f++; } else put(out, id, from[id] as Json);
+  }
+  // Only one generation back: `from` forgets how it was derived, or the chain would keep every
+  // earlier encoding of the list alive.
+  hints.derived.delete(from);
+  hints.derived.set(out, { from, removed, fresh });
+  return out;
+}
+
+function encodeObject(o: JsonObject, cache?: EncodeCache, hints?: ListHints): JsonObject {
   const hit = cache?.get(o) as JsonObject | undefined;
   if (hit !== undefined) return hit;
   const out: JsonObject = {};
   for (const k of Object.keys(o)) {
     // Throwing (rather than escaping) surfaces a view bug early; the caller maps it to a coded error.
     if (k.startsWith('@')) throw new Error(`reserved key ${JSON.stringify(k)} in document data`);
-    put(out, k, encode(o[k] as Json, cache));
+    put(out, k, encode(o[k] as Json, cache, hints));
   }
   cache?.set(o, out);
   return out;
 }
 
 /** Converts every keyed list (non-empty, all objects, unique string/finite-number ids) into an "@o" object. */
-export function encode(value: Json, cache?: EncodeCache): Json {
+export function encode(value: Json, cache?: EncodeCache, hints?: ListHints): Json {
   if (Array.isArray(value)) {
     const hit = cache?.get(value);
     if (hit !== undefined) return hit;
+    const prev = hints?.previous.get(value);
+    // Each hint is used once: a kept one would chain every version of a list to the one before.
+    if (prev !== undefined) hints!.previous.delete(value);
+    const derived = prev === undefined ? undefined : encodeListFrom(prev, cache?.get(prev), value, cache, hints!);
+    if (derived !== undefined) {
+      cache?.set(value, derived);
+      return derived;
+    }
     const ids = listIds(value);
     let out: Json;
-    if (ids === undefined) out = value.map((v) => encode(v, cache));
+    if (ids === undefined) out = value.map((v) => encode(v, cache, hints));
     else {
       const list: JsonObject = { [ORDER]: ids };
-      for (let i = 0; i < ids.length; i++) put(list, ids[i] as string, encodeObject(value[i] as JsonObject, cache));
+      for (let i = 0; i < ids.length; i++) put(list, ids[i] as string, encodeObject(value[i] as JsonObject, cache, hints));
       out = list;
     }
     cache?.set(value, out);
     return out;
   }
-  return isJsonObject(value) ? encodeObject(value, cache) : value;
+  return isJsonObject(value) ? encodeObject(value, cache, hints) : value;
 }
 
 /** Inverse of encode. An order naming a missing element throws: the state is corrupt, resync. */
@@ -209,14 +312,20 @@ function diffOrder(prev: Json[], next: Json[]): Json[] | undefined {
  * Per RFC 7386 a null member means "delete", so an object member whose value is null is
  * indistinguishable from an absent one; diff treats them alike and never emits a no-op null.
  */
-export function diff(prev: Json | undefined, next: Json): Json | undefined {
+export function diff(prev: Json | undefined, next: Json, hints?: ListHints): Json | undefined {
   if (prev === next) return undefined;
   if (Array.isArray(next)) return Array.isArray(prev) && deepEqual(prev, next) ? undefined : next;
   if (!isJsonObject(next)) return next;
   if (!isJsonObject(prev)) return next; // new or type change: the whole value, "@o" as a full order
   const prevOrder = orderOf(prev);
   const nextOrder = orderOf(next);
-  if (prevOrder !== undefined && nextOrder !== undefined) return diffList(prev, next, prevOrder, nextOrder);
+  if (prevOrder !== undefined && nextOrder !== undefined) {
+    const forward = hints?.derived.get(next);
+    if (forward !== undefined && forward.from === prev) return derivedPatch(prev, next, prevOrder, nextOrder, forward, hints);
+    const backward = hints?.derived.get(prev);
+    if (backward !== undefined && backward.from === next) return reversedPatch(prev, next, prevOrder, nextOrder, backward, hints);
+    return diffList(prev, next, prevOrder, nextOrder, hints);
+  }
 
   // for-in rather than Object.keys: no key array per object, which is most of the cost when a
   // list holds thousands of small elements; hasOwn keeps inherited members out.
@@ -232,7 +341,7 @@ export function diff(prev: Json | undefined, next: Json): Json | undefined {
     if (!hasOwn(next, k)) continue;
     const nv = next[k] as Json;
     const pv = own(prev, k);
-    const d = nv === null ? (pv === undefined || pv === null ? undefined : null) : diff(pv, nv);
+    const d = nv === null ? (pv === undefined || pv === null ? undefined : null) : diff(pv, nv, hints);
     if (d !== undefined) {
       put(patch, k, d);
       changed = true;
@@ -245,7 +354,7 @@ export function diff(prev: Json | undefined, next: Json): Json | undefined {
  * Two encoded lists. Their keys are exactly their orders' ids (encode and apply keep it so), so
  * we walk the orders rather than Object.keys: on a 10 000-key object that halves the cost.
  */
-function diffList(prev: JsonObject, next: JsonObject, prevOrder: Json[], nextOrder: Json[]): Json | undefined {
+function diffList(prev: JsonObject, next: JsonObject, prevOrder: Json[], nextOrder: Json[], hints?: ListHints): Json | undefined {
   const patch: JsonObject = {};
   let changed = false;
   const order = prevOrder === nextOrder ? undefined : diffOrder(prevOrder, nextOrder);
@@ -261,11 +370,47 @@ function diffList(prev: JsonObject, next: JsonObject, prevOrder: Json[], nextOrd
   }
   for (const id of nextOrder) {
     if (typeof id !== 'string') continue;
-    const d = diff(own(prev, id), next[id] as Json);
+    const d = diff(own(prev, id), next[id] as Json, hints);
     if (d !== undefined) {
       put(patch, id, d);
       changed = true;
     }
+  }
+  return changed ? patch : undefined;
+}
+
+/**
+ * diffList(from, next) for a `next` encoded from `from` (encodeListFrom): the same patch, members
+ * in the same order, from the few ids that differ instead of a walk of every id.
+ */
+function derivedPatch(from: JsonObject, next: JsonObject, fromOrder: Json[], nextOrder: Json[], d: ListDerivation, hints?: ListHints): Json | undefined {
+  const patch: JsonObject = {};
+  let changed = false;
+  const order = diffOrder(fromOrder, nextOrder);
+  if (order !== undefined) { patch[ORDER] = order; changed = true; }
+  for (const [, id] of d.removed) { put(patch, id, null); changed = true; }
+  for (const [, id] of d.fresh) {
+    const m = diff(own(from, id), next[id] as Json, hints);
+    if (m !== undefined) { put(patch, id, m); changed = true; }
+  }
+  return changed ? patch : undefined;
+}
+
+/** diffList(prev, from) for a `prev` encoded from `from`: the undo of derivedPatch, in diffList's member order. */
+function reversedPatch(prev: JsonObject, from: JsonObject, prevOrder: Json[], fromOrder: Json[], d: ListDerivation, hints?: ListHints): Json | undefined {
+  const patch: JsonObject = {};
+  let changed = false;
+  const order = diffOrder(prevOrder, fromOrder);
+  if (order !== undefined) { patch[ORDER] = order; changed = true; }
+  // Ids only prev has are the new ones, in prev's order.
+  for (const [at, id] of d.fresh) if (at < 0) { put(patch, id, null); changed = true; }
+  // Then every id of from that prev lacks or holds differently, in from's order.
+  const back: [number, string][] = [...d.removed];
+  for (const f of d.fresh) if (f[0] >= 0) back.push(f);
+  back.sort((a, b) => a[0] - b[0]);
+  for (const [, id] of back) {
+    const m = diff(own(prev, id), from[id] as Json, hints);
+    if (m !== undefined) { put(patch, id, m); changed = true; }
   }
   return changed ? patch : undefined;
 }

@@ -62,6 +62,8 @@ describe('resident-core drafts of arrays', () => {
         expect({ seed, seq, state: decode(store.encode(doc.committed)) }).toEqual({ seed, seq, state: plain });
         expect(step.redo ?? null).toEqual(diff(encode(before), encode(plain)) ?? null);
         expect(step.undo ?? null).toEqual(diff(encode(plain), encode(before)) ?? null);
+        // The size is kept incrementally for lists edited from the committed one; it must be the full sum.
+        expect(step.bytes).toBe(new Store().size(encode(plain)));
       }
     }
   });

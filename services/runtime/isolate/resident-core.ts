@@ -18,7 +18,7 @@
  * shares them, so viewers whose views are built from the same committed nodes and equal fresh
  * parts get the same fingerprint, and one encode + one diff serves them all.
  */
-import { apply, decode, diff, encode, type EncodeCache } from '../../protocol/delta';
+import { apply, decode, diff, encode, ORDER, type EncodeCache, type ListHints } from '../../protocol/delta';
 import type { Json } from '../../shared/json';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -38,11 +38,20 @@ export class Store {
   /** Every node of every committed state (frozen). Anything else a handler returns is fresh. */
   readonly committed = new WeakSet<object>();
   readonly encodings: EncodeCache = new WeakMap();
+  /** Which new arrays were edited from which committed ones, and how their encodings differ (delta.ListHints). */
+  readonly lists: ListHints = { previous: new WeakMap(), derived: new WeakMap() };
   private readonly sizes = new WeakMap<object, number>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 1;
 
-  encode(v: Json): Json { return encode(v, this.encodings); }
+  encode(v: Json): Json { return encode(v, this.encodings, this.lists); }
+
+  diff(prev: Json | undefined, next: Json): Json | undefined { return diff(prev, next, this.lists); }
+
+  /** Records that `next` (a new array) was edited from the committed array `base`, for encode. */
+  editedFrom(next: Any, base: Any): void {
+    if (Array.isArray(next) && Array.isArray(base) && next !== base && this.committed.has(base)) this.lists.previous.set(next, base);
+  }
 
   /** Adopts a parsed value as committed: freezes it (O(size), once per load). */
   adopt(v: Any): Any {
@@ -64,10 +73,25 @@ export class Store {
     }
     const hit = this.sizes.get(v as object);
     if (hit !== undefined) return hit;
+    const derived = this.lists.derived.get(v as object);
+    if (derived !== undefined) {
+      const n = this.derivedSize(v as Any, derived.from as Any, derived.removed, derived.fresh);
+      this.sizes.set(v as object, n);
+      return n;
+    }
     let n = 2;
     if (Array.isArray(v)) for (const e of v) n += this.size(e) + 1;
     else for (const k in v) if (hasOwn(v, k)) n += k.length + 4 + this.size((v as Any)[k]);
     this.sizes.set(v as object, n);
+    return n;
+  }
+
+  /** size() of a list encoded from `from`: from's size adjusted by the ids that differ (same sum, no walk). */
+  private derivedSize(v: Any, from: Any, removed: readonly [number, string][], fresh: readonly [number, string][]): number {
+    const member = (k: string, x: Json): number => k.length + 4 + this.size(x);
+    let n = this.size(from) - member(ORDER, from[ORDER]) + member(ORDER, v[ORDER]);
+    for (const [, id] of removed) n -= member(id, from[id]);
+    for (const [at, id] of fresh) n += member(id, v[id]) - (at >= 0 ? member(id, from[id]) : 0);
     return n;
   }
 
@@ -145,6 +169,9 @@ export class Session {
       for (const k of d.assigned) if (hasOwn(copy, k)) this.setResolved(copy, k, copy[k]);
     }
     if (Array.isArray(copy)) for (let i = 0; i < copy.length; i++) { if (!(i in copy)) copy[i] = null; }
+    this.store.editedFrom(copy, d.base);
+    // A list the handler replaced with a new array (e.g. `s.list = s.list.filter(...)`) was edited too.
+    if (!Array.isArray(copy)) for (const k of d.assigned) if (hasOwn(copy, k) && hasOwn(d.base, k)) this.store.editedFrom(copy[k], d.base[k]);
     return this.seal(copy);
   }
 
@@ -209,7 +236,8 @@ export class Session {
 
   private writable(d: Draft): Any {
     if (d.copy === null) {
-      d.copy = Array.isArray(d.base) ? d.base.slice() : { ...d.base };
+      // A spread, not slice(): V8's slice of a frozen array takes a slow path (24 µs against 0.3 µs for 1 000 elements).
+      d.copy = Array.isArray(d.base) ? [...d.base] : { ...d.base };
       if (hasOwn(d.base, '__proto__')) Object.defineProperty(d.copy, '__proto__', { value: d.base.__proto__, enumerable: true, writable: true, configurable: true });
       if (d.parent !== null) this.writable(d.parent);
     }
@@ -354,9 +382,9 @@ export class ResidentDoc {
     }
     const bytes = this.store.size(encAfter);
     if (bytes > maxBytes) throw new CoreFailure('toolarge', `state would be about ${bytes} bytes (limit ${maxBytes})`);
-    const redo = next === before ? undefined : diff(encBefore, encAfter);
+    const redo = next === before ? undefined : this.store.diff(encBefore, encAfter);
     if (redo !== undefined || record) this.pending.push({ seq, root: redo === undefined ? before : next });
-    return { redo: redo ?? null, undo: redo === undefined ? null : (diff(encAfter, encBefore) ?? null), bytes, result: result.extra };
+    return { redo: redo ?? null, undo: redo === undefined ? null : (this.store.diff(encAfter, encBefore) ?? null), bytes, result: result.extra };
   }
 
   /** The changes up to `seq` are durable. */
@@ -503,11 +531,11 @@ export class ResidentDoc {
     let data: string | undefined;
     let reset = false;
     if (prev.last !== undefined) {
-      const patch = diff(prev.last, encoded);
+      const patch = this.store.diff(prev.last, encoded);
       data = patch === undefined ? undefined : JSON.stringify(patch);
     } else if (prev.base !== undefined) {
       const before = this.store.encode(this.viewOf(fns, this.store.adopt(decode(prev.base)), prev.spec));
-      data = JSON.stringify(diff(before, encoded) ?? {});
+      data = JSON.stringify(this.store.diff(before, encoded) ?? {});
     } else {
       data = JSON.stringify(encoded);
       reset = true;
