@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { hostAdminClient } from '../grpc/host-admin-client';
+import type { InternalTls } from '../grpc/internal-tls';
 import type { DrainReply } from '../grpc/host-messages';
 
 /** Slack on top of the drain's own timeout before the call gives up on the host (the pod's grace period has 30 s). */
@@ -20,8 +21,8 @@ export type DrainSelfOutcome =
 export const isUnreachable = (err: unknown): boolean => (err as Partial<grpc.ServiceError>)?.code === grpc.status.UNAVAILABLE;
 
 /** Drains the host at `address`; an unreachable host is an outcome, any other failure throws. */
-export async function drainSelf(address: string, timeoutMs: number): Promise<DrainSelfOutcome> {
-  const client = hostAdminClient(address);
+export async function drainSelf(address: string, timeoutMs: number, tls?: InternalTls): Promise<DrainSelfOutcome> {
+  const client = hostAdminClient(address, tls);
   try {
     return { reachable: true, reply: await client.drain(timeoutMs, DRAIN_DEADLINE_SLACK_MS) };
   } catch (err) {

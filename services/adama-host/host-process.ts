@@ -22,6 +22,8 @@ import { startLeaseMembership } from '../routing/lease-membership';
 import { connectGossipMembership } from '../gossip/gossip-membership';
 import type { DataService } from '../storage/data-service';
 import { once } from '../shared/once';
+import { HOST_POLICY } from '../grpc/call-policy';
+import type { InternalTls } from '../grpc/internal-tls';
 
 export interface HostProcessOptions {
   hostId: string;
@@ -38,6 +40,8 @@ export interface HostProcessOptions {
   objectStore?: string;
   /** host:port of the local gossip sidecar; when set, gossip decides which hosts are dead. */
   gossipAddress?: string;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
 }
 
 export interface HostProcess {
@@ -57,7 +61,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
   const objectStore = o.objectStore ? await openObjectStore(o.objectStore) : undefined;
   // Only gossip can know a host is dead before its lease expires (findbind already treats expired
   // leases as dead), so without a sidecar the host polls no membership at all.
-  const gossip = o.gossipAddress ? startGossipView(o.gossipAddress, storage.data, o.leaseMs, o.log) : undefined;
+  const gossip = o.gossipAddress ? startGossipView(o.gossipAddress, storage.data, o.leaseMs, o.log, o.tls) : undefined;
   const deadHosts = gossip?.deadHosts;
   const host = new DocumentHost({ hostId: o.hostId, data: storage.data, sandboxFactory: createIsolatedSandbox, clock: systemClock, log: o.log, config, metrics: telemetry.metrics, tracer: telemetry.tracer, objectStore, deadHosts });
   let lease: HostLease | null = null;
@@ -79,7 +83,7 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
       host, log: o.log, drain, maxBatch: 64, maxQueued: 50_000,
       documentsOwned: createOwnedCounter({ count: () => storage.data.countByHost(o.hostId), timeoutMs: OWNED_COUNT_TIMEOUT_MS, log: o.log }),
     }),
-  }]);
+  }], o.tls ? { tls: o.tls, policy: HOST_POLICY, log: o.log } : undefined);
   address = o.advertise ?? `${o.bindAddress}:${server.port}`;
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
   o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort }, 'host.ready');
@@ -104,9 +108,9 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
 }
 
 /** Hosts that still hold leases but that gossip no longer lists: dead as far as findbind is concerned. */
-function startGossipView(address: string, data: DataService, leaseMs: number, log: Logger): { deadHosts(): string[]; close(): Promise<void> } {
+function startGossipView(address: string, data: DataService, leaseMs: number, log: Logger, tls: InternalTls | undefined): { deadHosts(): string[]; close(): Promise<void> } {
   const leases = startLeaseMembership({ data, pollIntervalMs: Math.max(100, Math.floor(leaseMs / 4)), log });
-  const membership = connectGossipMembership({ address, log, fallback: leases });
+  const membership = connectGossipMembership({ address, log, fallback: leases, tls });
   return {
     deadHosts() {
       const live = new Set(membership.current().map((h) => h.id));

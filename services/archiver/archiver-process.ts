@@ -12,6 +12,8 @@ import { systemClock } from '../shared/clock';
 import type { Logger } from '../shared/log';
 import { startTelemetry, type TelemetryOptions } from '../shared/telemetry';
 import { openStorage } from '../storage/open-storage';
+import { ARCHIVER_POLICY } from '../grpc/call-policy';
+import type { InternalTls } from '../grpc/internal-tls';
 import { startGrpcServer } from '../grpc/server';
 import { Archiver, type ArchiverFaults } from './archiver';
 import { ArchiverLoop } from './archiver-loop';
@@ -29,6 +31,8 @@ export interface ArchiverProcessOptions {
   log: Logger;
   /** Prometheus endpoint and traces (--metrics-port, --metrics-host, --otlp-traces-url). */
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
 }
 
 export interface RunningArchiver { port: number; workerId: string; metricsPort: number | undefined; close(): Promise<void> }
@@ -44,7 +48,7 @@ export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<R
     faults: crashFaults(process.env.ADAMA_ARCHIVER_CRASH_AFTER, o.log),
   });
   const loop = new ArchiverLoop({ archiver, data: storage.data, clock: systemClock, log: o.log, workerId, config });
-  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'archiver.proto', service: 'adama.archiver.v1.Archiver', impl: createArchiverService(archiver) }]);
+  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'archiver.proto', service: 'adama.archiver.v1.Archiver', impl: createArchiverService(archiver) }], o.tls ? { tls: o.tls, policy: ARCHIVER_POLICY, log: o.log } : undefined);
   o.log.info({ storage: storage.describe, store: store.describe(), workerId, config }, 'archiver.config');
   loop.start();
   return {

@@ -17,12 +17,13 @@ import { gossipCommand } from './commands/gossip';
 import { archiverCommand } from './commands/archiver';
 import { docCommand } from './commands/doc';
 import { tokenCommand } from './commands/token';
+import { certCommand } from './commands/cert';
 import { operatorCommand } from './commands/operator';
 import { usageOf } from './options';
 import { renderCliReference } from './cli-reference';
 
 /** Every subcommand; exported so tests can check that what the operator runs parses (test/operator/specs-args.test.ts). */
-export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, operatorCommand];
+export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, certCommand, operatorCommand];
 
 function usage(): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];

@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { serviceClient } from '../grpc/load-proto';
 import type { Logger } from '../shared/log';
+import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import type { Membership } from '../routing/membership';
 import { StaticMembership } from '../routing/lease-membership';
 import type { RoutingHost } from '../routing/rendezvous';
@@ -20,6 +21,8 @@ export interface GossipMembershipOptions {
   log: Logger;
   /** Used until the sidecar answers, and whenever it stops answering. */
   fallback: Membership;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
   /** `ready` resolves at the first Watch message or after this long on the fallback, ms (default 2000). */
   readyTimeoutMs?: number;
   /** Reconnect backoff bounds, ms (default 100 → 2000). */
@@ -37,7 +40,7 @@ export function hostsFromWatch(members: readonly WatchedMember[]): RoutingHost[]
 export function connectGossipMembership(o: GossipMembershipOptions): Membership & { ready: Promise<void> } {
   const view = new StaticMembership(o.fallback.current(), o.log);
   const Local = serviceClient('gossip.proto', 'adama.gossip.v1.GossipLocal');
-  const client = new Local(o.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Watch(req: object): grpc.ClientReadableStream<{ members: WatchedMember[] }> };
+  const client = new Local(o.address, channelCredentials(o.tls ?? INSECURE_INTERNAL, 'gossip')) as unknown as grpc.Client & { Watch(req: object): grpc.ClientReadableStream<{ members: WatchedMember[] }> };
   let onGossip = false;
   let closed = false;
   let call: grpc.ClientReadableStream<{ members: WatchedMember[] }> | undefined;

@@ -4,6 +4,8 @@
  * GossipRunner on the system clock, an optional health probe of the local host that gates
  * heartbeats, and a graceful leave on close (announce departure, let a few rounds carry it).
  */
+import { GOSSIP_POLICY } from '../grpc/call-policy';
+import type { InternalTls } from '../grpc/internal-tls';
 import { startGrpcServer } from '../grpc/server';
 import { systemClock, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/log';
@@ -41,6 +43,8 @@ export interface SidecarOptions {
   cfg: Readonly<GossipConfig>;
   log: Logger;
   clock?: Clock;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
 }
 
 export interface Sidecar { port: number; address: string; runner: GossipRunner; close(): Promise<void> }
@@ -48,17 +52,17 @@ export interface Sidecar { port: number; address: string; runner: GossipRunner; 
 export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const clock = o.clock ?? systemClock;
   let advertised = '';
-  const transport = createGrpcTransport({ address: () => advertised, log: o.log, pushDeadlineMs: o.cfg.gossipIntervalMs * 2 });
+  const transport = createGrpcTransport({ address: () => advertised, log: o.log, pushDeadlineMs: o.cfg.gossipIntervalMs * 2, tls: o.tls });
   const hub = createWatchHub();
   const server = await startGrpcServer(o.bindAddress, o.port, [
     { file: 'gossip.proto', service: 'adama.gossip.v1.GossipPeer', impl: transport.peerService },
     { file: 'gossip.proto', service: 'adama.gossip.v1.GossipLocal', impl: hub.service },
-  ]);
+  ], o.tls ? { tls: o.tls, policy: GOSSIP_POLICY, log: o.log } : undefined);
   advertised = o.advertise ?? `${o.bindAddress}:${server.port}`;
   // Wall time in heartbeats: a restarted sidecar's counter is above anything it said before (and
   // should clocks disagree, peers' deletions of us are refuted: deletions.ts).
   const wallCounter = (): number => Math.floor(Date.now() / o.cfg.heartbeatIntervalMs);
-  const probe = o.healthAddress ? createHealthProbe(o.healthAddress) : undefined;
+  const probe = o.healthAddress ? createHealthProbe(o.healthAddress, o.tls) : undefined;
   // Names (a headless Service) are resolved here, to every address but ours: seeds.ts says why.
   const seeds = seedAddresses({
     seeds: o.seeds, self: () => advertised, minIntervalMs: o.cfg.gossipIntervalMs, lookup: o.lookup,

@@ -8,6 +8,8 @@
  * draining (a drain may take minutes; a restart mid-drain would throw the drain away).
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../shared/log';
+import { authorizeByRole, INSECURE_INTERNAL, serverCredentials, type InternalTls, type MethodPolicy } from './internal-tls';
 import { serviceClient } from './load-proto';
 
 export type HealthStatus = 'SERVING' | 'NOT_SERVING';
@@ -22,12 +24,19 @@ export interface RunningGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** mTLS and who may call what (internal-tls.ts); plaintext and unchecked when absent or insecure. */
+export interface ServerSecurity { tls: InternalTls; policy: MethodPolicy; log: Logger }
+
 export async function startGrpcServer(
   bindAddress: string,
   port: number,
   services: { file: string; service: string; impl: grpc.UntypedServiceImplementation }[],
+  security?: ServerSecurity,
 ): Promise<RunningGrpcServer> {
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.http2.min_ping_interval_without_data_ms': 1_000, 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 2_000 });
+  const tls = security?.tls ?? INSECURE_INTERNAL;
+  // Without TLS there is no peer role to check: --insecure-internal trusts the network instead.
+  const interceptors = tls.mode === 'mtls' && security ? [authorizeByRole(security.policy, security.log)] : [];
+  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.http2.min_ping_interval_without_data_ms': 1_000, 'grpc.keepalive_time_ms': 2_000, 'grpc.keepalive_timeout_ms': 2_000, interceptors });
   for (const s of services) server.addService(serviceClient(s.file, s.service).service, s.impl);
   let health: HealthStatus = 'SERVING';
   server.addService(serviceClient('health.proto', 'grpc.health.v1.Health').service, {
@@ -36,7 +45,7 @@ export async function startGrpcServer(
     },
   });
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${bindAddress}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${bindAddress}:${port}`, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
     port: bound,

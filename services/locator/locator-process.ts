@@ -4,14 +4,16 @@
  */
 import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
+import { LOCATOR_POLICY } from '../grpc/call-policy';
+import type { InternalTls } from '../grpc/internal-tls';
 import { startGrpcServer } from '../grpc/server';
 import { createLocatorService } from './locator-service';
 
 export interface LocatorProcess { port: number; close(): Promise<void> }
 
-export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger }): Promise<LocatorProcess> {
+export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger; tls?: InternalTls }): Promise<LocatorProcess> {
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 4, log: o.log });
-  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data, o.log) }]);
+  const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data, o.log) }], o.tls ? { tls: o.tls, policy: LOCATOR_POLICY, log: o.log } : undefined);
   o.log.info({ port: server.port }, 'locator.ready');
   return {
     port: server.port,

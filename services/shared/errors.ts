@@ -52,6 +52,7 @@ export const E = defineErrors({
   TOKEN_EXPIRED: { code: 2004, retry: false, grpc: 'UNAUTHENTICATED', description: 'The token has expired (or is not valid yet), beyond the allowed clock skew; get a new one.' },
   TOKEN_CLAIMS_REJECTED: { code: 2005, retry: false, grpc: 'UNAUTHENTICATED', description: 'The token was signed correctly but its issuer, audience or subject is not accepted.' },
   TOKEN_KEY_UNKNOWN: { code: 2006, retry: true, grpc: 'UNAUTHENTICATED', description: 'No configured key matches the token\'s key id (kid); keys may be rotating, retry shortly.' },
+  INTERNAL_CALLER_FORBIDDEN: { code: 2010, retry: false, grpc: 'PERMISSION_DENIED', description: 'An internal call came from a certificate whose role (its urn:adama:role URI) may not call this method, or that names no role.' },
 
   // 3xxx: spaces, documents and the sandbox
   SPACE_NOT_FOUND: { code: 3001, retry: false, grpc: 'NOT_FOUND', description: 'No space with that name is deployed.' },

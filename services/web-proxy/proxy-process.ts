@@ -4,6 +4,7 @@
  * table leases (the gossip sidecar replaces this as the primary source later, behind the same
  * `Membership` interface); documents are routed over gRPC by `RoutingHostClient`.
  */
+import type { InternalTls } from '../grpc/internal-tls';
 import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
@@ -32,6 +33,8 @@ export interface ProxyProcessOptions {
   gossipAddress?: string;
   /** Keys, anonymous policy, Redis, origins, TLS; anonymous identities are refused unless enabled here. */
   edge?: Partial<EdgeConfig>;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
 }
 
 export interface ProxyProcess { url: string; wsUrl: string; port: number; metricsPort: number | undefined; routing: RoutingHostClient; close(): Promise<void> }
@@ -45,11 +48,11 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 2, log: o.log });
   const leases = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
   await leases.ready;
-  const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases }) : leases;
+  const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases, tls: o.tls }) : leases;
   await membership.ready;
   membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));
   const routing = new RoutingHostClient({
-    membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000,
+    membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000, tls: o.tls,
     events: { routed: (kind) => metrics.routingDecisions.add(1, { kind }), redirected: () => metrics.redirects.add(1) },
   });
   const edge = await startEdge({ edge: edgeConfig, proxy: config, log: o.log, metrics });

@@ -6,6 +6,7 @@
  * over at once. Routing is only a guess that makes things fast; the host's findbind and the fenced
  * append are what make them correct.
  */
+import type { InternalTls } from '../grpc/internal-tls';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
@@ -31,6 +32,8 @@ export interface RoutingHostClientOptions {
   /** How long a host whose connection broke is skipped, unless membership proves it back (ms). */
   suspectForMs: number;
   events?: RoutingEvents;
+  /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
+  tls?: InternalTls;
 }
 
 /** Redirects followed and hosts tried for one request before giving up with a retryable error. */
@@ -130,7 +133,7 @@ export class RoutingHostClient implements HostClient {
     const member = this.o.membership.current().find((h) => h.id === hostId);
     if (!member) return undefined;
     const conn = new HostConnection({
-      hostId, address: member.address, log: this.o.log, maxBatch: this.o.maxBatch, maxQueued: this.o.maxQueued,
+      hostId, address: member.address, log: this.o.log, maxBatch: this.o.maxBatch, maxQueued: this.o.maxQueued, tls: this.o.tls,
       onDead: (c) => {
         if (this.connections.get(hostId) === c) this.connections.delete(hostId);
         this.suspect(hostId);

@@ -4,7 +4,7 @@ import { ARCHIVER_DEFAULTS } from '../../archiver/archiver-plan';
 import { startArchiverProcess } from '../../archiver/archiver-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, telemetryFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
@@ -22,6 +22,7 @@ const flags: FlagSpec = {
   'worker-id': { help: 'names this replica’s claims (default <hostname>-<pid>)' },
   port: { default: '7300', help: 'admin gRPC port (0 picks a free one)' },
   bind: { default: '127.0.0.1', help: 'interface for the admin gRPC' },
+  ...INTERNAL_TLS_FLAGS,
 };
 
 export const archiverCommand: Command = {
@@ -41,7 +42,7 @@ export const archiverCommand: Command = {
         batchSize: f.int('batch-size', 1), claimLeaseMs: f.int('claim-lease-ms', 1), idlePollMs: f.int('idle-poll-ms'),
         gcGraceMs: f.int('gc-grace-ms'), gcIntervalMs: f.int('gc-interval-ms'), backoffMaxMs: f.int('backoff-max-ms'),
       },
-      log, telemetry: telemetryFlags(f),
+      log, telemetry: telemetryFlags(f), tls: internalTlsFlags(f, log),
     });
     log.info({ port: proc.port, workerId: proc.workerId, metricsPort: proc.metricsPort }, 'archiver.ready');
     return runUntilSignal(() => proc.close(), log, 30_000);

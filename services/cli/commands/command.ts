@@ -1,6 +1,9 @@
 /** @module command — the shape of one `adama` subcommand. */
 import type { FlagSpec, ParsedFlags } from '../options';
+import { existsSync } from 'node:fs';
 import type { TelemetryOptions } from '../../shared/telemetry';
+import type { Logger } from '../../shared/log';
+import { DEFAULT_TLS_REFRESH_MS, INSECURE_INTERNAL, type InternalTls } from '../../grpc/internal-tls';
 
 export interface Command {
   name: string;
@@ -27,4 +30,39 @@ export function telemetryFlags(f: ParsedFlags): Pick<TelemetryOptions, 'metricsP
     out.otlpTracesUrl = traces;
   }
   return out;
+}
+
+/** mTLS between the tiers (services/grpc/internal-tls.ts): this process's certificate and the cluster's CA. */
+export const INTERNAL_TLS_FLAGS = {
+  'internal-tls-ca': { help: 'CA bundle (PEM) of internal certificates; with --internal-tls-cert and --internal-tls-key turns on mTLS between tiers' },
+  'internal-tls-cert': { help: "this process's certificate (PEM) naming its role (urn:adama:role:<role>)" },
+  'internal-tls-key': { help: 'private key (PEM) of --internal-tls-cert' },
+  'internal-tls-refresh-ms': { default: String(DEFAULT_TLS_REFRESH_MS), help: 'how often the certificate files are read again, so a rotation needs no restart' },
+  'insecure-internal': { default: 'false', help: 'true: plaintext internal gRPC with no caller authorization (logged as a warning at start)' },
+};
+
+/**
+ * The InternalTls the flags ask for. Certificates need all three files; plaintext is what runs
+ * without them, and it is logged as a warning (event `internal.insecure`) at every start so that
+ * nobody runs it without knowing.
+ */
+export function internalTlsFlags(f: ParsedFlags, log: Logger): InternalTls {
+  const files = { caFile: f.get('internal-tls-ca'), certFile: f.get('internal-tls-cert'), keyFile: f.get('internal-tls-key') };
+  const given = Object.values(files).filter((v) => v !== undefined && v !== '').length;
+  const insecure = f.get('insecure-internal');
+  if (insecure !== 'true' && insecure !== 'false') throw new Error(`--insecure-internal must be true or false, got ${insecure}`);
+  if (given > 0) {
+    if (given < 3) throw new Error('--internal-tls-ca, --internal-tls-cert and --internal-tls-key go together: give all three (or none, with --insecure-internal true)');
+    if (insecure === 'true') throw new Error('--insecure-internal true contradicts --internal-tls-ca/--internal-tls-cert/--internal-tls-key: choose one');
+    for (const [flag, path] of [['internal-tls-ca', files.caFile], ['internal-tls-cert', files.certFile], ['internal-tls-key', files.keyFile]] as const) {
+      if (!existsSync(path!)) throw new Error(`--${flag}: no file at ${path}`);
+    }
+    return { mode: 'mtls', caFile: files.caFile!, certFile: files.certFile!, keyFile: files.keyFile!, refreshMs: f.int('internal-tls-refresh-ms', 100) };
+  }
+  log.warn({
+    explicit: insecure === 'true',
+    hint: insecure === 'true' ? 'internal gRPC is plaintext and unauthorized, as --insecure-internal true asks'
+      : 'internal gRPC is plaintext and unauthorized: give --internal-tls-ca, --internal-tls-cert and --internal-tls-key (adama cert makes them), or --insecure-internal true to say this is intended',
+  }, 'internal.insecure');
+  return INSECURE_INTERNAL;
 }

@@ -10,7 +10,7 @@ import { startSidecar } from '../../gossip/sidecar';
 import { formatSimulationTable, runSimulation } from '../../gossip/simulation';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import type { Command } from './command';
+import { INTERNAL_TLS_FLAGS, internalTlsFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   id: { help: 'member id (the host id for a host\'s sidecar)' },
@@ -32,6 +32,7 @@ const flags: FlagSpec = {
   members: { default: '10,100,1000', help: 'simulate: member counts' },
   loss: { default: '0,0.01', help: 'simulate: loss rates' },
   seed: { default: '1', help: 'simulate: RNG seed' },
+  ...INTERNAL_TLS_FLAGS,
 };
 
 export const gossipCommand: Command = {
@@ -63,6 +64,7 @@ export const gossipCommand: Command = {
       bindAddress: f.get('bind')!, port: f.int('port', 0, 65535), advertise: f.get('advertise'),
       seeds: f.get('seeds')!.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
       healthAddress: f.get('health'), healthTimeoutMs: f.int('health-timeout-ms', 1), leaveGraceMs: f.int('leave-grace-ms', 0),
+      tls: internalTlsFlags(f, log),
     });
     return runUntilSignal(() => sidecar.close(), log, 10_000);
   },

@@ -12,7 +12,8 @@ import { hostAdminClient } from '../../grpc/host-admin-client';
 import { startHostProcess } from '../../adama-host/host-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import type { InternalTls } from '../../grpc/internal-tls';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
@@ -26,6 +27,7 @@ const flags: FlagSpec = {
   ...METRICS_FLAGS,
   'object-store': { help: 'restore archived documents from fs:<dir> or s3://bucket/prefix' },
   gossip: { help: 'host:port of the local gossip sidecar (primary membership)' },
+  ...INTERNAL_TLS_FLAGS,
 };
 
 export const hostCommand: Command = {
@@ -36,27 +38,30 @@ export const hostCommand: Command = {
     const f = parseFlags(args, flags);
     const [verb, id] = f.positionals;
     const target = f.get('target');
-    if (verb === 'drain-self') return drainSelfAt(target ?? `127.0.0.1:${f.int('port', 1, 65535)}`, f.int('timeout-ms', 1, MAX_UINT32));
+    // The admin verbs present --internal-tls-cert: an operator or admin certificate, or (drain-self) the host's own.
+    const adminTls = (): InternalTls => internalTlsFlags(f, silentLogger);
+    if (verb === 'drain-self') return drainSelfAt(target ?? `127.0.0.1:${f.int('port', 1, 65535)}`, f.int('timeout-ms', 1, MAX_UINT32), adminTls());
     if ((verb === 'status' || verb === 'undrain') && target !== undefined) {
       if (id !== undefined) throw new Error(`usage: adama host ${verb} <host-id> | adama host ${verb} --target <host:port>`);
-      return verb === 'status' ? statusAt(target) : undrainAt(target);
+      return verb === 'status' ? statusAt(target, adminTls()) : undrainAt(target, adminTls());
     }
     if (verb === 'undrain') {
       if (!id) throw new Error('usage: adama host undrain <host-id> | --target <host:port>');
-      return undrainById(id, f.get('database-url')!);
+      return undrainById(id, f.get('database-url')!, adminTls());
     }
     if (verb === 'drain' || verb === 'status') {
       if (!id) throw new Error(`usage: adama host ${verb} <host-id>${verb === 'status' ? ' | --target <host:port>' : ''}`);
-      return adminCall(verb, id, f.get('database-url')!, f.int('timeout-ms', 1, MAX_UINT32));
+      return adminCall(verb, id, f.get('database-url')!, f.int('timeout-ms', 1, MAX_UINT32), adminTls());
     }
     if (verb !== undefined) throw new Error(`unknown host verb ${verb}`);
     const port = f.int('port', 0, 65535);
     const hostId = f.get('host-id') ?? `${hostname()}-${port}`;
     const log = createLogger('host').child({ host: hostId });
+    const tls = internalTlsFlags(f, log);
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
       advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),
-      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'),
+      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'), tls,
     });
     log.info({ host: hostId, address: proc.address, port: proc.port }, 'host.listening');
     return runUntilSignal(() => proc.close(), log, 60_000);
@@ -67,12 +72,12 @@ export const hostCommand: Command = {
 const MAX_UINT32 = 0xffff_ffff;
 
 /** Finds the host's address in the hosts table, then calls its admin RPC. */
-async function adminCall(verb: 'drain' | 'status', hostId: string, databaseUrl: string, timeoutMs: number): Promise<number> {
+async function adminCall(verb: 'drain' | 'status', hostId: string, databaseUrl: string, timeoutMs: number, tls: InternalTls): Promise<number> {
   const storage = await openStorage({ databaseUrl, poolSize: 1, log: silentLogger });
   const lease = (await storage.data.liveHosts()).find((h) => h.hostId === hostId);
   await storage.close();
   if (!lease) { process.stderr.write(`adama: no live host ${hostId} in the hosts table\n`); return 1; }
-  const client = hostAdminClient(lease.address);
+  const client = hostAdminClient(lease.address, tls);
   try {
     const reply = verb === 'status' ? await client.status() : await client.drain(timeoutMs, 5_000);
     process.stdout.write(`${JSON.stringify({ host: hostId, ...reply })}\n`);
@@ -87,8 +92,8 @@ async function adminCall(verb: 'drain' | 'status', hostId: string, databaseUrl: 
  * not listening has already stopped (its SIGTERM drain ran, or it crashed and its lease will
  * expire), so there is nothing left to drain and the hook must not report a failure.
  */
-async function drainSelfAt(target: string, timeoutMs: number): Promise<number> {
-  const outcome = await drainSelf(target, timeoutMs);
+async function drainSelfAt(target: string, timeoutMs: number, tls: InternalTls): Promise<number> {
+  const outcome = await drainSelf(target, timeoutMs, tls);
   if (!outcome.reachable) {
     process.stderr.write(`adama host drain-self: no host listening at ${target} (${outcome.reason}); already stopped, nothing to drain\n`);
     process.stdout.write(`${JSON.stringify({ target, reachable: false })}\n`);
@@ -99,16 +104,16 @@ async function drainSelfAt(target: string, timeoutMs: number): Promise<number> {
 }
 
 /** A drained host's lease has ended, but its row keeps the address it last registered. */
-async function undrainById(hostId: string, databaseUrl: string): Promise<number> {
+async function undrainById(hostId: string, databaseUrl: string, tls: InternalTls): Promise<number> {
   const storage = await openStorage({ databaseUrl, poolSize: 1, log: silentLogger });
   const address = await storage.data.hostAddress(hostId);
   await storage.close();
   if (address === null) { process.stderr.write(`adama: host ${hostId} has never registered; use --target <host:port>\n`); return 1; }
-  return undrainAt(address);
+  return undrainAt(address, tls);
 }
 
-async function undrainAt(target: string): Promise<number> {
-  const client = hostAdminClient(target);
+async function undrainAt(target: string, tls: InternalTls): Promise<number> {
+  const client = hostAdminClient(target, tls);
   try {
     process.stdout.write(`${JSON.stringify({ target, ...await client.cancelDrain() })}\n`);
     return 0;
@@ -117,8 +122,8 @@ async function undrainAt(target: string): Promise<number> {
   }
 }
 
-async function statusAt(target: string): Promise<number> {
-  const client = hostAdminClient(target);
+async function statusAt(target: string, tls: InternalTls): Promise<number> {
+  const client = hostAdminClient(target, tls);
   try {
     process.stdout.write(`${JSON.stringify({ target, ...await client.status() })}\n`);
     return 0;

@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/log';
 import { startProxyProcess } from '../../web-proxy/proxy-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, telemetryFlags, type Command } from './command';
 import { EDGE_FLAGS, edgeFlags } from './edge-flags';
 
 const flags: FlagSpec = {
@@ -16,6 +16,7 @@ const flags: FlagSpec = {
   ...METRICS_FLAGS,
   gossip: { help: 'host:port of the local gossip sidecar (primary membership; the hosts table is the fallback)' },
   ...EDGE_FLAGS,
+  ...INTERNAL_TLS_FLAGS,
 };
 
 export const proxyCommand: Command = {
@@ -27,7 +28,7 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f) });
+    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f), tls: internalTlsFlags(f, log) });
     log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },
