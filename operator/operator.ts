@@ -11,6 +11,7 @@ import { startTelemetry, type Telemetry } from '../services/shared/telemetry';
 import { Controller, DEFAULT_INFORMER_TIMINGS, type InformerTimings } from './controller/controller';
 import { KubeEventRecorder } from './controller/event-recorder';
 import { GrpcHostProbe, type HostProbe } from './controller/host-probe';
+import type { InternalTls } from '../services/grpc/internal-tls';
 import type { KubeClient } from './kube/kube-client';
 import { DEFAULT_LEADER_TIMINGS, LeaderElector, type LeaderConfig, type LostReason } from './runtime/leader-election';
 import type { BackoffConfig } from './runtime/work-queue';
@@ -36,6 +37,8 @@ export interface OperatorOptions {
   backoff?: BackoffConfig;
   drainPollMs?: number;
   probe?: HostProbe;
+  /** The operator's certificate for hosts that require mTLS; plaintext when absent. */
+  internalTls?: InternalTls;
   onLostLeadership?: (reason: LostReason) => void;
 }
 
@@ -58,7 +61,7 @@ export const LEASE_NAME = 'adama-operator-leader';
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
   const clock = o.clock ?? systemClock;
   const log = o.log;
-  const probe = o.probe ?? new GrpcHostProbe();
+  const probe = o.probe ?? new GrpcHostProbe(undefined, o.internalTls);
   let controller: Controller | undefined;
   let controllerStop: Promise<void> = Promise.resolve();
   let closing = false;

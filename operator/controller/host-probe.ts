@@ -6,6 +6,7 @@
  * treats as "look again", never as "empty".
  */
 import { hostAdminClient, type HostAdminClient } from '../../services/grpc/host-admin-client';
+import type { InternalTls } from '../../services/grpc/internal-tls';
 
 export interface HostReport {
   draining: boolean;
@@ -28,7 +29,8 @@ const MAX_CLIENTS = 256;
 export class GrpcHostProbe implements HostProbe {
   private readonly clients = new Map<string, HostAdminClient>();
 
-  constructor(private readonly deadlineMs = 2_000) {}
+  /** `tls`: the operator's certificate when hosts require mTLS (services/grpc/internal-tls.ts). */
+  constructor(private readonly deadlineMs = 2_000, private readonly tls?: InternalTls) {}
 
   async status(address: string): Promise<HostReport | undefined> {
     try {
@@ -65,7 +67,7 @@ export class GrpcHostProbe implements HostProbe {
         client.close();
         this.clients.delete(oldest);
       }
-      c = hostAdminClient(address);
+      c = hostAdminClient(address, this.tls);
       this.clients.set(address, c);
     }
     return c;

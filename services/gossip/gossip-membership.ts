@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { serviceClient } from '../grpc/load-proto';
 import type { Logger } from '../shared/log';
-import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
+import { internalChannel, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import type { Membership } from '../routing/membership';
 import { StaticMembership } from '../routing/lease-membership';
 import type { RoutingHost } from '../routing/rendezvous';
@@ -40,7 +40,7 @@ export function hostsFromWatch(members: readonly WatchedMember[]): RoutingHost[]
 export function connectGossipMembership(o: GossipMembershipOptions): Membership & { ready: Promise<void> } {
   const view = new StaticMembership(o.fallback.current(), o.log);
   const Local = serviceClient('gossip.proto', 'adama.gossip.v1.GossipLocal');
-  const client = new Local(o.address, channelCredentials(o.tls ?? INSECURE_INTERNAL, 'gossip')) as unknown as grpc.Client & { Watch(req: object): grpc.ClientReadableStream<{ members: WatchedMember[] }> };
+  const client = new Local(o.address, ...internalChannel(o.tls ?? INSECURE_INTERNAL, 'gossip')) as unknown as grpc.Client & { Watch(req: object): grpc.ClientReadableStream<{ members: WatchedMember[] }> };
   let onGossip = false;
   let closed = false;
   let call: grpc.ClientReadableStream<{ members: WatchedMember[] }> | undefined;

@@ -5,7 +5,7 @@
  * a dead peer is exactly what the detector is for. A client unused for `clientIdleMs` is closed
  * (peers come and go: pods get new addresses), so the cache holds the live cluster, not history.
  */
-import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
+import { internalChannel, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import * as grpc from '@grpc/grpc-js';
 import { serviceClient } from '../grpc/load-proto';
 import type { Logger } from '../shared/log';
@@ -26,7 +26,7 @@ export const GOSSIP_CLIENT_IDLE_MS = 30_000;
 
 /** `address` is read lazily: the server's port is known only after it binds, and it binds with our peer service. */
 export function createGrpcTransport(o: { address: () => string; log: Logger; pushDeadlineMs: number; clientIdleMs?: number; nowMs?: () => number; tls?: InternalTls }): GrpcTransport {
-  const credentials = channelCredentials(o.tls ?? INSECURE_INTERNAL, 'gossip');
+  const channel = internalChannel(o.tls ?? INSECURE_INTERNAL, 'gossip', { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1_000 });
   const Peer = serviceClient('gossip.proto', 'adama.gossip.v1.GossipPeer');
   const idleMs = o.clientIdleMs ?? GOSSIP_CLIENT_IDLE_MS;
   const now = o.nowMs ?? Date.now;
@@ -46,7 +46,7 @@ export function createGrpcTransport(o: { address: () => string; log: Logger; pus
     sweep(t);
     let e = clients.get(to);
     if (!e) {
-      e = { client: new Peer(to, credentials, { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1_000 }), usedAtMs: t };
+      e = { client: new Peer(to, ...channel), usedAtMs: t };
       clients.set(to, e);
     }
     e.usedAtMs = t;

@@ -6,7 +6,7 @@
  * departure, so it leaves membership in one round instead of after the failure timeout.
  */
 import * as grpc from '@grpc/grpc-js';
-import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
+import { internalChannel, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import { serviceClient } from '../grpc/load-proto';
 
 export type HealthResult = 'serving' | 'not_serving' | 'failed';
@@ -15,7 +15,7 @@ export interface HealthProbe { check(timeoutMs: number): Promise<HealthResult>; 
 
 export function createHealthProbe(address: string, tls: InternalTls = INSECURE_INTERNAL): HealthProbe {
   const Health = serviceClient('health.proto', 'grpc.health.v1.Health');
-  const client = new Health(address, channelCredentials(tls, 'host'), { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 }) as unknown as grpc.Client & {
+  const client = new Health(address, ...internalChannel(tls, 'host', { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 })) as unknown as grpc.Client & {
     Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
   };
   return {

@@ -10,8 +10,7 @@
  * names given, for tools that still check host names.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { ROLE_URI_PREFIX, type InternalRole } from './internal-tls';
@@ -79,37 +78,38 @@ export function issueCertificate(ca: CertificateAuthority, role: InternalRole, o
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
-async function writePrivate(path: string, text: string): Promise<void> {
-  await writeFile(path, text, { mode: 0o600 });
-  await chmod(path, 0o600);
+function writePrivate(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }
 
 /** Writes `cert`/`key` of `role` into `dir` (replacing what is there: a rotation). */
-export async function writeRoleCertificate(dir: string, role: InternalRole, pair: { certPem: string; keyPem: string }): Promise<void> {
-  // Key first: a reader that sees the new certificate must never pair it with the old key.
-  await writePrivate(join(dir, `${keyFile(role)}.next`), pair.keyPem);
-  await writeFile(join(dir, `${certFile(role)}.next`), pair.certPem);
-  await rename(join(dir, `${keyFile(role)}.next`), join(dir, keyFile(role)));
-  await rename(join(dir, `${certFile(role)}.next`), join(dir, certFile(role)));
+export function writeRoleCertificate(dir: string, role: InternalRole, pair: { certPem: string; keyPem: string }): void {
+  // Each file replaced by a rename, so a reader never sees half a file.
+  writePrivate(join(dir, `${keyFile(role)}.next`), pair.keyPem);
+  writeFileSync(join(dir, `${certFile(role)}.next`), pair.certPem);
+  renameSync(join(dir, `${keyFile(role)}.next`), join(dir, keyFile(role)));
+  renameSync(join(dir, `${certFile(role)}.next`), join(dir, certFile(role)));
 }
 
 /**
  * The CA of `dir` (created on first use) and a certificate for every role in `roles` that has
- * none yet (or every one with `reissue`). Returns the CA, for issuing more.
+ * none yet (or every one with `reissue`). Returns the CA, for issuing more. Synchronous: it runs
+ * once, before a process or a test serves anything (about 0.2 s per key).
  */
-export async function ensureDevPki(dir: string, roles: readonly InternalRole[], o: { names?: readonly string[]; reissue?: boolean } = {}): Promise<CertificateAuthority> {
-  await mkdir(dir, { recursive: true });
+export function ensureDevPki(dir: string, roles: readonly InternalRole[], o: { names?: readonly string[]; reissue?: boolean } = {}): CertificateAuthority {
+  mkdirSync(dir, { recursive: true });
   let ca: CertificateAuthority;
   if (existsSync(join(dir, CA_FILE)) && existsSync(join(dir, CA_KEY_FILE))) {
-    ca = { certPem: await readFile(join(dir, CA_FILE), 'utf8'), keyPem: await readFile(join(dir, CA_KEY_FILE), 'utf8') };
+    ca = { certPem: readFileSync(join(dir, CA_FILE), 'utf8'), keyPem: readFileSync(join(dir, CA_KEY_FILE), 'utf8') };
   } else {
     ca = createCertificateAuthority();
-    await writePrivate(join(dir, CA_KEY_FILE), ca.keyPem);
-    await writeFile(join(dir, CA_FILE), ca.certPem);
+    writePrivate(join(dir, CA_KEY_FILE), ca.keyPem);
+    writeFileSync(join(dir, CA_FILE), ca.certPem);
   }
   for (const role of roles) {
     if (!o.reissue && existsSync(join(dir, certFile(role))) && existsSync(join(dir, keyFile(role)))) continue;
-    await writeRoleCertificate(dir, role, issueCertificate(ca, role, { names: o.names }));
+    writeRoleCertificate(dir, role, issueCertificate(ca, role, { names: o.names }));
   }
   return ca;
 }

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CancelDrainReply, DrainReply, StatusReply } from './host-messages';
-import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from './internal-tls';
+import { internalChannel, INSECURE_INTERNAL, type InternalTls } from './internal-tls';
 import { serviceClient } from './load-proto';
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply: unknown) => void) => void;
@@ -24,7 +24,7 @@ let Host: grpc.ServiceClientConstructor | undefined;
 /** `tls`: the caller's certificate (operator, admin, or a host draining itself over loopback). */
 export function hostAdminClient(address: string, tls: InternalTls = INSECURE_INTERNAL): HostAdminClient {
   Host ??= serviceClient('host.proto', 'adama.host.v1.Host');
-  const client = new Host(address, channelCredentials(tls, 'host')) as unknown as Record<string, Unary> & grpc.Client;
+  const client = new Host(address, ...internalChannel(tls, 'host')) as unknown as Record<string, Unary> & grpc.Client;
   const call = <T>(method: string, req: unknown, deadlineMs: number) => new Promise<T>((resolve, reject) => {
     client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
   });

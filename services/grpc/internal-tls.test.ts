@@ -46,8 +46,8 @@ describe('internalTlsFlags', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const resolve = (args: string[], log: Logger = silentLogger) => internalTlsFlags(parseFlags(args, INTERNAL_TLS_FLAGS, {}), log);
 
-  it('turns on mTLS with all three files, and refuses a partial or contradictory set', async () => {
-    await ensureDevPki(dir, ['host']);
+  it('turns on mTLS with all three files, and refuses a partial or contradictory set', () => {
+    ensureDevPki(dir, ['host']);
     const files = ['--internal-tls-ca', join(dir, 'ca.pem'), '--internal-tls-cert', join(dir, 'host.pem'), '--internal-tls-key', join(dir, 'host-key.pem')];
     expect(resolve(files)).toMatchObject({ mode: 'mtls', certFile: join(dir, 'host.pem') });
     expect(() => resolve(files.slice(0, 4))).toThrow(/go together/);

@@ -63,14 +63,52 @@ export function rolesOf(cert: Pick<PeerCertificate, 'subjectaltname'> | undefine
   return roles;
 }
 
+/**
+ * Reads the files of `tls` through its shared watcher and resolves once both the CA and the
+ * identity are in, with a release to call once the server or channel using them holds its own
+ * reference. Servers need this: until grpc-js's watcher has read the files, a server answers
+ * handshakes with no certificate at all, and a proxy that connects in that moment would suspect
+ * a host that is only starting. Rejects when a file cannot be read.
+ */
+export function loadCertificates(tls: Extract<InternalTls, { mode: 'mtls' }>, timeoutMs = 10_000): Promise<() => void> {
+  const p = providerFor(tls);
+  return new Promise((resolve, reject) => {
+    let ca: boolean | undefined;
+    let identity: boolean | undefined;
+    const release = (): void => { p.removeCaCertificateListener(onCa); p.removeIdentityCertificateListener(onIdentity); };
+    const timer = setTimeout(() => { release(); reject(new Error(`internal TLS: certificate files not read within ${timeoutMs} ms`)); }, timeoutMs);
+    const settle = (): void => {
+      if (ca === undefined || identity === undefined) return;
+      clearTimeout(timer);
+      if (ca && identity) { resolve(release); return; }
+      release();
+      reject(new Error(`internal TLS: cannot read ${ca ? '' : `--internal-tls-ca ${tls.caFile} `}${identity ? '' : `--internal-tls-cert ${tls.certFile} / --internal-tls-key ${tls.keyFile}`}`.trim()));
+    };
+    const onCa = (u: unknown): void => { ca = u !== null; settle(); };
+    const onIdentity = (u: unknown): void => { identity = u !== null; settle(); };
+    p.addCaCertificateListener(onCa);
+    p.addIdentityCertificateListener(onIdentity);
+  });
+}
+
 export function serverCredentials(tls: InternalTls): grpc.ServerCredentials {
   if (tls.mode === 'insecure') return grpc.ServerCredentials.createInsecure();
   const p = providerFor(tls);
   return grpc.experimental.createCertificateProviderServerCredentials(p, p, true);
 }
 
-/** Credentials for a channel to a server that must hold `serverRole`. */
-export function channelCredentials(tls: InternalTls, serverRole: InternalRole): grpc.ChannelCredentials {
+/**
+ * The name a TLS client sends as SNI. Servers are checked by role, not by name, and Node refuses
+ * an IP address as SNI (DEP0123), so every internal channel names this instead of its target.
+ */
+const INTERNAL_SERVER_NAME = 'adama.internal';
+
+/** Credentials and options for a channel to a server that must hold `serverRole`: `new Client(address, ...internalChannel(...))`. */
+export function internalChannel(tls: InternalTls, serverRole: InternalRole, options: grpc.ChannelOptions = {}): [grpc.ChannelCredentials, grpc.ChannelOptions] {
+  return [channelCredentials(tls, serverRole), tls.mode === 'mtls' ? { ...options, 'grpc.ssl_target_name_override': INTERNAL_SERVER_NAME } : options];
+}
+
+function channelCredentials(tls: InternalTls, serverRole: InternalRole): grpc.ChannelCredentials {
   if (tls.mode === 'insecure') return grpc.credentials.createInsecure();
   const p = providerFor(tls);
   return grpc.experimental.createCertificateProviderChannelCredentials(p, p, {

@@ -9,7 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../shared/log';
-import { authorizeByRole, INSECURE_INTERNAL, serverCredentials, type InternalTls, type MethodPolicy } from './internal-tls';
+import { authorizeByRole, INSECURE_INTERNAL, loadCertificates, serverCredentials, type InternalTls, type MethodPolicy } from './internal-tls';
 import { serviceClient } from './load-proto';
 
 export type HealthStatus = 'SERVING' | 'NOT_SERVING';
@@ -44,9 +44,16 @@ export async function startGrpcServer(
       cb(null, { status: call.request?.service === LIVENESS_SERVICE ? 'SERVING' : health });
     },
   });
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${bindAddress}:${port}`, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p)));
-  });
+  // Certificates read before the port opens: a server without them would fail its first handshakes.
+  const release = tls.mode === 'mtls' ? await loadCertificates(tls) : () => undefined;
+  let bound: number;
+  try {
+    bound = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${bindAddress}:${port}`, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+  } finally {
+    release();
+  }
   return {
     port: bound,
     setHealth(status) { health = status; },

@@ -6,7 +6,7 @@
  * every stream is closed with it (retryable), so each ProxyStream re-attaches through routing.
  */
 import * as grpc from '@grpc/grpc-js';
-import { channelCredentials, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
+import { internalChannel, INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import { AdamaError, E, fromErrorBody, isAdamaError, type ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
@@ -53,7 +53,7 @@ export class HostConnection implements HostClient {
   constructor(private readonly o: HostConnectionOptions) {
     this.hostId = o.hostId;
     const Client = serviceClient('host.proto', 'adama.host.v1.Host');
-    this.client = new Client(o.address, channelCredentials(o.tls ?? INSECURE_INTERNAL, 'host'), CHANNEL_OPTIONS);
+    this.client = new Client(o.address, ...internalChannel(o.tls ?? INSECURE_INTERNAL, 'host', CHANNEL_OPTIONS));
     // We read grouped deltas (one envelope per distinct delta, listing its streams); a host that
     // does not know the key ignores it and sends one envelope per stream, which we read too.
     const metadata = new grpc.Metadata();

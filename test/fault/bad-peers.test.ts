@@ -12,6 +12,7 @@ import { HostConnection } from '../../services/web-proxy/host-connection';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { encodeBatch, RawMultiplex, ViewWatcher } from '../support/host-rpc';
+import { testTls } from '../support/internal-pki';
 
 type ChatView = { messages: { text: string }[]; present: Record<string, number> };
 const who = (agent: string) => ({ agent, authority: 'anonymous' });
@@ -25,7 +26,7 @@ describe('an adama-host process facing misbehaving peers', () => {
   let address: string;
   let conn: HostConnection;
   let probes = 0;
-  const connect = () => new HostConnection({ hostId: 'host-1', address, log: silentLogger, maxBatch: 64, maxQueued: 10_000, onDead: () => undefined });
+  const connect = () => new HostConnection({ hostId: 'host-1', address, log: silentLogger, maxBatch: 64, maxQueued: 10_000, onDead: () => undefined, tls: testTls('proxy') });
   /** A viewer on `key` through the well-behaved connection, once it sees itself present. */
   const watch = async (key: string, agent = 'watcher') => {
     await conn.createDocument({ space: 'chat', key }, who('creator'), {}).catch(() => undefined);
@@ -36,7 +37,7 @@ describe('an adama-host process facing misbehaving peers', () => {
   };
   /** The host answers Status and serves a fresh connection end to end. */
   const stillServing = async () => {
-    const admin = hostAdminClient(address);
+    const admin = hostAdminClient(address, testTls('admin'));
     expect(await admin.status()).toMatchObject({ host_id: 'host-1', draining: false });
     admin.close();
     const fresh = connect();
@@ -137,7 +138,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     expect((await c.proxies[0]!.exited).signal).toBe('SIGKILL');
     await sink.until(absent('ghost'));
 
-    const admin = hostAdminClient(address);
+    const admin = hostAdminClient(address, testTls('admin'));
     expect((await admin.status()).documents_loaded).toBeGreaterThan(0);
     admin.close();
     await stream.send('say', { text: 'after the ghost' }, undefined);

@@ -11,6 +11,7 @@ import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
 import { busiestHost, expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { ViewWatcher } from '../support/host-rpc';
+import { testTls } from '../support/internal-pki';
 
 type ChatView = { messages: { author: string; text: string }[] };
 const DOCS = 10;
@@ -32,7 +33,7 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
     const { host: victim } = await busiestHost(c, DOCS);
     expect(await c.storage.data.listByHost(victim)).not.toHaveLength(0);
     const address = (await c.storage.data.liveHosts()).find((h) => h.hostId === victim)!.address;
-    const admin = hostAdminClient(address);
+    const admin = hostAdminClient(address, testTls('admin'));
 
     let warmedUp = 0;
     let releaseDrain!: () => void;
@@ -77,8 +78,8 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
 
   it('leaves the drained host refusing new documents and streams, and saying so in Status', async () => {
     const live = (await c.storage.data.liveHosts())[0]!;
-    const admin = hostAdminClient(live.address);
-    const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
+    const admin = hostAdminClient(live.address, testTls('admin'));
+    const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined, tls: testTls('proxy') });
     await conn.createDocument({ space: 'chat', key: 'before-drain' }, who, {});
     expect(await admin.drain(30_000)).toEqual({ documents_remaining: 0, drained: true });
 
@@ -94,8 +95,8 @@ describe('drain of a host under load (3 hosts, 1 proxy, separate processes)', ()
 
   it('answers a send on a stream the drain closed with a retryable failure, so the proxy re-sends after re-attaching', async () => {
     const live = (await c.storage.data.liveHosts())[0]!;
-    const admin = hostAdminClient(live.address);
-    const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
+    const admin = hostAdminClient(live.address, testTls('admin'));
+    const conn = new HostConnection({ hostId: live.hostId, address: live.address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined, tls: testTls('proxy') });
     await conn.createDocument({ space: 'chat', key: 'closed-under-send' }, who, {});
     const sink = new ViewWatcher();
     const stream = await conn.openStream({ space: 'chat', key: 'closed-under-send' }, who, { viewerState: {} }, sink);

@@ -10,6 +10,7 @@
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
 import { startGossipCluster, type GossipCluster } from '../support/gossip-cluster';
+import { testTls } from '../support/internal-pki';
 
 const ROUTED_BOUND_MS = 20_000;
 
@@ -47,7 +48,7 @@ describe('hosts rejoin routing under their old id (3 hosts, 2 proxies, gossip si
   it('drain, then restart each host in turn under its old id: every host serves again', async () => {
     for (const id of ['host-1', 'host-2', 'host-3']) {
       const { address } = c.hosts.get(id)!;
-      const admin = hostAdminClient(address);
+      const admin = hostAdminClient(address, testTls('admin'));
       expect(await admin.drain(30_000)).toEqual({ documents_remaining: 0, drained: true });
       admin.close();
       await c.untilProxiesSee(2, ROUTED_BOUND_MS);
@@ -66,7 +67,7 @@ describe('hosts rejoin routing under their old id (3 hosts, 2 proxies, gossip si
 
   it('a cancelled drain brings the host back to serving without a restart', async () => {
     const { address } = c.hosts.get('host-2')!;
-    const admin = hostAdminClient(address);
+    const admin = hostAdminClient(address, testTls('admin'));
     try {
       expect(await admin.drain(30_000)).toMatchObject({ drained: true });
       await c.untilProxiesSee(2, ROUTED_BOUND_MS);
@@ -89,7 +90,7 @@ describe('hosts rejoin routing under their old id (3 hosts, 2 proxies, gossip si
     c.hosts.get('host-3')!.host.proc.kill('SIGKILL');
     await c.restartHost('host-3');
     expect(await c.storage.data.countByHost('host-3')).toBeGreaterThanOrEqual(orphans.length);
-    const admin = hostAdminClient(c.hosts.get('host-3')!.address);
+    const admin = hostAdminClient(c.hosts.get('host-3')!.address, testTls('admin'));
     try {
       expect(await admin.drain(30_000)).toEqual({ documents_remaining: 0, drained: true });
       expect(await c.storage.data.countByHost('host-3')).toBe(0);

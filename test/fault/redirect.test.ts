@@ -15,6 +15,8 @@ import { silentLogger } from '../../services/shared/log';
 import { RoutingHostClient, type RoutingEvents } from '../../services/web-proxy/routing-host-client';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
 import { ViewWatcher } from '../support/host-rpc';
+import { testTls } from '../support/internal-pki';
+import { HOST_POLICY } from '../../services/grpc/call-policy';
 
 type ChatView = { title: string; messages: { text: string }[]; present: Record<string, number> };
 const who = (agent: string) => ({ agent, authority: 'anonymous' });
@@ -23,7 +25,7 @@ const who = (agent: string) => ({ agent, authority: 'anonymous' });
 function router(hosts: RoutingHost[]) {
   const seen = { routed: [] as string[], redirects: 0, lost: [] as string[] };
   const events: RoutingEvents = { routed: (k) => seen.routed.push(k), redirected: () => seen.redirects++, hostLost: (h) => seen.lost.push(h) };
-  const client = new RoutingHostClient({ membership: new StaticMembership(hosts), log: silentLogger, maxBatch: 64, maxQueued: 1000, suspectForMs: 60_000, events });
+  const client = new RoutingHostClient({ membership: new StaticMembership(hosts), log: silentLogger, maxBatch: 64, maxQueued: 1000, suspectForMs: 60_000, events, tls: testTls('proxy') });
   return { client, seen };
 }
 
@@ -149,7 +151,7 @@ describe('redirects between two hosts that each name the other as owner', () => 
   });
 
   it('gives up after a bounded number of redirects with a coded, retryable error', async () => {
-    for (const other of ['fake-b', 'fake-a']) servers.push(await startGrpcServer('127.0.0.1', 0, [{ file: 'host.proto', service: 'adama.host.v1.Host', impl: pointingAt(() => other) }]));
+    for (const other of ['fake-b', 'fake-a']) servers.push(await startGrpcServer('127.0.0.1', 0, [{ file: 'host.proto', service: 'adama.host.v1.Host', impl: pointingAt(() => other) }], { tls: testTls('host'), policy: HOST_POLICY, log: silentLogger }));
     const proxy = router([{ id: 'fake-a', address: `127.0.0.1:${servers[0]!.port}`, weight: 1 }, { id: 'fake-b', address: `127.0.0.1:${servers[1]!.port}`, weight: 1 }]);
     await expect(proxy.client.openStream({ space: 'chat', key: 'ping-pong' }, who('alice'), { viewerState: {} }, new ViewWatcher()))
       .rejects.toMatchObject({ code: E.TOO_MANY_REDIRECTS.code, retry: true });

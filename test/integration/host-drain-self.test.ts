@@ -13,6 +13,7 @@ import { freshStorage } from '../support/databases';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { ViewWatcher } from '../support/host-rpc';
 import { freePort } from '../support/ports';
+import { testTls } from '../support/internal-pki';
 
 const HOST_ID = 'drain-self-host';
 const DOCS = 4;
@@ -47,8 +48,8 @@ describe('adama host drain-self against a real adama host', () => {
   });
 
   it('reports documents_owned, then drains them all and exits 0; the directory names the host no more', async () => {
-    const conn = new HostConnection({ hostId: HOST_ID, address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined });
-    const admin = hostAdminClient(address);
+    const conn = new HostConnection({ hostId: HOST_ID, address, log: silentLogger, maxBatch: 64, maxQueued: 1000, onDead: () => undefined, tls: testTls('proxy') });
+    const admin = hostAdminClient(address, testTls('admin'));
     try {
       for (let i = 0; i < DOCS; i++) await conn.createDocument({ space: 'chat', key: `doc-${i}` }, who, {});
       // A live viewer too, so the drain has a stream to close and not only idle documents.

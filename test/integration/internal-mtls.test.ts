@@ -46,8 +46,8 @@ describe('internal mTLS between real processes', () => {
   };
 
   beforeAll(async () => {
-    ca = await ensureDevPki(dir, ['host', 'proxy', 'admin']);
-    await ensureDevPki(otherDir, ['admin']);
+    ca = ensureDevPki(dir, ['host', 'proxy', 'admin']);
+    ensureDevPki(otherDir, ['admin']);
     storage = await freshStorage(4);
     await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
     const db = ['--database-url', storage.connectionString];
@@ -122,7 +122,7 @@ describe('internal mTLS between real processes', () => {
   it('keeps open streams across a certificate rotation and serves new connections with the new certificate', async () => {
     const next = issueCertificate(ca, 'host');
     const serialOf = (pem: string): string => new X509Certificate(pem).serialNumber.toUpperCase();
-    await writeRoleCertificate(dir, 'host', next);
+    writeRoleCertificate(dir, 'host', next);
     // A fresh connection each time (no pooled channel): which certificate does the server present now?
     const Health = serviceClient('health.proto', 'grpc.health.v1.Health');
     const presented = async (): Promise<string | undefined> => {
@@ -131,7 +131,7 @@ describe('internal mTLS between real processes', () => {
       const creds = grpc.credentials.createSsl(readFileSync(t.caFile), readFileSync(t.keyFile), readFileSync(t.certFile), {
         checkServerIdentity: (_h: string, cert: PeerCertificate) => { seen = cert.serialNumber.toUpperCase(); return undefined; },
       });
-      const c = new Health(hostAddress, creds) as unknown as grpc.Client & { Check(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void): void };
+      const c = new Health(hostAddress, creds, { 'grpc.ssl_target_name_override': 'adama.internal' }) as unknown as grpc.Client & { Check(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void): void };
       try {
         await new Promise<void>((resolve, reject) => c.Check({ service: '' }, { deadline: Date.now() + 3_000 }, (e) => (e ? reject(e) : resolve())));
       } finally {
@@ -165,7 +165,7 @@ describe('gossip over mTLS', () => {
   });
 
   it('forms membership between sidecars with gossip certificates and refuses a peer whose certificate is not a sidecar\'s', async () => {
-    await ensureDevPki(dir, ['gossip', 'proxy']);
+    ensureDevPki(dir, ['gossip', 'proxy']);
     const a = await start('g-a', [], 'gossip');
     const at = (c: Child): string => `127.0.0.1:${String(c.ready.port)}`;
     const b = await start('g-b', [at(a)], 'gossip');

@@ -3,6 +3,7 @@
  * process and waits for its ready log line. Used by fault tests that SIGKILL processes, and (via
  * spawnLogged and runCommand) by the image test, whose roles run inside `buildah run`.
  */
+import { internalTlsEnv } from './internal-pki';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export interface Child {
 /** Starts `adama <args>` and resolves once a JSON log line with `event === readyEvent` appears. */
 export async function spawnAdama(args: string[], readyEvent: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<Child> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it for you)`);
-  return spawnLogged(process.execPath, ['--no-node-snapshot', CLI, ...args], { label: `adama ${args[0]}`, readyEvent, env: { ...process.env, ...env }, timeoutMs });
+  return spawnLogged(process.execPath, ['--no-node-snapshot', CLI, ...args], { label: `adama ${args[0]}`, readyEvent, env: { ...process.env, ...internalTlsEnv(args, env), ...env }, timeoutMs });
 }
 
 export interface SpawnLoggedOptions {
@@ -82,7 +83,7 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 /** Runs a one-shot `adama <args>` (e.g. `host drain-self`) to its exit; never rejects on a non-zero exit. */
 export function runAdama(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it for you)`);
-  return runCommand(process.execPath, ['--no-node-snapshot', CLI, ...args], { env: { ...process.env, ...env }, timeoutMs });
+  return runCommand(process.execPath, ['--no-node-snapshot', CLI, ...args], { env: { ...process.env, ...internalTlsEnv(args, env), ...env }, timeoutMs });
 }
 
 /** Runs `command argv` to its exit and collects its output; rejects only if it cannot start or outlives timeoutMs (then it is killed). */

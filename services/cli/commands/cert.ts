@@ -32,7 +32,7 @@ export const certCommand: Command = {
     const reissue = f.get('reissue');
     if (reissue !== 'true' && reissue !== 'false') throw new Error(`--reissue must be true or false, got ${reissue}`);
     const names = (f.get('names') ?? '').split(',').map((n) => n.trim()).filter((n) => n.length > 0);
-    await ensureDevPki(dir, roles as InternalRole[], { names, reissue: reissue === 'true' });
+    ensureDevPki(dir, roles as InternalRole[], { names, reissue: reissue === 'true' });
     const out = Object.fromEntries(roles.map((r) => [r, { cert: join(dir, certFile(r as InternalRole)), key: join(dir, keyFile(r as InternalRole)) }]));
     process.stdout.write(`${JSON.stringify({ ca: join(dir, CA_FILE), certificates: out })}\n`);
     return 0;

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { createLogger } from '../../shared/log';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import type { Command } from './command';
+import { INTERNAL_TLS_FLAGS, internalTlsFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   'watch-namespaces': { default: '', help: 'comma-separated namespaces to watch; empty watches all (needs a ClusterRole)' },
@@ -20,6 +20,7 @@ const flags: FlagSpec = {
   'resync-seconds': { default: '300', help: 'every cluster is reconciled at least this often' },
   'drain-poll-ms': { default: '5000', help: 'how often a drain in flight is checked' },
   'lease-duration-ms': { default: '15000', help: 'a standby takes over after the leader was silent this long' },
+  ...INTERNAL_TLS_FLAGS,
 };
 
 export const operatorCommand: Command = {
@@ -45,6 +46,7 @@ export const operatorCommand: Command = {
       // client-go's proportions: renew deadline 2/3 of the lease, retries every 2/15 of it.
       leader: { leaseDurationMs, renewDeadlineMs: Math.round(leaseDurationMs * 2 / 3), retryPeriodMs: Math.round(leaseDurationMs * 2 / 15) },
       onLostLeadership: () => onLost(),
+      internalTls: internalTlsFlags(f, log),
     });
     log.info({ metricsPort: op.metricsPort, watchNamespaces: watchNamespaces.length ? watchNamespaces : 'all' }, 'operator.started');
     const outcome = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);
