@@ -13,11 +13,13 @@
  * alive is SIGKILLed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { AdamaClient, type WebSocketFactory } from '../client/index';
+import { devTlsFor, ensureDevPki } from '../services/grpc/dev-certs';
 import { packageRoot } from '../services/shared/paths';
 import { BENCH_PROXY_LIMITS } from './bench-stack';
 import { nowMs, withTimeout } from './timing';
@@ -44,6 +46,11 @@ export interface SplitStackOptions {
   proxies: number;
   /** Bound on one child's start (spawn → ready line). */
   readyTimeoutMs?: number;
+  /**
+   * Internal gRPC between the children: `mtls` gives every child its role's certificate from a
+   * development CA made for this stack; `insecure` (the default) runs them with --insecure-internal.
+   */
+  internal?: 'mtls' | 'insecure';
 }
 
 /** What the children logged, per `role:event`, split by pino level (warn = 40 and above). */
@@ -122,10 +129,18 @@ export async function startSplitStack(o: SplitStackOptions): Promise<SplitStack>
   const clients: AdamaClient[] = [];
   const listeners = new Set<LogListener>();
 
+  const pkiDir = o.internal === 'mtls' ? mkdtempSync(join(tmpdir(), 'adama-bench-pki-')) : undefined;
+  if (pkiDir !== undefined) ensureDevPki(pkiDir, ['host', 'proxy']);
+  const internalEnv = (role: Role): Record<string, string> => {
+    if (pkiDir === undefined) return { ADAMA_INSECURE_INTERNAL: 'true' };
+    const t = devTlsFor(pkiDir, role, 60_000);
+    return { ADAMA_INTERNAL_TLS_CA: t.caFile, ADAMA_INTERNAL_TLS_CERT: t.certFile, ADAMA_INTERNAL_TLS_KEY: t.keyFile };
+  };
+
   const spawnChild = async (name: string, role: Role, args: string[]): Promise<SplitChild> => {
     const t0 = nowMs();
     const proc = spawn(process.execPath, ['--no-node-snapshot', CLI, role, ...args, '--database-url', o.databaseUrl], {
-      env: { ...process.env, ...CHILD_ENV },
+      env: { ...process.env, ...CHILD_ENV, ...internalEnv(role) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(proc);
@@ -214,7 +229,7 @@ export async function startSplitStack(o: SplitStackOptions): Promise<SplitStack>
     onLog(listener) { listeners.add(listener); return () => { listeners.delete(listener); }; },
     logs: () => ({ warnOrWorse: { ...counts.warnOrWorse }, info: { ...counts.info }, unexpectedExits: [...counts.unexpectedExits], killedOnClose: [...counts.killedOnClose] }),
     close() {
-      closing ??= stopAll();
+      closing ??= stopAll().finally(() => { if (pkiDir !== undefined) rmSync(pkiDir, { recursive: true, force: true }); });
       return closing;
     },
   };

@@ -58,17 +58,20 @@ async function withServer<T>(start: () => Promise<ServerProcess>, kind: TargetKi
   }
 }
 
-/** Runs `fn` on our split tiers (3 hosts, config.splitProxies proxies) on a fresh database with the example spaces. */
-async function withSplit<T>(config: Readonly<BenchConfig>, fn: (s: Server, proxies: string[]) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on our split tiers (3 hosts, config.splitProxies proxies) on a fresh database with the
+ * example spaces; `internal` says whether proxy -> host gRPC is mTLS or --insecure-internal.
+ */
+async function withSplit<T>(config: Readonly<BenchConfig>, fn: (s: Server, proxies: string[]) => Promise<T>, internal: 'mtls' | 'insecure' = 'insecure'): Promise<T> {
   const kind: DatabaseKind = splitDatabaseKind();
   return withBenchDatabase(kind, async (db) => {
     const storage = await openStorage({ databaseUrl: db.connectionString });
     try {
       await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
-      const stack = await startSplitStack({ databaseUrl: db.connectionString, hosts: SPLIT_HOSTS, proxies: config.splitProxies });
+      const stack = await startSplitStack({ databaseUrl: db.connectionString, hosts: SPLIT_HOSTS, proxies: config.splitProxies, internal });
       try {
         const urls = stack.proxies.map((p) => String(p.ready.ws));
-        return await fn({ name: `ours split (${kind})`, kind: 'adama', urls, pids: () => stack.pids() }, urls);
+        return await fn({ name: `ours split${internal === 'mtls' ? ' mTLS' : ''} (${kind})`, kind: 'adama', urls, pids: () => stack.pids() }, urls);
       } finally {
         await stack.close();
       }
@@ -127,6 +130,8 @@ async function runChat(config: Readonly<BenchConfig>, figures: Figures): Promise
   if (postgresUrl() !== undefined) await withOursSingle('postgres', (s) => one(s, 'ours'));
   await withOursSingle('pglite', (s) => one(s, 'ours'));
   await withSplit(config, (s) => one(s, 'ours'));
+  // The same split tiers with mTLS between proxies and hosts: what the encryption costs.
+  await withSplit(config, (s) => one(s, 'ours'), 'mtls');
   printTable(`chat ${config.peerDocs} docs x ${config.peerClients} clients, closed loop, ${config.peerMessages} msgs/doc (deliveries = receivers, ${config.peerClients - 1} per message)`, chatFigures, rows);
   figures.rows = rows;
 }

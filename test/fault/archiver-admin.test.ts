@@ -4,7 +4,6 @@
  * as child processes, against a fresh database (PostgreSQL with DATABASE_URL, else PGlite). The
  * archiver's own loop is kept away (--idle-ms of a day), so every move is the CLI's.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,18 +12,10 @@ import { ARCHIVE_PREFIX } from '../../services/archiver/archive-format';
 import { coldCounter, connect } from '../support/archive-scenarios';
 import { FsObjectStore } from '../../services/archiver/fs-object-store';
 import { freshStorage } from '../support/databases';
-import { CLI, spawnAdama, type Child } from '../support/child';
+import { runAdama, spawnAdama, type Child } from '../support/child';
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
-function adama(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--no-node-snapshot', CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `adama <args>` to its exit, as an admin (the archiver requires mTLS: test/support/internal-pki.ts). */
+const adama = (args: string[]) => runAdama(args, {}, 30_000);
 
 describe('adama doc archive|inspect|restore against a real adama archiver', () => {
   let storage: Awaited<ReturnType<typeof freshStorage>>;

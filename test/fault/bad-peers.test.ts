@@ -62,7 +62,7 @@ describe('an adama-host process facing misbehaving peers', () => {
     ['a truncated ProxyBatch', 'truncated', () => { const b = encodeBatch([open(2, 'x', 'y')]); return b.subarray(0, b.length - 5); }],
   ])('ends only the call that sent %s, detaching its viewers, and keeps serving', async (_what, key, garbage) => {
     const { sink } = await watch(key);
-    const raw = new RawMultiplex(address);
+    const raw = new RawMultiplex(address, {}, testTls('proxy'));
     raw.send(open(1, key, 'garbage-peer'));
     expect((await raw.answer(1)).body).toBe('reply');
     await sink.until(present('garbage-peer'));
@@ -76,7 +76,7 @@ describe('an adama-host process facing misbehaving peers', () => {
 
   it('answers envelopes with bad JSON, no body or no who with PEER_PROTOCOL_ERROR and keeps the call open', async () => {
     await watch('bad-json');
-    const raw = new RawMultiplex(address);
+    const raw = new RawMultiplex(address, {}, testTls('proxy'));
     raw.send(open(1, 'bad-json', 'json-peer'));
     expect((await raw.answer(1)).body).toBe('reply');
     raw.send(
@@ -100,7 +100,7 @@ describe('an adama-host process facing misbehaving peers', () => {
   }, 60_000);
 
   it('answers many requests for unknown streams with UNKNOWN_CONNECTION, one answer each', async () => {
-    const raw = new RawMultiplex(address);
+    const raw = new RawMultiplex(address, {}, testTls('proxy'));
     const ids = Array.from({ length: 600 }, (_, i) => 100 + i);
     for (let b = 0; b < ids.length; b += 50) {
       raw.send(...ids.slice(b, b + 50).map((id): ProxyEnvelope => (id % 2 === 0

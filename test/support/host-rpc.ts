@@ -10,8 +10,7 @@ import { serviceClient } from '../../services/grpc/load-proto';
 import { apply, decode } from '../../services/protocol/delta';
 import type { ErrorBody } from '../../services/shared/errors';
 import type { Json } from '../../services/shared/json';
-import { testTls } from './internal-pki';
-import { internalChannel, type InternalTls } from '../../services/grpc/internal-tls';
+import { INSECURE_INTERNAL, internalChannel, type InternalTls } from '../../services/grpc/internal-tls';
 
 const Host = serviceClient('host.proto', 'adama.host.v1.Host');
 const multiplex = Host.service.Multiplex!;
@@ -30,7 +29,8 @@ export class RawMultiplex {
   private readonly waiters: { pred: (e: HostEnvelope) => boolean; resolve(e: HostEnvelope): void }[] = [];
 
   /** `metadata`: the Multiplex call's metadata, e.g. the wire features a proxy announces. */
-  constructor(address: string, metadata: Record<string, string> = {}, tls: InternalTls = testTls('proxy')) {
+  /** `tls`: the proxy certificate a spawned host requires (testTls('proxy')); plaintext for in-process hosts. */
+  constructor(address: string, metadata: Record<string, string> = {}, tls: InternalTls = INSECURE_INTERNAL) {
     this.client = new grpc.Client(address, ...internalChannel(tls, 'host'));
     const md = new grpc.Metadata();
     for (const [k, v] of Object.entries(metadata)) md.set(k, v);
