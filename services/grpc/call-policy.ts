@@ -29,6 +29,7 @@ export const LOCATOR_POLICY: MethodPolicy = {
   '/adama.locator.v1.Locator/Release': ['host'],
   '/adama.locator.v1.Locator/Lookup': ['proxy', 'host', 'operator', 'admin'],
   '/adama.locator.v1.Locator/ListByHost': ['proxy', 'host', 'operator', 'admin'],
+  '/adama.locator.v1.Locator/LiveHosts': ['proxy', 'host', 'operator', 'admin'],
 };
 
 export const ARCHIVER_POLICY: MethodPolicy = {

@@ -4,6 +4,8 @@ import { serviceClient } from '../grpc/load-proto';
 import { silentLogger } from '../shared/log';
 import { freshDatabase } from '../../test/support/databases';
 import { openStorage } from '../storage/open-storage';
+import { INSECURE_INTERNAL } from '../grpc/internal-tls';
+import { locatorDirectory } from './locator-client';
 import { startLocatorProcess, type LocatorProcess } from './locator-process';
 
 type Call = (req: unknown, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
@@ -33,6 +35,25 @@ describe('locator service', () => {
   it('looks a document up', async () => {
     expect(await call('Lookup', { space: 'chat', key: 'a' })).toMatchObject({ found: true, host: 'host-1', epoch: 1, head_seq: 1, state: 'bound' });
     expect(await call('Lookup', { space: 'chat', key: 'nope' })).toMatchObject({ found: false });
+  });
+
+  it('lists the live hosts, and serves them to a proxy\'s directory client', async () => {
+    expect(await call('LiveHosts', {})).toMatchObject({ hosts: [{ host_id: 'host-1', address: '127.0.0.1:1', lease_expires_at_ms: expect.any(Number) }] });
+    const directory = locatorDirectory(`127.0.0.1:${locator.port}`, INSECURE_INTERNAL);
+    try {
+      expect(await directory.liveHosts()).toEqual([{ hostId: 'host-1', address: '127.0.0.1:1', leaseExpiresAtMs: expect.any(Number) }]);
+    } finally {
+      directory.close();
+    }
+  });
+
+  it('fails a directory call with a deadline when no locator answers', async () => {
+    const directory = locatorDirectory('127.0.0.1:1', INSECURE_INTERNAL, 500);
+    try {
+      await expect(directory.liveHosts()).rejects.toMatchObject({ code: expect.any(Number) });
+    } finally {
+      directory.close();
+    }
   });
 
   it('lists documents by host', async () => {

@@ -27,5 +27,6 @@ export function createLocatorService(data: DataService, log?: Logger): grpc.Unty
     }),
     Release: unary(async (req: { ref: RefMsg; host: string; epoch: number }) => ({ released: await data.release(req.ref, req.host, req.epoch) })),
     ListByHost: unary(async (req: { host: string }) => ({ documents: await data.listByHost(req.host) })),
+    LiveHosts: unary(async () => ({ hosts: (await data.liveHosts()).map((h) => ({ host_id: h.hostId, address: h.address, lease_expires_at_ms: h.leaseExpiresAtMs })) })),
   };
 }

@@ -4,7 +4,9 @@
  * table leases (the gossip sidecar replaces this as the primary source later, behind the same
  * `Membership` interface); documents are routed over gRPC by `RoutingHostClient`.
  */
-import type { InternalTls } from '../grpc/internal-tls';
+import { INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
+import { locatorDirectory } from '../locator/locator-client';
+import type { DataService } from '../storage/data-service';
 import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
@@ -20,7 +22,13 @@ import { once } from '../shared/once';
 
 export interface ProxyProcessOptions {
   proxyId: string;
-  databaseUrl: string;
+  /**
+   * Where the membership fallback comes from: `locator` (host:port of `adama locator`, whose
+   * LiveHosts reads the hosts table; the proxy then holds no database credentials) or
+   * `databaseUrl` (the hosts table directly). Exactly one.
+   */
+  databaseUrl?: string;
+  locatorAddress?: string;
   port: number;
   bindAddress?: string;
   staticDir?: string;
@@ -44,9 +52,8 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   const edgeConfig = resolveEdgeConfig(o.edge);
   const telemetry = await startTelemetry({ service: 'web-proxy', instance: o.proxyId, log: o.log, ...o.telemetry });
   const { metrics } = telemetry;
-  // A small pool: the proxy only reads the hosts table.
-  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 2, log: o.log });
-  const leases = startLeaseMembership({ data: storage.data, pollIntervalMs: o.membershipPollMs, log: o.log });
+  const directory = await openDirectory(o);
+  const leases = startLeaseMembership({ data: directory.source, pollIntervalMs: o.membershipPollMs, log: o.log });
   await leases.ready;
   const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases, tls: o.tls }) : leases;
   await membership.ready;
@@ -73,8 +80,19 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
       routing.close();
       await membership.close();
       if (membership !== leases) await leases.close();
-      await storage.close();
+      await directory.close();
       await telemetry.shutdown();
     }),
   };
+}
+
+/** The proxy's source of live hosts: the locator over gRPC, or (a small pool: it only reads the hosts table) the database. */
+async function openDirectory(o: ProxyProcessOptions): Promise<{ source: Pick<DataService, 'liveHosts'>; close(): Promise<void> }> {
+  if ((o.locatorAddress === undefined) === (o.databaseUrl === undefined)) throw new Error('a proxy needs exactly one of a locator address and a database URL');
+  if (o.locatorAddress !== undefined) {
+    const locator = locatorDirectory(o.locatorAddress, o.tls ?? INSECURE_INTERNAL);
+    return { source: locator, close: async () => { locator.close(); } };
+  }
+  const storage = await openStorage({ databaseUrl: o.databaseUrl!, poolSize: 2, log: o.log });
+  return { source: storage.data, close: () => storage.close() };
 }

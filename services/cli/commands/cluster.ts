@@ -3,6 +3,10 @@
  * `adama cluster`: rung 2 on one machine. Deploys the example spaces, then starts a locator,
  * N adama-hosts and M web-proxies as separate processes on loopback against one PostgreSQL, and
  * prints where to connect. Ctrl-C stops proxies first, then drains and stops hosts.
+ *
+ * As production should run: every process talks mTLS with its role's certificate (a development
+ * CA in --certs-dir, made on first use by the same code as `adama cert`), and proxies hold no
+ * database credentials (their membership fallback comes from the locator).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,6 +17,8 @@ import { deploySpacesFromDir } from '../spaces-dir';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
 import { spawnRole, type RoleProcess } from '../spawn-role';
+import { DEFAULT_TLS_REFRESH_MS, type InternalRole } from '../../grpc/internal-tls';
+import { devTlsFor, ensureDevPki } from '../../grpc/dev-certs';
 import { DATABASE_URL_FLAG, type Command } from './command';
 
 const flags: FlagSpec = {
@@ -26,6 +32,7 @@ const flags: FlagSpec = {
   gossip: { default: 'true', help: 'false: no sidecars, membership from the hosts table leases only' },
   'log-dir': { default: './.adama/cluster', help: 'where each process writes its log' },
   'spaces-dir': { help: 'folder of spaces to deploy (default examples/spaces)' },
+  'certs-dir': { default: './.adama/certs', help: 'development CA and per-role certificates for internal mTLS (made on first use)' },
 };
 
 export const clusterCommand: Command = {
@@ -44,6 +51,14 @@ export const clusterCommand: Command = {
     await storage.close();
     log.info({ spaces: spaces.map((s) => `${s.space}@${s.version}`) }, 'spaces.deployed');
 
+    const certsDir = resolve(f.get('certs-dir')!);
+    ensureDevPki(certsDir, ['locator', 'host', 'proxy', 'gossip', 'admin']);
+    const tls = (role: InternalRole): string[] => {
+      const t = devTlsFor(certsDir, role, DEFAULT_TLS_REFRESH_MS);
+      return ['--internal-tls-ca', t.caFile, '--internal-tls-cert', t.certFile, '--internal-tls-key', t.keyFile];
+    };
+    const locatorPort = f.int('locator-port', 0, 65535);
+
     const children: RoleProcess[] = [];
     const start = async (name: string, roleArgs: string[], ready: string, withDb = true) => {
       const child = await spawnRole(name, withDb ? [...roleArgs, ...db] : roleArgs, ready, join(logDir, `${name}.log`));
@@ -61,9 +76,9 @@ export const clusterCommand: Command = {
     const gossipArgs = (n: number) => (useGossip ? ['--gossip', sidecar(n)] : []);
     const startSidecar = (name: string, n: number, role: 'host' | 'proxy', memberAddress: string) =>
       start(`gossip-${name}`, ['gossip', '--id', name, '--port', String(gossipPort + n), '--seeds', n === 0 ? '' : sidecar(0), '--role', role,
-        '--member-address', memberAddress, ...(role === 'host' ? ['--health', memberAddress] : [])], 'gossip.ready', false);
+        '--member-address', memberAddress, ...(role === 'host' ? ['--health', memberAddress] : []), ...tls('gossip')], 'gossip.ready', false);
     try {
-      await start('locator', ['locator', '--port', String(f.int('locator-port', 0, 65535))], 'locator.ready');
+      const locator = await start('locator', ['locator', '--port', String(locatorPort), ...tls('locator')], 'locator.ready');
       if (useGossip) {
         await startSidecar('host-1', 0, 'host', `127.0.0.1:${hostPort}`);
         await Promise.all([
@@ -72,12 +87,13 @@ export const clusterCommand: Command = {
         ]);
       }
       await Promise.all(Array.from({ length: hosts }, (_, i) =>
-        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0', ...gossipArgs(i)], 'host.ready')));
+        start(`host-${i + 1}`, ['host', '--host-id', `host-${i + 1}`, '--port', String(hostPort + i), '--metrics-port', '0', ...gossipArgs(i), ...tls('host')], 'host.ready')));
       const proxies = await Promise.all(Array.from({ length: proxyCount }, (_, i) =>
-        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0', '--allow-anonymous', 'true', ...gossipArgs(hosts + i)], 'proxy.ready')));
+        start(`proxy-${i + 1}`, ['proxy', '--proxy-id', `proxy-${i + 1}`, '--port', String(proxyPort + i), '--metrics-port', '0', '--allow-anonymous', 'true',
+          '--locator', `127.0.0.1:${String(locator.ready.port)}`, ...gossipArgs(hosts + i), ...tls('proxy')], 'proxy.ready', false)));
       process.stderr.write(`\n  Adama cluster is running (${children.length} processes, logs in ${logDir}).\n`);
       for (const p of proxies) process.stderr.write(`  Demo page: ${String(p.ready.url)}   WebSocket: ${String(p.ready.ws)}\n`);
-      process.stderr.write(`  Drain a host live: node dist/services/cli/main.js host drain host-1\n  Stop with Ctrl-C.\n\n`);
+      process.stderr.write(`  Drain a host live: node dist/services/cli/main.js host drain host-1 ${tls('admin').join(' ')}\n  Stop with Ctrl-C.\n\n`);
       const metrics = Object.fromEntries(children.filter((c) => c.ready.metricsPort).map((c) => [c.name, `http://127.0.0.1:${String(c.ready.metricsPort)}/metrics`]));
       log.info({ proxies: proxies.map((p) => p.ready.ws), processes: children.map((c) => c.name), metrics }, 'cluster.ready');
     } catch (err) {

@@ -15,6 +15,7 @@ const flags: FlagSpec = {
   'membership-poll-ms': { default: '500', help: 'how often the hosts table is read for membership' },
   ...METRICS_FLAGS,
   gossip: { help: 'host:port of the local gossip sidecar (primary membership; the hosts table is the fallback)' },
+  locator: { help: 'host:port of the locator: the membership fallback comes from it and the proxy opens no database connection (--database-url is then ignored)' },
   ...EDGE_FLAGS,
   ...INTERNAL_TLS_FLAGS,
 };
@@ -28,7 +29,7 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, databaseUrl: f.get('database-url')!, port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f), tls: internalTlsFlags(f, log) });
+    const proc = await startProxyProcess({ proxyId, ...(f.get('locator') ? { locatorAddress: f.get('locator')! } : { databaseUrl: f.get('database-url')! }), port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f), tls: internalTlsFlags(f, log) });
     log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },

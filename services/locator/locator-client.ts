@@ -1,0 +1,30 @@
+/**
+ * @module locator-client
+ * The locator seen from a proxy: the hosts table's live leases over gRPC (`LiveHosts`), so a
+ * proxy's membership fallback (routing/lease-membership.ts, which only needs `liveHosts`) works
+ * without a database connection. Every call has a deadline; a failure rejects, and the
+ * membership poller keeps its last known view, as it does when the database blips.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { internalChannel, type InternalTls } from '../grpc/internal-tls';
+import { serviceClient } from '../grpc/load-proto';
+import type { DataService, HostLease } from '../storage/data-service';
+
+export interface LocatorDirectory extends Pick<DataService, 'liveHosts'> { close(): void }
+
+interface LiveHostMsg { host_id: string; address: string; lease_expires_at_ms: number }
+type LiveHostsCall = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: { hosts: LiveHostMsg[] }) => void) => void;
+
+export function locatorDirectory(address: string, tls: InternalTls, deadlineMs = 2_000): LocatorDirectory {
+  const Locator = serviceClient('locator.proto', 'adama.locator.v1.Locator');
+  const client = new Locator(address, ...internalChannel(tls, 'locator')) as unknown as grpc.Client & { LiveHosts: LiveHostsCall };
+  return {
+    liveHosts: () => new Promise<HostLease[]>((resolve, reject) => {
+      client.LiveHosts({}, { deadline: Date.now() + deadlineMs }, (err, reply) => {
+        if (err) { reject(err); return; }
+        resolve((reply?.hosts ?? []).map((h) => ({ hostId: h.host_id, address: h.address, leaseExpiresAtMs: h.lease_expires_at_ms })));
+      });
+    }),
+    close: () => client.close(),
+  };
+}
