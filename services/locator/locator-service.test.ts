@@ -5,7 +5,7 @@ import { silentLogger } from '../shared/log';
 import { freshDatabase } from '../../test/support/databases';
 import { openStorage } from '../storage/open-storage';
 import { INSECURE_INTERNAL } from '../grpc/internal-tls';
-import { locatorDirectory } from './locator-client';
+import { locatorDirectory } from '../grpc/locator-client';
 import { startLocatorProcess, type LocatorProcess } from './locator-process';
 
 type Call = (req: unknown, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;

@@ -5,7 +5,7 @@
  * `Membership` interface); documents are routed over gRPC by `RoutingHostClient`.
  */
 import { INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
-import { locatorDirectory } from '../locator/locator-client';
+import { locatorDirectory } from '../grpc/locator-client';
 import type { DataService } from '../storage/data-service';
 import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config';
 import type { Logger } from '../shared/log';

@@ -6,8 +6,8 @@
  * membership poller keeps its last known view, as it does when the database blips.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { internalChannel, type InternalTls } from '../grpc/internal-tls';
-import { serviceClient } from '../grpc/load-proto';
+import { internalChannel, type InternalTls } from './internal-tls';
+import { serviceClient } from './load-proto';
 import type { DataService, HostLease } from '../storage/data-service';
 
 export interface LocatorDirectory extends Pick<DataService, 'liveHosts'> { close(): void }
