@@ -63,10 +63,16 @@ function buildTierDeployment(c: AdamaCluster, s: TierShape): Deployment {
 export function buildProxyDeployment(c: AdamaCluster): Deployment {
   const p = c.spec.proxies;
   const gossip = c.spec.gossip.enabled;
+  // With a locator running, proxies take their membership fallback from it and get no database
+  // credentials at all; a cluster without a locator falls back to reading the hosts table.
+  const viaLocator = c.spec.locator.replicas > 0;
   return buildTierDeployment(c, {
     component: 'proxy', name: names.proxies(c), tier: p, sidecar: gossip, graceSeconds: 30,
-    args: ['proxy', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : [])],
-    env: [podNameEnv('ADAMA_PROXY_ID'), ...databaseEnv(c), ...redisEnv(c)],
+    args: [
+      'proxy', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : []),
+      ...(viaLocator ? ['--locator', `${names.locator(c)}:${c.spec.locator.port}`] : []),
+    ],
+    env: [podNameEnv('ADAMA_PROXY_ID'), ...(viaLocator ? [] : databaseEnv(c)), ...redisEnv(c)],
     ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
     probe: { httpGet: { path: '/healthz', port: 'http' } },
   });

@@ -1,8 +1,10 @@
 /**
  * @module services
- * Services of the cluster. Two are headless: the hosts' (StatefulSet identity, per-pod DNS names
- * hosts advertise) and the gossip peers' (seed discovery). Both publish not-ready addresses, since
- * a starting or draining pod must still be reachable by its peers.
+ * Services of the cluster. Three are headless: the hosts' (StatefulSet identity, per-pod DNS names
+ * hosts advertise) and the gossip peers' (seed discovery), which publish not-ready addresses since
+ * a starting or draining pod must still be reachable by its peers; and the locator's, so that
+ * proxies' gRPC channels see every ready locator and balance over them (through a ClusterIP a
+ * long-lived HTTP/2 connection stays on whichever pod it first reached).
  */
 import type { AdamaCluster } from '../api/v1alpha1/types';
 import { childMeta, GOSSIP_LABEL, names, selectorLabels } from './common';
@@ -23,7 +25,7 @@ export function buildServices(c: AdamaCluster): Service[] {
     },
     {
       apiVersion: 'v1', kind: 'Service', metadata: childMeta(c, names.locator(c), 'locator'),
-      spec: { type: 'ClusterIP', selector: selectorLabels(c, 'locator'), ports: [tcp('grpc', c.spec.locator.port)] },
+      spec: { type: 'ClusterIP', clusterIP: 'None', selector: selectorLabels(c, 'locator'), ports: [tcp('grpc', c.spec.locator.port)] },
     },
   ];
   if (c.spec.gossip.enabled) {

@@ -10,6 +10,8 @@ import { internalChannel, type InternalTls } from './internal-tls';
 import { serviceClient } from './load-proto';
 import type { DataService, HostLease } from '../storage/data-service';
 
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+
 export interface LocatorDirectory extends Pick<DataService, 'liveHosts'> { close(): void }
 
 interface LiveHostMsg { host_id: string; address: string; lease_expires_at_ms: number }
@@ -17,7 +19,8 @@ type LiveHostsCall = (req: object, opts: grpc.CallOptions, cb: (err: grpc.Servic
 
 export function locatorDirectory(address: string, tls: InternalTls, deadlineMs = 2_000): LocatorDirectory {
   const Locator = serviceClient('locator.proto', 'adama.locator.v1.Locator');
-  const client = new Locator(address, ...internalChannel(tls, 'locator')) as unknown as grpc.Client & { LiveHosts: LiveHostsCall };
+  // A name with several addresses (a headless Service) is balanced over, not pinned to its first.
+  const client = new Locator(address, ...internalChannel(tls, 'locator', { 'grpc.service_config': ROUND_ROBIN })) as unknown as grpc.Client & { LiveHosts: LiveHostsCall };
   return {
     liveHosts: () => new Promise<HostLease[]>((resolve, reject) => {
       client.LiveHosts({}, { deadline: Date.now() + deadlineMs }, (err, reply) => {

@@ -29,6 +29,7 @@ import { ProcessKubelet } from '../support/process-kubelet';
 type Storage = Awaited<ReturnType<typeof freshStorage>>;
 const HOSTS = ['demo-host-0', 'demo-host-1', 'demo-host-2'];
 const PROXY_POD = 'demo-proxy-manual';
+const LOCATOR_POD = 'demo-locator-manual';
 const ROOMS = 4;
 
 type PodStatus = { conditions?: { type: string; status: string }[] };
@@ -39,7 +40,7 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
   let h: OperatorHarness;
   let kubelet: ProcessKubelet;
   let op: RunningOperator;
-  let ports: { host: number; gossip: number; proxy: number };
+  let ports: { host: number; gossip: number; proxy: number; locator: number };
   const clients: AdamaClient[] = [];
   let keys = 0;
 
@@ -94,7 +95,7 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
   beforeAll(async () => {
     storage = await freshStorage();
     await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
-    ports = { host: await freePort(), gossip: await freePort(), proxy: await freePort() };
+    ports = { host: await freePort(), gossip: await freePort(), proxy: await freePort(), locator: await freePort() };
     let kube: ClientNodeKube | undefined;
     kubelet = new ProcessKubelet({ client: () => kube!, env: { ADAMA_LEASE_MS: '1500' } });
     h = await startOperatorHarness({ kubelet });
@@ -104,12 +105,16 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
     await h.createCluster({
       hosts: { replicas: HOSTS.length, minReplicas: 1, port: ports.host, drain: { timeoutSeconds: 30, retryBackoffSeconds: 1 } },
       proxies: { replicas: 1, port: ports.proxy, env: [{ name: 'ADAMA_ALLOW_ANONYMOUS', value: 'true' }] },
+      locator: { port: ports.locator },
       gossip: { enabled: true, port: ports.gossip }, metrics: { enabled: false },
     });
-    // The proxy pod, from the template the operator wrote (what a ReplicaSet would create).
-    const deployment = await h.fake.waitFor(() => h.fake.get(TYPES.deployment, CLUSTER_NS, 'demo-proxy'), { what: 'proxy Deployment' });
-    const template = (deployment['spec'] as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
-    h.fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: PROXY_POD, namespace: CLUSTER_NS }, spec: template.spec });
+    // The locator and proxy pods, from the templates the operator wrote (what a ReplicaSet would
+    // create): the proxy takes its membership fallback from the locator, with no database.
+    for (const [deploymentName, podName] of [['demo-locator', LOCATOR_POD], ['demo-proxy', PROXY_POD]] as const) {
+      const deployment = await h.fake.waitFor(() => h.fake.get(TYPES.deployment, CLUSTER_NS, deploymentName), { what: `${deploymentName} Deployment` });
+      const template = (deployment['spec'] as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
+      h.fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: podName, namespace: CLUSTER_NS }, spec: template.spec });
+    }
     await h.waitForCluster((c) => c.status?.hosts?.ready === HOSTS.length, 'three host pods Ready', 90_000);
     await h.fake.waitFor(() => isReady(pod(PROXY_POD)), { what: 'proxy pod Ready', timeoutMs: 60_000 });
     await untilProxyRoutes(HOSTS, 30_000);

@@ -102,7 +102,13 @@ describe('Deployments', () => {
   it('proxies get Redis when the spec has it; the locator and archiver do not', () => {
     const withRedis = cluster({ redis: { secretRef: { name: 'r' } }, objectStore: { secretRef: { name: 's3' } }, archiver: { enabled: true } });
     const envNames = (t: PodTemplate, name: string) => byName(t, name).env.map((e) => e.name);
-    expect(envNames(buildProxyDeployment(withRedis).spec.template, 'proxy')).toEqual(['ADAMA_PROXY_ID', 'ADAMA_DATABASE_URL', 'ADAMA_REDIS_URL']);
+    // Proxies ask the locator for live hosts: no database credentials reach them.
+    expect(envNames(buildProxyDeployment(withRedis).spec.template, 'proxy')).toEqual(['ADAMA_PROXY_ID', 'ADAMA_REDIS_URL']);
+    expect(byName(buildProxyDeployment(withRedis).spec.template, 'proxy').args).toEqual(expect.arrayContaining(['--locator', 'prod-locator:7000']));
+    // Without a locator they read the hosts table.
+    const noLocator = cluster({ locator: { replicas: 0 } });
+    expect(envNames(buildProxyDeployment(noLocator).spec.template, 'proxy')).toContain('ADAMA_DATABASE_URL');
+    expect(byName(buildProxyDeployment(noLocator).spec.template, 'proxy').args).not.toContain('--locator');
     expect(envNames(buildLocatorDeployment(withRedis).spec.template, 'locator')).toEqual(['ADAMA_DATABASE_URL']);
     expect(envNames(buildArchiverDeployment(withRedis)!.spec.template, 'archiver')).toEqual(['ADAMA_WORKER_ID', 'ADAMA_DATABASE_URL', 'ADAMA_OBJECT_STORE']);
   });
