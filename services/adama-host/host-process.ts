@@ -40,6 +40,8 @@ export interface HostProcessOptions {
   objectStore?: string;
   /** host:port of the local gossip sidecar; when set, gossip decides which hosts are dead. */
   gossipAddress?: string;
+  /** `check`: apply no migrations, refuse a database that lacks one (open-storage.ts). Default migrate. */
+  schema?: 'migrate' | 'check';
   /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
   tls?: InternalTls;
 }
@@ -57,7 +59,7 @@ export interface HostProcess {
 export async function startHostProcess(o: HostProcessOptions): Promise<HostProcess> {
   const config = resolveConfig(hostDefaults, o.config);
   const telemetry = await startTelemetry({ service: 'adama-host', instance: o.hostId, log: o.log, ...o.telemetry });
-  const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log });
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, log: o.log, schema: o.schema });
   const objectStore = o.objectStore ? await openObjectStore(o.objectStore) : undefined;
   // Only gossip can know a host is dead before its lease expires (findbind already treats expired
   // leases as dead), so without a sidecar the host polls no membership at all.

@@ -33,6 +33,8 @@ export interface ArchiverProcessOptions {
   telemetry?: Pick<TelemetryOptions, 'metricsPort' | 'metricsHost' | 'otlpTracesUrl'>;
   /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
   tls?: InternalTls;
+  /** `check`: apply no migrations, refuse a database that lacks one (open-storage.ts). Default migrate. */
+  schema?: 'migrate' | 'check';
 }
 
 export interface RunningArchiver { port: number; workerId: string; metricsPort: number | undefined; close(): Promise<void> }
@@ -41,7 +43,7 @@ export async function startArchiverProcess(o: ArchiverProcessOptions): Promise<R
   const config = resolveArchiverConfig(o.config);
   const workerId = o.workerId ?? `${hostname()}-${process.pid}`;
   const telemetry = await startTelemetry({ service: 'adama-archiver', instance: workerId, log: o.log, ...o.telemetry });
-  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: config.concurrency + 2, log: o.log });
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: config.concurrency + 2, log: o.log, schema: o.schema });
   const store = await openObjectStore(o.objectStore);
   const archiver = new Archiver({
     data: storage.data, store, clock: systemClock, log: o.log, workerId, config, metrics: telemetry.metrics,

@@ -18,12 +18,14 @@ import { archiverCommand } from './commands/archiver';
 import { docCommand } from './commands/doc';
 import { tokenCommand } from './commands/token';
 import { certCommand } from './commands/cert';
+import { migrateCommand } from './commands/migrate';
 import { operatorCommand } from './commands/operator';
 import { usageOf } from './options';
 import { renderCliReference } from './cli-reference';
+import { AdamaError } from '../shared/errors';
 
 /** Every subcommand; exported so tests can check that what the operator runs parses (test/operator/specs-args.test.ts). */
-export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, certCommand, operatorCommand];
+export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, certCommand, migrateCommand, operatorCommand];
 
 function usage(): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];
@@ -70,6 +72,7 @@ if (require.main === module) {
       // A service that closed everything exits by itself; this only catches a stray handle.
       setTimeout(() => process.exit(code), 3_000).unref();
     },
-    (err: unknown) => { process.stderr.write(`adama: ${(err as Error).message}\n`); process.exitCode = 1; },
+    // A registry error names its code, so a script or an operator can tell failures apart.
+    (err: unknown) => { process.stderr.write(`adama: ${err instanceof AdamaError ? `${err.entry.name} ${err.entry.code}: ` : ''}${(err as Error).message}\n`); process.exitCode = 1; },
   );
 }

@@ -11,8 +11,8 @@ import { createLocatorService } from './locator-service';
 
 export interface LocatorProcess { port: number; close(): Promise<void> }
 
-export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger; tls?: InternalTls }): Promise<LocatorProcess> {
-  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 4, log: o.log });
+export async function startLocatorProcess(o: { databaseUrl: string; bindAddress: string; port: number; log: Logger; tls?: InternalTls; schema?: 'migrate' | 'check' }): Promise<LocatorProcess> {
+  const storage = await openStorage({ databaseUrl: o.databaseUrl, poolSize: 4, log: o.log, schema: o.schema });
   const server = await startGrpcServer(o.bindAddress, o.port, [{ file: 'locator.proto', service: 'adama.locator.v1.Locator', impl: createLocatorService(storage.data, o.log) }], o.tls ? { tls: o.tls, policy: LOCATOR_POLICY, log: o.log } : undefined);
   o.log.info({ port: server.port }, 'locator.ready');
   return {

@@ -85,6 +85,7 @@ export const E = defineErrors({
   RECORD_UNSTORABLE: { code: 4150, retry: false, grpc: 'INVALID_ARGUMENT', description: 'The database refused the change as data it cannot store (for example a lone UTF-16 surrogate or U+0000 in a string); nothing was applied.' },
   BATCH_PARTNER_REFUSED: { code: 4151, retry: true, grpc: 'ABORTED', description: 'Another change in the same batch of this document was refused as unstorable; this one was not applied and can be retried.' },
   OBJECT_STORE_UNAVAILABLE: { code: 4107, retry: true, grpc: 'UNAVAILABLE', description: 'The object store could not be reached or timed out.' },
+  SCHEMA_NOT_CURRENT: { code: 4108, retry: true, grpc: 'FAILED_PRECONDITION', description: 'The database lacks migrations this build needs and the process was told not to apply them (--migrate false); run `adama migrate` (the rollout\'s migration step), then start it again.' },
 
   // 5xxx: hosts and cluster
   HOST_SHUTTING_DOWN: { code: 5001, retry: true, grpc: 'UNAVAILABLE', description: 'The host is shutting down or draining and takes no new work; retry and you will be routed elsewhere.' },

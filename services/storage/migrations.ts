@@ -119,6 +119,18 @@ export async function migrate(pool: Pool, migrations: readonly Migration[] = MIG
   }
 }
 
+/** Versions of `migrations` the database has not applied (all of them on a database never migrated). */
+export async function pendingMigrations(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  let done: Set<number>;
+  try {
+    done = new Set(await appliedVersions(pool));
+  } catch (err) {
+    if ((err as { code?: string }).code !== SQLSTATE.undefinedTable) throw toStorageError(err, 'pendingMigrations');
+    done = new Set();
+  }
+  return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+}
+
 export async function appliedVersions(pool: Pool): Promise<number[]> {
   const r = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
   return r.rows.map((row) => row.version);

@@ -35,6 +35,24 @@ describe('openStorage', () => {
     }
   });
 
+  it('in check mode refuses a database that lacks migrations with SCHEMA_NOT_CURRENT, and opens it once they ran', async () => {
+    const db = await freshDatabase();
+    try {
+      const refused = await openStorage({ databaseUrl: db.connectionString, poolSize: 1, schema: 'check' }).then(() => undefined, (e: unknown) => e);
+      expect(isAdamaError(refused, E.SCHEMA_NOT_CURRENT)).toBe(true);
+      expect((refused as Error).message).toMatch(/run adama migrate/);
+      const migrating = await openStorage({ databaseUrl: db.connectionString, poolSize: 1 });
+      expect(migrating.migrated.length).toBeGreaterThan(0);
+      await migrating.close();
+      const checked = await openStorage({ databaseUrl: db.connectionString, poolSize: 1, schema: 'check' });
+      expect(checked.migrated).toEqual([]);
+      expect(await checked.data.liveHosts()).toEqual([]);
+      await checked.close();
+    } finally {
+      await db.close();
+    }
+  });
+
   it('opens a database by URL, runs migrations and never shows the password', async () => {
     const db = await freshDatabase();
     try {

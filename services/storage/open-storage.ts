@@ -5,7 +5,8 @@
  */
 import { Pool } from 'pg';
 import type { Logger } from '../shared/log';
-import { migrate } from './migrations';
+import { AdamaError, E } from '../shared/errors';
+import { migrate, pendingMigrations } from './migrations';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './pglite-server';
 import { SqlDataService } from './sql-data-service';
 
@@ -20,6 +21,12 @@ export interface StorageOptions {
    */
   poolSize?: number;
   log?: Logger;
+  /**
+   * `migrate` (default) applies pending migrations; `check` applies none and refuses, with
+   * SCHEMA_NOT_CURRENT, a database that lacks one: the mode for processes of a rollout whose
+   * migrations ran once, as `adama migrate`, before them.
+   */
+  schema?: 'migrate' | 'check';
 }
 
 export interface Storage {
@@ -28,6 +35,8 @@ export interface Storage {
   close(): Promise<void>;
   /** Where the data lives, for the startup log; never contains a password. */
   readonly describe: string;
+  /** Migration versions this open applied (none in `check` mode or on a current database). */
+  readonly migrated: readonly number[];
 }
 
 export const STORAGE_DEFAULTS = { poolSize: 10 } as const;
@@ -51,13 +60,19 @@ export async function openStorage(options: StorageOptions = {}): Promise<Storage
   const close = async (): Promise<void> => {
     try { await data.close(); } finally { await embedded?.close(); }
   };
+  let migrated: number[] = [];
   try {
-    await migrate(pool);
+    if (options.schema === 'check') {
+      const pending = await pendingMigrations(pool);
+      if (pending.length > 0) throw new AdamaError(E.SCHEMA_NOT_CURRENT, `${describe} lacks migrations ${pending.join(', ')}: run adama migrate first`);
+    } else {
+      migrated = await migrate(pool);
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  return { data, close, describe };
+  return { data, close, describe, migrated };
 }
 
 /** postgres://user:secret@host/db → postgres://user:***@host/db */

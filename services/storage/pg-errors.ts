@@ -10,6 +10,7 @@ export const SQLSTATE = {
   uniqueViolation: '23505',
   duplicateTable: '42P07',
   duplicateObject: '42710',
+  undefinedTable: '42P01',
   tooManyConnections: '53300',
   adminShutdown: '57P01',
   crashShutdown: '57P02',

@@ -29,6 +29,8 @@ export interface ProxyProcessOptions {
    */
   databaseUrl?: string;
   locatorAddress?: string;
+  /** `check`: apply no migrations, refuse a database that lacks one (open-storage.ts). Default migrate. */
+  schema?: 'migrate' | 'check';
   port: number;
   bindAddress?: string;
   staticDir?: string;
@@ -93,6 +95,6 @@ async function openDirectory(o: ProxyProcessOptions): Promise<{ source: Pick<Dat
     const locator = locatorDirectory(o.locatorAddress, o.tls ?? INSECURE_INTERNAL);
     return { source: locator, close: async () => { locator.close(); } };
   }
-  const storage = await openStorage({ databaseUrl: o.databaseUrl!, poolSize: 2, log: o.log });
+  const storage = await openStorage({ databaseUrl: o.databaseUrl!, poolSize: 2, log: o.log, schema: o.schema });
   return { source: storage.data, close: () => storage.close() };
 }

@@ -51,6 +51,7 @@ export async function freshStorage(poolSize = 8, adminUrl = postgresUrl()): Prom
     return {
       data: storage.data,
       describe: storage.describe,
+      migrated: storage.migrated,
       connectionString: db.connectionString,
       kind: db.kind,
       close: async () => { try { await storage.close(); } finally { await db.close(); } },

@@ -4,10 +4,11 @@ import { ARCHIVER_DEFAULTS } from '../../archiver/archiver-plan';
 import { startArchiverProcess } from '../../archiver/archiver-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, MIGRATE_FLAG, schemaFlag, telemetryFlags, type Command } from './command';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
+  ...MIGRATE_FLAG,
   ...METRICS_FLAGS,
   'object-store': { help: 'where archives go: fs:<dir> or s3://bucket/prefix?endpoint=…&path-style=true (credentials from AWS_* env)' },
   'idle-ms': { default: String(ARCHIVER_DEFAULTS.idleMs), help: 'archive free documents unchanged for this long' },
@@ -42,7 +43,7 @@ export const archiverCommand: Command = {
         batchSize: f.int('batch-size', 1), claimLeaseMs: f.int('claim-lease-ms', 1), idlePollMs: f.int('idle-poll-ms'),
         gcGraceMs: f.int('gc-grace-ms'), gcIntervalMs: f.int('gc-interval-ms'), backoffMaxMs: f.int('backoff-max-ms'),
       },
-      log, telemetry: telemetryFlags(f), tls: internalTlsFlags(f, log),
+      log, telemetry: telemetryFlags(f), tls: internalTlsFlags(f, log), schema: schemaFlag(f),
     });
     log.info({ port: proc.port, workerId: proc.workerId, metricsPort: proc.metricsPort }, 'archiver.ready');
     return runUntilSignal(() => proc.close(), log, 30_000);

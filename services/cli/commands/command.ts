@@ -15,6 +15,15 @@ export interface Command {
 
 export const DATABASE_URL_FLAG = { 'database-url': { help: 'PostgreSQL connection string shared by every tier', default: 'postgres://postgres@127.0.0.1:5432/postgres' } };
 
+/** Whether a role applies pending migrations at start, or (a rollout that ran `adama migrate` first) only checks. */
+export const MIGRATE_FLAG = { migrate: { default: 'true', help: 'true: apply pending database migrations at start; false: only check, and refuse a database that lacks one (SCHEMA_NOT_CURRENT) after `adama migrate` ran once' } };
+
+export function schemaFlag(f: ParsedFlags): 'migrate' | 'check' {
+  const v = f.get('migrate');
+  if (v !== 'true' && v !== 'false') throw new Error(`--migrate must be true or false, got ${v}`);
+  return v === 'true' ? 'migrate' : 'check';
+}
+
 export const METRICS_FLAGS = {
   'metrics-port': { help: 'Prometheus /metrics port (0 picks a free one; unset: no endpoint)' },
   'metrics-host': { default: '127.0.0.1', help: 'interface of the /metrics endpoint' },

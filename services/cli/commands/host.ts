@@ -12,11 +12,12 @@ import { hostAdminClient } from '../../grpc/host-admin-client';
 import { startHostProcess } from '../../adama-host/host-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, MIGRATE_FLAG, schemaFlag, telemetryFlags, type Command } from './command';
 import type { InternalTls } from '../../grpc/internal-tls';
 
 const flags: FlagSpec = {
   ...DATABASE_URL_FLAG,
+  ...MIGRATE_FLAG,
   'host-id': { help: 'stable id of this host (default <hostname>-<port>)' },
   port: { default: '7100', help: 'gRPC port (0 picks a free one)' },
   bind: { default: '127.0.0.1', help: 'interface for gRPC' },
@@ -61,7 +62,7 @@ export const hostCommand: Command = {
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
       advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),
-      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'), tls,
+      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'), tls, schema: schemaFlag(f),
     });
     log.info({ host: hostId, address: proc.address, port: proc.port }, 'host.listening');
     return runUntilSignal(() => proc.close(), log, 60_000);
