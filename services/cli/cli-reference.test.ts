@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS } from './main';
+import { COMMANDS } from './commands/registry';
 import { renderCliReference } from './cli-reference';
 
 const docs = (name: string): string => readFileSync(join(__dirname, '..', '..', 'docs', name), 'utf8');

@@ -4,32 +4,40 @@
  * The `adama` command. Each deployable is a subcommand; configuration comes from flags, then
  * ADAMA_* environment variables, then validated defaults.
  */
-import { E, renderErrorsMarkdown } from '../shared/errors';
+import { AdamaError, E, renderErrorsMarkdown } from '../shared/errors';
 import { createLogger } from '../shared/log';
 import type { Command } from './commands/command';
-import { clusterCommand } from './commands/cluster';
-import { devCommand } from './commands/dev';
-import { hostCommand } from './commands/host';
-import { locatorCommand } from './commands/locator';
-import { proxyCommand } from './commands/proxy';
-import { spaceCommand } from './commands/space';
-import { gossipCommand } from './commands/gossip';
-import { archiverCommand } from './commands/archiver';
-import { docCommand } from './commands/doc';
-import { tokenCommand } from './commands/token';
-import { certCommand } from './commands/cert';
-import { migrateCommand } from './commands/migrate';
-import { operatorCommand } from './commands/operator';
 import { usageOf } from './options';
 import { renderCliReference } from './cli-reference';
-import { AdamaError } from '../shared/errors';
 
-/** Every subcommand; exported so tests can check that what the operator runs parses (test/operator/specs-args.test.ts). */
-export const COMMANDS: Command[] = [devCommand, clusterCommand, hostCommand, proxyCommand, locatorCommand, gossipCommand, archiverCommand, spaceCommand, docCommand, tokenCommand, certCommand, migrateCommand, operatorCommand];
+/**
+ * One loader per subcommand, so `adama gossip` loads the sidecar and not the sandbox, the database
+ * driver, the AWS SDK or the Kubernetes client (a role's memory is what it uses). The full list
+ * for help and docs is commands/registry.ts; a test checks the two name the same commands.
+ */
+export const COMMAND_LOADERS: Readonly<Record<string, () => Promise<Command>>> = {
+  dev: async () => (await import('./commands/dev')).devCommand,
+  cluster: async () => (await import('./commands/cluster')).clusterCommand,
+  host: async () => (await import('./commands/host')).hostCommand,
+  proxy: async () => (await import('./commands/proxy')).proxyCommand,
+  locator: async () => (await import('./commands/locator')).locatorCommand,
+  gossip: async () => (await import('./commands/gossip')).gossipCommand,
+  archiver: async () => (await import('./commands/archiver')).archiverCommand,
+  space: async () => (await import('./commands/space')).spaceCommand,
+  doc: async () => (await import('./commands/doc')).docCommand,
+  token: async () => (await import('./commands/token')).tokenCommand,
+  cert: async () => (await import('./commands/cert')).certCommand,
+  migrate: async () => (await import('./commands/migrate')).migrateCommand,
+  operator: async () => (await import('./commands/operator')).operatorCommand,
+};
 
-function usage(): string {
+async function allCommands(): Promise<Command[]> {
+  return (await import('./commands/registry')).COMMANDS;
+}
+
+function usage(commands: readonly Command[]): string {
   const lines = ['usage: adama <command> [options]', '', 'commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`, usageOf(c.flags), '');
+  for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`, usageOf(c.flags), '');
   lines.push('  errors-doc print docs/errors.md generated from the error registry', '  cli-doc    print docs/cli.md generated from these commands', '');
   return lines.join('\n');
 }
@@ -37,10 +45,11 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'errors-doc') { process.stdout.write(renderErrorsMarkdown()); return 0; }
-  if (name === 'cli-doc') { process.stdout.write(renderCliReference(COMMANDS)); return 0; }
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') { process.stdout.write(usage()); return name ? 0 : 2; }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) { process.stderr.write(`adama: unknown command ${name}\n\n${usage()}`); return 2; }
+  if (name === 'cli-doc') { process.stdout.write(renderCliReference(await allCommands())); return 0; }
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') { process.stdout.write(usage(await allCommands())); return name ? 0 : 2; }
+  const load = Object.hasOwn(COMMAND_LOADERS, name) ? COMMAND_LOADERS[name] : undefined;
+  if (!load) { process.stderr.write(`adama: unknown command ${name}\n\n${usage(await allCommands())}`); return 2; }
+  const command = await load();
   // `adama <role> --help` answers with the role's flags and exit 0 (an image's smoke test runs it).
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(`usage: adama ${command.name} [options]\n  ${command.summary}\n${usageOf(command.flags)}\n`); return 0; }
   return command.run(rest);

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import WebSocket from 'ws';
 import { AdamaClient, type WebSocketFactory } from '../../client/index';
 import type { Json } from '../../services/shared/json';
-import { COMMANDS } from '../../services/cli/main';
+import { COMMANDS } from '../../services/cli/commands/registry';
 import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
 import { freshStorage } from '../support/databases';

@@ -8,7 +8,7 @@ import { buildArchiverDeployment, buildConfigMap, buildHostStatefulSet, buildLoc
 import { CLI_PATH } from '../../operator/specs/common';
 import type { Container, PodTemplate } from '../../operator/specs/k8s';
 import type { AdamaCluster } from '../../operator/api/v1alpha1/types';
-import { COMMANDS } from '../../services/cli/main';
+import { COMMANDS } from '../../services/cli/commands/registry';
 import type { Command } from '../../services/cli/commands/command';
 import { parseFlags, type ParsedFlags } from '../../services/cli/options';
 import { hostDefaults, proxyDefaults } from '../../services/shared/config';
