@@ -8,7 +8,7 @@
 import type { AdamaCluster } from '../api/v1alpha1/types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import {
-  buildArchiverDeployment, buildConfigMap, buildHostStatefulSet, buildLocatorDeployment, buildPodDisruptionBudgets, buildProxyDeployment,
+  buildArchiverDeployment, buildConfigMap, buildHostStatefulSet, buildLocatorDeployment, buildNetworkPolicies, buildPodDisruptionBudgets, buildProxyDeployment,
   buildServices, names,
 } from '../specs';
 import { digest } from '../specs/common';
@@ -33,6 +33,7 @@ export function desiredChildren(c: AdamaCluster): DesiredChildren {
   const { replicas: _owned, ...hostSpec } = hostSet.spec;
   const archiver = buildArchiverDeployment(c);
   const pdbs = buildPodDisruptionBudgets(c);
+  const policies = buildNetworkPolicies(c);
   const apply = [
     asKube(buildConfigMap(c)),
     ...buildServices(c).map(asKube),
@@ -41,12 +42,17 @@ export function desiredChildren(c: AdamaCluster): DesiredChildren {
     asKube(buildLocatorDeployment(c)),
     ...(archiver ? [asKube(archiver)] : []),
     ...pdbs.map(asKube),
+    ...policies.map(asKube),
   ];
   const absent: DesiredChildren['absent'] = [];
   if (!archiver) absent.push({ apiVersion: 'apps/v1', kind: 'Deployment', name: names.archiver(c) });
   const pdbNames = new Set(pdbs.map((p) => p.metadata.name));
   for (const name of [names.hosts(c), names.proxies(c), names.locator(c), names.archiver(c)]) {
     if (!pdbNames.has(name)) absent.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', name });
+  }
+  const policyNames = new Set(policies.map((p) => p.metadata.name));
+  for (const name of [names.hosts(c), names.proxies(c), names.locator(c), names.archiver(c)]) {
+    if (!policyNames.has(name)) absent.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name });
   }
   return { apply, absent, digest: digest(apply) };
 }

@@ -160,7 +160,9 @@ export class Reconciler {
     const results = await applyAll(this.o.client, apply);
     for (const r of results) this.o.cache.remember(r);
     for (const gone of children.absent) {
-      const present = gone.kind === 'Deployment' ? this.o.cache.deployment(c, gone.name) !== undefined : this.o.cache.hasPdb(c, gone.name);
+      // NetworkPolicies are not watched: delete them on every apply pass (a missing one is not an error).
+      const present = gone.kind === 'Deployment' ? this.o.cache.deployment(c, gone.name) !== undefined
+        : gone.kind === 'PodDisruptionBudget' ? this.o.cache.hasPdb(c, gone.name) : true;
       if (present) await this.o.client.delete({ ...gone, namespace: c.metadata.namespace });
     }
     this.applied.set(key, { uid, digest: children.digest, atMs: now });

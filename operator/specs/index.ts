@@ -3,6 +3,7 @@ export { buildHostStatefulSet, hostPreStopCommand, hostTerminationGraceSeconds }
 export { buildProxyDeployment, buildLocatorDeployment, buildArchiverDeployment } from './deployments';
 export { buildServices } from './services';
 export { buildPodDisruptionBudgets } from './pod-disruption-budgets';
+export { buildNetworkPolicies } from './network-policies';
 export { buildConfigMap } from './config-map';
 export { buildGossipSidecar } from './gossip-sidecar';
 export { names, labels, selectorLabels, ownerReference } from './common';

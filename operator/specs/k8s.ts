@@ -138,3 +138,21 @@ export interface ConfigMap {
   metadata: ChildMeta;
   data: Record<string, string>;
 }
+
+export interface NetworkPolicyPeer {
+  podSelector?: { matchLabels: Record<string, string> };
+  namespaceSelector?: { matchLabels: Record<string, string> };
+}
+
+export interface NetworkPolicyIngressRule {
+  /** Absent: from anywhere. */
+  from?: NetworkPolicyPeer[];
+  ports: { protocol: 'TCP'; port: number }[];
+}
+
+export interface NetworkPolicy {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'NetworkPolicy';
+  metadata: ChildMeta;
+  spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: ['Ingress']; ingress: NetworkPolicyIngressRule[] };
+}

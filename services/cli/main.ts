@@ -8,6 +8,7 @@ import { AdamaError, E, renderErrorsMarkdown } from '../shared/errors';
 import { createLogger } from '../shared/log';
 import type { Command } from './commands/command';
 import { usageOf } from './options';
+import { deferSignals } from './run-until-signal';
 import { renderCliReference } from './cli-reference';
 
 /**
@@ -75,6 +76,7 @@ function installProcessHandlers(): void {
 // Only when run as the program: importing COMMANDS must not start a command.
 if (require.main === module) {
   installProcessHandlers();
+  deferSignals();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -2,8 +2,25 @@
  * @module run-until-signal
  * Keeps a service running until SIGTERM or SIGINT, then closes it gracefully once; a second
  * signal, or a close that takes longer than `forceAfterMs`, exits at once.
+ *
+ * A signal that arrives while a service is still starting (its ready line may already be out:
+ * Kubernetes, a supervisor or a test can stop it at once) must not kill it without its graceful
+ * close, so `deferSignals` (main.ts, before any command runs) remembers it and runUntilSignal acts
+ * on it as soon as the service is up. A one-shot command finishes its work first; a second signal
+ * before then exits at once.
  */
 import type { Logger } from '../shared/log';
+
+let pending: string | undefined;
+const early = (signal: string): void => {
+  if (pending !== undefined) process.exit(1);
+  pending = signal;
+};
+
+export function deferSignals(): void {
+  process.on('SIGTERM', early);
+  process.on('SIGINT', early);
+}
 
 export function runUntilSignal(close: () => Promise<void>, log: Logger, forceAfterMs: number): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -19,7 +36,12 @@ export function runUntilSignal(close: () => Promise<void>, log: Logger, forceAft
         (err: unknown) => { log.error({ err: String(err) }, 'process.stop_failed'); resolve(1); },
       );
     };
+    // Ours first, then the early ones off: a signal with no listener at all is fatal (Node drops
+    // back to the default action) and one queued for a listener that is removed is lost.
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.off('SIGTERM', early);
+    process.off('SIGINT', early);
+    if (pending !== undefined) stop(pending);
   });
 }

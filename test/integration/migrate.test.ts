@@ -25,7 +25,7 @@ describe('adama migrate and --migrate false', () => {
 
       const host = await spawnAdama(['host', '--host-id', 'm-host', '--port', '0', '--migrate', 'false', '--database-url', db.connectionString], 'host.ready', { ADAMA_LOG_LEVEL: 'info' });
       host.proc.kill('SIGTERM');
-      expect((await host.exited).code).toBe(0);
+      expect(await host.exited).toEqual({ code: 0, signal: null });
     } finally {
       await db.close();
     }

@@ -87,6 +87,7 @@ const specSchema: Schema = obj({
   objectStore: secretRef('Object store (fs:<dir> or s3://bucket/prefix)'),
   metrics: obj({ enabled: bool(true), port: port(9464) }, { default: {} }),
   podDisruptionBudgets: obj({ enabled: bool(true) }, { default: {} }),
+  networkPolicies: obj({ enabled: bool(false), operatorNamespace: str({ default: 'adama-system' }), metricsNamespace: str({ default: '' }) }, { default: {} }),
 }, { required: ['image', 'postgres'], 'x-kubernetes-validations': specRules() });
 
 const tierStatus = (extra: Record<string, Schema> = {}): Schema => obj({ desired: int(), ready: int(), readyOf: str(), ...extra });
@@ -178,6 +179,10 @@ const DESCRIPTIONS: Record<string, string> = {
   'spec.metrics.port': 'Port of /metrics on every pod.',
   'spec.podDisruptionBudgets': 'PodDisruptionBudgets of one unavailable pod per tier (none for a tier of one replica).',
   'spec.podDisruptionBudgets.enabled': 'Create them.',
+  'spec.networkPolicies': 'One NetworkPolicy per tier that admits only its callers: proxies from anywhere on their port; hosts from proxies and the operator; the locator from proxies, hosts and the operator; gossip ports from gossiping pods of this cluster.',
+  'spec.networkPolicies.enabled': 'Create them (off by default: they need a CNI that enforces them, and the operator namespace below must be right).',
+  'spec.networkPolicies.operatorNamespace': 'Namespace of the operator pods, which call hosts (Status, Drain) and the locator.',
+  'spec.networkPolicies.metricsNamespace': 'Namespace allowed to scrape metrics ports (empty: any).',
   'status.observedGeneration': 'The spec generation whose children are applied.',
   'status.paused': 'adama.io/paused is set: the operator changes nothing.',
   'status.conditions': 'Ready, Progressing, Degraded, Draining, Synced.',

@@ -107,6 +107,8 @@ export interface AdamaClusterSpec {
   objectStore?: { secretRef: SecretKeyRef };
   metrics: { enabled: boolean; port: number };
   podDisruptionBudgets: { enabled: boolean };
+  /** One NetworkPolicy per tier admitting only its callers (operator/specs/network-policies.ts). */
+  networkPolicies: { enabled: boolean; operatorNamespace: string; metricsNamespace: string };
 }
 
 export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Draining', 'Synced'] as const;
