@@ -88,6 +88,14 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
     sessions.add(session);
     ws.on('close', () => sessions.delete(session));
   });
+  // One keepalive timer for every socket, and one ping frame per tick: an idle socket costs its
+  // write and its pong, not a timer and a JSON serialisation of its own.
+  const keepalive = setInterval(() => {
+    const now = Date.now();
+    const frame = JSON.stringify({ ping: now });
+    for (const s of sessions) s.keepalive(now, frame);
+  }, o.config.pingIntervalMs);
+  keepalive.unref();
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(o.port, o.bindAddress ?? '127.0.0.1', () => resolve());
@@ -104,6 +112,7 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
     sessions: () => sessions.size,
     async close() {
       closing = true;
+      clearInterval(keepalive);
       for (const s of sessions) s.close(E.HOST_SHUTTING_DOWN, 1001);
       await new Promise<void>((r) => wss.close(() => r()));
       http.closeAllConnections();

@@ -51,15 +51,12 @@ export class SocketSession {
   /** Tail of the in-order edge checks; starts with this socket's own admission. */
   private checks: Promise<unknown>;
   private lastPongAtMs = Date.now();
-  private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps) {
     ws.on('message', (data, isBinary) => this.onMessage(isBinary ? null : data.toString('utf8')));
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => deps.log.debug({ conn: deps.connId, err: String(err) }, 'socket.error'));
-    this.pingTimer = setInterval(() => this.ping(), deps.config.pingIntervalMs);
-    this.pingTimer.unref();
     deps.metrics.socketsOpen.add(1);
     const admitted = deps.edge.admit('socket', deps.remoteAddress, null);
     this.checks = admitted.catch(() => undefined);
@@ -296,19 +293,23 @@ export class SocketSession {
     this.ws.send(text);
   }
 
-  private ping(): void {
-    if (Date.now() - this.lastPongAtMs > this.deps.config.pongTimeoutMs) {
+  /**
+   * One keepalive tick (proxy-server.ts runs one timer for every socket and builds the ping frame
+   * once per tick): a socket silent past the pong timeout is closed, any other gets the ping.
+   */
+  keepalive(nowMs: number, pingFrame: string): void {
+    if (this.closed) return;
+    if (nowMs - this.lastPongAtMs > this.deps.config.pongTimeoutMs) {
       this.deps.log.info({ conn: this.deps.connId }, 'socket.pong_timeout');
       this.close(E.PONG_TIMEOUT);
       return;
     }
-    this.write({ ping: Date.now() });
+    this.writeText(pingFrame);
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.pingTimer);
     this.releaseSocketSlot?.();
     for (const s of this.streams.values()) void s.end();
     this.deps.metrics.streamsOpen.add(-this.streams.size);
