@@ -6,15 +6,23 @@
  * A signal that arrives while a service is still starting (its ready line may already be out:
  * Kubernetes, a supervisor or a test can stop it at once) must not kill it without its graceful
  * close, so `deferSignals` (main.ts, before any command runs) remembers it and runUntilSignal acts
- * on it as soon as the service is up. A one-shot command finishes its work first; a second signal
- * before then exits at once.
+ * on it as soon as the service is up. A start that takes longer than STARTUP_SIGNAL_GRACE_MS after
+ * the signal, or a one-shot command still running then, exits with 128 + the signal; a second
+ * signal exits at once.
  */
 import type { Logger } from '../shared/log';
 
+/** How long a signal received before the service is up waits for it; a start stuck longer (a
+ * database or locator that never answers) must still stop on SIGTERM. */
+const STARTUP_SIGNAL_GRACE_MS = 5_000;
+
 let pending: string | undefined;
+let giveUp: NodeJS.Timeout | undefined;
 const early = (signal: string): void => {
   if (pending !== undefined) process.exit(1);
   pending = signal;
+  giveUp = setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), STARTUP_SIGNAL_GRACE_MS);
+  giveUp.unref();
 };
 
 export function deferSignals(): void {
@@ -42,6 +50,7 @@ export function runUntilSignal(close: () => Promise<void>, log: Logger, forceAft
     process.on('SIGINT', () => stop('SIGINT'));
     process.off('SIGTERM', early);
     process.off('SIGINT', early);
+    if (giveUp !== undefined) clearTimeout(giveUp);
     if (pending !== undefined) stop(pending);
   });
 }
