@@ -182,6 +182,17 @@ describe('startLeaseMembership', () => {
     expect(events.map((e) => e.event)).toEqual(['membership.poll_failed', 'membership.changed', 'membership.poll_recovered']);
   });
 
+  it('logs a long run of failed polls at failures 1, 2, 4, 8, ... rather than at every poll', async () => {
+    const { log, events } = captureLog();
+    data.answer = new Error('down');
+    const membership = start({ log });
+    for (let i = 0; i < 10; i++) {
+      await membership.pollNow();
+      clock.advance(INTERVAL_MS);
+    }
+    expect(events.filter((e) => e.event === 'membership.poll_failed').map((e) => e.failures)).toEqual([1, 2, 4, 8]);
+  });
+
   it('treats a liveHosts that throws synchronously as a failed poll and keeps polling', async () => {
     let calls = 0;
     const liveHosts = (): Promise<HostLease[]> => { calls++; throw new Error('sync'); };

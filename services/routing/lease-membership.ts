@@ -130,7 +130,9 @@ export function startLeaseMembership(opts: LeaseMembershipOptions): LeaseMembers
     } catch (err) {
       if (closed) return;
       failures++;
-      log.warn({ err, failures, ms: clock.nowMs() - startedMs, hosts: view.current().length }, 'membership.poll_failed');
+      // Failures 1, 2, 4, 8, ...: an outage is visible at once and its length stays readable,
+      // without a warning per poll for as long as it lasts.
+      if ((failures & (failures - 1)) === 0) log.warn({ err, failures, ms: clock.nowMs() - startedMs, hosts: view.current().length }, 'membership.poll_failed');
     } finally {
       inFlight = undefined;
       schedule();
