@@ -20,6 +20,10 @@ describe('startEmbeddedPostgres (in memory)', () => {
     await pg.close();
   });
 
+  it('runs with the small shared buffers of an embedded database, not a server\'s 128 MB', async () => {
+    expect((await pool.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]!.shared_buffers).toBe('16MB');
+  });
+
   it('runs concurrent queries from many clients, even with parameters larger than one TCP read', async () => {
     const big = 'x'.repeat(300_000);
     const results = await Promise.all(Array.from({ length: 120 }, async (_, i) => {
