@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { AdamaClient, type WebSocketFactory } from '../client/index';
-import { devTlsFor, ensureDevPki } from '../services/grpc/dev-certs';
+import { devTlsFor, ensureDevPki, tlsEnvOf } from '../services/grpc/dev-certs';
+import { DEFAULT_TLS_REFRESH_MS } from '../services/grpc/internal-tls';
 import { packageRoot } from '../services/shared/paths';
 import { BENCH_PROXY_LIMITS } from './bench-stack';
 import { nowMs, withTimeout } from './timing';
@@ -133,8 +134,7 @@ export async function startSplitStack(o: SplitStackOptions): Promise<SplitStack>
   if (pkiDir !== undefined) ensureDevPki(pkiDir, ['host', 'proxy']);
   const internalEnv = (role: Role): Record<string, string> => {
     if (pkiDir === undefined) return { ADAMA_INSECURE_INTERNAL: 'true' };
-    const t = devTlsFor(pkiDir, role, 60_000);
-    return { ADAMA_INTERNAL_TLS_CA: t.caFile, ADAMA_INTERNAL_TLS_CERT: t.certFile, ADAMA_INTERNAL_TLS_KEY: t.keyFile };
+    return tlsEnvOf(devTlsFor(pkiDir, role, DEFAULT_TLS_REFRESH_MS));
   };
 
   const spawnChild = async (name: string, role: Role, args: string[]): Promise<SplitChild> => {

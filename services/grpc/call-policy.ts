@@ -5,10 +5,10 @@
  * listed is refused to everyone. The health service answers every role: the gossip sidecar probes
  * its host with it, and so do `adama` status commands.
  */
-import type { InternalRole, MethodPolicy } from './internal-tls';
+import { INTERNAL_ROLES, type InternalRole, type MethodPolicy } from './internal-tls';
 
 const HEALTH = '/grpc.health.v1.Health/Check';
-const EVERY_ROLE: readonly InternalRole[] = ['proxy', 'host', 'locator', 'archiver', 'gossip', 'operator', 'admin'];
+const EVERY_ROLE: readonly InternalRole[] = INTERNAL_ROLES;
 
 /** A host's own certificate may act on that host only from its own machine (its preStop `host drain-self`). */
 const SELF_HOST = { role: 'host', loopbackOnly: true } as const;

@@ -114,6 +114,11 @@ export function ensureDevPki(dir: string, roles: readonly InternalRole[], o: { n
   return ca;
 }
 
+/** The ADAMA_INTERNAL_TLS_* variables that give a child process these files (what its --internal-tls-* flags read). */
+export function tlsEnvOf(t: { caFile: string; certFile: string; keyFile: string; refreshMs: number }): Record<string, string> {
+  return { ADAMA_INTERNAL_TLS_CA: t.caFile, ADAMA_INTERNAL_TLS_CERT: t.certFile, ADAMA_INTERNAL_TLS_KEY: t.keyFile, ADAMA_INTERNAL_TLS_REFRESH_MS: String(t.refreshMs) };
+}
+
 /** The InternalTls of `role` for a directory written by ensureDevPki. */
 export function devTlsFor(dir: string, role: InternalRole, refreshMs: number): { mode: 'mtls'; caFile: string; certFile: string; keyFile: string; refreshMs: number } {
   return { mode: 'mtls', caFile: join(dir, CA_FILE), certFile: join(dir, certFile(role)), keyFile: join(dir, keyFile(role)), refreshMs };

@@ -107,6 +107,12 @@ export function startLeaseMembership(opts: LeaseMembershipOptions): LeaseMembers
   let resolveReady: () => void = () => {};
   let rejectReady: (err: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => { resolveReady = resolve; rejectReady = reject; });
+  // The clock's timers are unref'd so that polling never keeps a running process alive; but until
+  // the first poll succeeds a caller may be awaiting `ready` with nothing else holding the process
+  // open (a proxy whose locator is not up yet would end quietly with exit 0).
+  const holdOpen = setInterval(() => undefined, 60_000);
+  const release = (): void => clearInterval(holdOpen);
+  void ready.then(release, release);
   ready.catch(() => {}); // closing before the first success must not be an unhandled rejection
 
   /** Always async, even if `liveHosts` throws synchronously, so `finally` below runs after `inFlight` is set. */

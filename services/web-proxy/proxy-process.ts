@@ -56,15 +56,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   const { metrics } = telemetry;
   const directory = await openDirectory(o);
   const leases = startLeaseMembership({ data: directory.source, pollIntervalMs: o.membershipPollMs, log: o.log });
-  // The poller's timers are unref'd (they never keep a running proxy alive), so while a proxy
-  // waits for its first list of hosts (a locator or database not up yet) something must, or the
-  // process would end quietly with exit code 0.
-  const waiting = setInterval(() => undefined, 1_000);
-  try {
-    await leases.ready;
-  } finally {
-    clearInterval(waiting);
-  }
+  await leases.ready;
   const membership = o.gossipAddress ? connectGossipMembership({ address: o.gossipAddress, log: o.log, fallback: leases, tls: o.tls }) : leases;
   await membership.ready;
   membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devTlsFor, ensureDevPki } from '../../services/grpc/dev-certs';
+import { devTlsFor, ensureDevPki, tlsEnvOf } from '../../services/grpc/dev-certs';
 import { INTERNAL_ROLES, type InternalRole, type InternalTls } from '../../services/grpc/internal-tls';
 
 /** Short, so a test that rotates files sees the change quickly. */
@@ -49,6 +49,5 @@ export function internalTlsEnv(args: readonly string[], env: NodeJS.ProcessEnv):
   const chosen = args.some((a) => a.startsWith('--internal-tls-') || a === '--insecure-internal')
     || Object.keys(env).some((k) => k.startsWith('ADAMA_INTERNAL_TLS_') || k === 'ADAMA_INSECURE_INTERNAL');
   if (role === undefined || chosen) return {};
-  const t = testTls(role) as Extract<InternalTls, { mode: 'mtls' }>;
-  return { ADAMA_INTERNAL_TLS_CA: t.caFile, ADAMA_INTERNAL_TLS_CERT: t.certFile, ADAMA_INTERNAL_TLS_KEY: t.keyFile, ADAMA_INTERNAL_TLS_REFRESH_MS: String(t.refreshMs) };
+  return tlsEnvOf(devTlsFor(testPkiDir(), role, TEST_REFRESH_MS));
 }
