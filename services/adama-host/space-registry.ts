@@ -13,8 +13,14 @@ import { AdamaError, E } from '../shared/errors';
 import type { SandboxFactory, SandboxLimits, SpaceSandbox } from '../runtime/space-sandbox';
 import { pooledSandboxFactory } from '../runtime/pooled-sandbox';
 
-/** Isolates per space per host: calls of different documents run in parallel on isolated-vm's threads. */
-export const DEFAULT_ISOLATES_PER_SPACE = 2;
+/**
+ * Isolates per space per host. One: calls run synchronously on the event loop (the sync slice,
+ * isolated-sandbox.ts), so a second isolate adds parallelism only to a space that has gone slow,
+ * while it halves the traffic each isolate's JIT learns from and costs a heap of its own
+ * (measured: the chat benchmark's first run cost 0.134 ms of CPU per delivery with two, 0.092
+ * with one; the same once warm). pooled-sandbox.ts still serves a pool when asked for one.
+ */
+export const DEFAULT_ISOLATES_PER_SPACE = 1;
 
 interface Entry { space: string; version: number; sandbox: Promise<SpaceSandbox>; users: number }
 

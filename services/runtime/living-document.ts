@@ -19,6 +19,7 @@
  */
 import { apply } from '../protocol/delta';
 import type { Delta } from '../protocol/messages';
+import { wireDelta } from '../protocol/delta-wire';
 import type { Clock, TimerHandle } from '../shared/clock';
 import { AdamaError, E, isAdamaError, toErrorBody, type ErrorBody, type ErrorEntry } from '../shared/errors';
 import { findUnstorableString, type Json } from '../shared/json';
@@ -523,8 +524,9 @@ export class LivingDocument {
         continue;
       }
       if (g.data === undefined) continue;
-      // One object for every viewer of the group: the wire layer serializes it once (by identity).
-      const delta: Delta = Object.freeze(g.reset ? { data: JSON.parse(g.data) as Json, seq, reset: true } : { data: JSON.parse(g.data) as Json, seq });
+      // One object for every viewer of the group: the wire layer serializes it once (by identity),
+      // and it carries the isolate's text as is (parsed only if an in-process sink reads data).
+      const delta: Delta = Object.freeze(wireDelta(g.data, seq, g.reset === true));
       const rest: number[] = [];
       for (const id of g.ids) {
         if (first.size === 0 || first.has(id)) this.viewers.get(id)?.sink.onDelta(delta);

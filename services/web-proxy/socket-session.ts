@@ -107,7 +107,8 @@ export class SocketSession {
         if (this.idInUse(req.id)) { this.refuseDuplicate(req.id); return; }
         this.pendingIds.add(req.id);
         this.started();
-        const checked = this.checks.then(() => this.check(req));
+        const frameChars = text.length;
+        const checked = this.checks.then(() => this.check(req, frameChars));
         this.checks = checked.catch(() => undefined);
         checked.then((who) => withSpan(this.deps.tracer, `adama.${req.method}`, spanAttributes(req, this.deps.connId), () => this.handle(req, who))).catch((err: unknown) => this.fail(req.id, err)).finally(() => {
           this.pendingIds.delete(req.id);
@@ -117,8 +118,8 @@ export class SocketSession {
     }
   }
 
-  /** The edge checks of one request, in arrival order; returns the identity a create acts as. */
-  private async check(req: Request): Promise<Who | null> {
+  /** The edge checks of one request, in arrival order (`frameChars`: the length of its frame); returns the identity a create acts as. */
+  private async check(req: Request, frameChars: number): Promise<Who | null> {
     const { edge, remoteAddress } = this.deps;
     switch (req.method) {
       case 'auth': {
@@ -140,7 +141,7 @@ export class SocketSession {
       }
       case 'connection/send': {
         const stream = this.stream(req.connection);
-        edge.checkMessageSize(stream.ref.space, req.message);
+        edge.checkMessageSize(stream.ref.space, req.message, frameChars);
         await edge.admit('message', remoteAddress, stream.who);
         return null;
       }

@@ -5,6 +5,7 @@
  * who see the same thing share one Delta object.
  */
 import { DocumentHost } from '../../services/adama-host/document-host';
+import { DEFAULT_ISOLATES_PER_SPACE } from '../../services/adama-host/space-registry';
 import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';
 import type { SandboxFactory, SpaceSandbox } from '../../services/runtime/space-sandbox';
 import { systemClock } from '../../services/shared/clock';
@@ -281,7 +282,7 @@ describe('resident document state (in process, real isolates and database)', () 
     await docOf(h, 'churn', 'held').unload('idle');
     expect(h.spaceVersionsHeld).toBe(1);
     await Promise.resolve();
-    expect(live()).toBe(2); // one version's pool of 2 isolates, not 13 versions' pools
+    expect(live()).toBe(DEFAULT_ISOLATES_PER_SPACE); // one version's isolates, not 13 versions' pools
   });
 
   it('closes a stream whose space disconnect() throws and keeps serving', async () => {

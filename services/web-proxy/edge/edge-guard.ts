@@ -23,6 +23,9 @@ export interface EdgeGuardOptions {
   maxMessageBytesBySpace?: Readonly<Record<string, number>>;
 }
 
+/** How many bytes JSON.stringify of a parsed frame's value can write per character of the frame, at most. */
+const MAX_REWRITE_GROWTH = 6;
+
 export const principalKey = (who: Who): string => `${who.authority}:${who.agent}`;
 
 export class EdgeGuard {
@@ -76,8 +79,12 @@ export class EdgeGuard {
   }
 
   /** Refuses a message larger than its space allows (MESSAGE_TOO_LARGE, final). */
-  checkMessageSize(space: string, message: unknown): void {
+  checkMessageSize(space: string, message: unknown, frameChars = Number.POSITIVE_INFINITY): void {
     const limit = this.o.maxMessageBytesBySpace?.[space] ?? this.o.config.maxMessageBytes;
+    // A frame this short cannot hold a message over the limit, so the message is not serialized
+    // again to find out. The factor bounds re-serialization's growth: 3 UTF-8 bytes per UTF-16
+    // unit, and a number such as 1e20 (4 characters) written out in 21.
+    if (frameChars * MAX_REWRITE_GROWTH <= limit) return;
     const bytes = Buffer.byteLength(JSON.stringify(message) ?? '', 'utf8');
     if (bytes > limit) throw new AdamaError(E.MESSAGE_TOO_LARGE, `message is ${bytes} bytes; ${space} accepts at most ${limit}`);
   }
