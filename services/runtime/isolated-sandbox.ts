@@ -222,7 +222,8 @@ class IsolatedDocument implements ResidentDocument {
 
   async step(request: StepRequest): Promise<StepResult> {
     const { ctx } = request;
-    const payload = { ...request, ctx: { space: ctx.space, key: ctx.key, now: ctx.nowMs, seq: ctx.seq } };
+    const speculate = request.kind === 'send' && request.speculate ? { maxViewBytes: request.speculate.maxViewBytes, budgetMs: this.owner.publishBudgetMs } : undefined;
+    const payload = { ...request, ctx: { space: ctx.space, key: ctx.key, now: ctx.nowMs, seq: ctx.seq }, speculate };
     return (await this.call('step', [JSON.stringify(payload)])) as unknown as StepResult;
   }
 
@@ -254,7 +255,7 @@ class IsolatedDocument implements ResidentDocument {
     }
   }
 
-  async state(): Promise<Json> { return this.call('state', []); }
+  async state(committed?: number): Promise<Json> { return this.call('state', committed === undefined ? [] : [String(committed)]); }
 
   close(): void {
     if (this.closed) return;

@@ -87,8 +87,11 @@ type Outcome =
   | { op: Op; result: 'failed'; error: unknown }
   | { op: Op; result: 'ok'; seq: number };
 
-/** A batch that executed and waits for its turn to commit. */
-interface Executed { outcomes: Outcome[]; records: ChangeRecord[]; generation: number }
+/**
+ * A batch that executed and waits for its turn to commit; `speculated`: the views of the state it
+ * leaves, computed by its last step (see StepRequest.speculate), delivered when it commits.
+ */
+interface Executed { outcomes: Outcome[]; records: ChangeRecord[]; generation: number; speculated?: ViewGroup[] }
 
 export class LivingDocument {
   readonly ref: DocRef;
@@ -159,7 +162,7 @@ export class LivingDocument {
   }
 
   /** The resident state's encoded form, as the isolate holds it (tests and diagnostics). */
-  async residentState(): Promise<Json> { return (await this.residentDoc()).state(); }
+  async residentState(): Promise<Json> { return (await this.residentDoc()).state(this.committedSeq); }
 
   // ---- requests -------------------------------------------------------------------------
 
@@ -221,7 +224,9 @@ export class LivingDocument {
       while (!this.gone && (this.queue.length > 0 || committing)) {
         if (this.queue.length === 0) { await committing; committing = null; continue; }
         const batch = this.queue.splice(0, this.deps.config.maxBatch);
-        const executed = await this.execute(batch);
+        // Views are speculated only on top of committed state: with a batch in its append, the
+        // views viewers hold would run ahead of what that batch's publish expects.
+        const executed = await this.execute(batch, committing === null);
         if (committing) { await committing; committing = null; }
         if (this.gone) {
           // A clean unload still owns the document until it releases: the batch that already ran
@@ -248,15 +253,24 @@ export class LivingDocument {
     }
   }
 
-  /** Applies a batch to the resident working state; every request gets an outcome. */
-  private async execute(batch: Op[]): Promise<Executed> {
+  /**
+   * Applies a batch to the resident working state; every request gets an outcome. With
+   * `maySpeculate`, the batch's last request, a send, also asks for the views of the state the
+   * batch leaves, unless the batch or the document has viewer changes waiting for a publish.
+   */
+  private async execute(batch: Op[], maySpeculate: boolean): Promise<Executed> {
     this.deps.metrics.groupCommitBatchSize.record(batch.length);
     const generation = this.generation;
     const records: ChangeRecord[] = [];
     const outcomes: Outcome[] = [];
-    for (const op of batch) {
+    let speculated: ViewGroup[] | undefined;
+    const joins = batch.some((op) => op.kind === 'connect');
+    for (let i = 0; i < batch.length; i++) {
+      const op = batch[i]!;
       try {
-        const step = await this.applyOp(op);
+        const speculate = maySpeculate && !joins && i === batch.length - 1 && !this.rejoinAll && this.pendingLeaves.length === 0 && this.pendingUpdates.size === 0;
+        const step = await this.applyOp(op, speculate);
+        speculated = step.groups;
         if (step.record) {
           records.push(step.record);
           this.uncommitted.push(step.record);
@@ -266,9 +280,10 @@ export class LivingDocument {
         outcomes.push({ op, result: 'ok', seq: step.seq });
       } catch (error) {
         outcomes.push({ op, result: 'failed', error });
+        speculated = undefined;
       }
     }
-    return { outcomes, records, generation };
+    return { outcomes, records, generation, ...(speculated ? { speculated } : {}) };
   }
 
   /** Appends a batch, then acknowledges it, commits it in the isolate and publishes its views. */
@@ -298,7 +313,7 @@ export class LivingDocument {
       this.recordsSinceSnapshot += records.length;
       if (this.tail.length >= FOLD_EVERY_RECORDS) this.committedState();
     }
-    await this.settle(outcomes);
+    await this.settle(outcomes, executed.speculated);
     this.maybeCompact();
   }
 
@@ -352,22 +367,26 @@ export class LivingDocument {
   }
 
   /** Applies one request to the working state; returns the record (if the state changed or a send was accepted). */
-  private async applyOp(op: Op): Promise<{ record?: ChangeRecord; seq: number }> {
+  private async applyOp(op: Op, speculate: boolean): Promise<{ record?: ChangeRecord; seq: number; groups?: ViewGroup[] }> {
     const workingSeq = this.committedSeq + this.uncommitted.length;
     const ctx = this.context(workingSeq + 1);
     const maxBytes = this.deps.config.maxStateBytes;
+    const committed = this.committedSeq;
     switch (op.kind) {
       case 'send': {
         const known = op.dedupe === undefined ? undefined : (this.pendingDedupe.get(scopedDedupeKey(op.who, op.dedupe)) ?? this.dedupe.get(op.who, op.dedupe));
         if (known !== undefined) return { seq: known };
-        const step = await this.step({ kind: 'send', channel: op.channel, message: op.message, who: op.who, ctx, maxBytes });
+        const step = await this.step({
+          kind: 'send', channel: op.channel, message: op.message, who: op.who, ctx, maxBytes, committed,
+          ...(speculate ? { speculate: { maxViewBytes: this.deps.config.maxViewBytes } } : {}),
+        });
         const request: Json = { kind: 'send', channel: op.channel, message: op.message, ...(op.dedupe ? { dedupe: op.dedupe } : {}) };
         // Every accepted send gets a record, even one that changed nothing: the seq in its ack
         // is then a real log position, and its dedupe key is durable.
-        return this.record(ctx.seq, op.who, request, step.redo, step.undo, true);
+        return { ...this.record(ctx.seq, op.who, request, step.redo, step.undo, true), ...(step.groups ? { groups: step.groups } : {}) };
       }
       case 'connect': {
-        const step = await this.step({ kind: 'connect', who: op.viewer.who, ctx, maxBytes });
+        const step = await this.step({ kind: 'connect', who: op.viewer.who, ctx, maxBytes, committed });
         if (!step.allow) throw new AdamaError(E.CONNECT_DENIED, `${this.ref.space} refused ${op.viewer.who.agent}`);
         return this.record(ctx.seq, op.viewer.who, { kind: 'connect' }, step.redo, step.undo, false);
       }
@@ -378,7 +397,7 @@ export class LivingDocument {
         this.pendingUpdates.delete(op.viewerId);
         this.pendingLeaves.push(op.viewerId);
         try {
-          const step = await this.step({ kind: 'disconnect', who: viewer.who, ctx, maxBytes });
+          const step = await this.step({ kind: 'disconnect', who: viewer.who, ctx, maxBytes, committed });
           return this.record(ctx.seq, viewer.who, { kind: 'disconnect' }, step.redo, step.undo, false);
         } catch (err) {
           // The viewer is gone whatever the space's disconnect() did: its failure changes nothing
@@ -452,7 +471,7 @@ export class LivingDocument {
    * computes the views of everyone whose view may have changed plus the joining viewers; then
    * each group of viewers gets one shared, frozen Delta, and the joins are answered.
    */
-  private async settle(outcomes: Outcome[]): Promise<void> {
+  private async settle(outcomes: Outcome[], speculated?: ViewGroup[]): Promise<void> {
     const joins: { viewer: Viewer; since?: Json; done: Settle<void> }[] = [];
     for (const o of outcomes) {
       if (o.result === 'failed') { o.op.done.reject(o.error); continue; }
@@ -467,7 +486,7 @@ export class LivingDocument {
     // loop, after the acks went out, so an ack does not wait for the document's audience.
     const senders = new Set<number>();
     for (const o of outcomes) if (o.result === 'ok' && o.op.kind === 'send' && o.op.from !== undefined) senders.add(o.op.from);
-    const { failed: failedJoins, deliverRest } = await this.publish(joins, senders);
+    const { failed: failedJoins, deliverRest } = await this.publish(joins, senders, speculated);
     for (const o of outcomes) if (o.result === 'ok' && o.op.kind === 'send') o.op.done.resolve({ seq: o.seq });
     if (deliverRest) {
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -486,11 +505,14 @@ export class LivingDocument {
    * `first` is empty) and returns the delivery to the rest for the caller to run, plus the errors
    * of joining viewers that could not be served.
    */
-  private async publish(joins: { viewer: Viewer; since?: Json }[], first: ReadonlySet<number>): Promise<{ failed: Map<number, AdamaError>; deliverRest: (() => void) | null }> {
+  private async publish(joins: { viewer: Viewer; since?: Json }[], first: ReadonlySet<number>, speculated?: ViewGroup[]): Promise<{ failed: Map<number, AdamaError>; deliverRest: (() => void) | null }> {
     const failed = new Map<number, AdamaError>();
     const joining = new Set(joins.map((j) => j.viewer.id));
-    let groups: ViewGroup[];
-    for (let attempt = 0; ; attempt++) {
+    let groups: ViewGroup[] | undefined;
+    // Views speculated by the batch's last step (no joins then) serve as they are, unless the
+    // isolate was rebuilt since: then everyone joins again through a publish.
+    if (speculated && joins.length === 0 && !this.rejoinAll) groups = speculated;
+    for (let attempt = 0; groups === undefined; attempt++) {
       const request = this.publishRequest(joins);
       try {
         const doc = await this.residentDoc();

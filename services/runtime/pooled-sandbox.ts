@@ -57,7 +57,7 @@ class PooledSandbox implements SpaceSandbox {
       rollback: () => doc.rollback(),
       replay: (r) => doc.replay(r),
       publish: (r) => doc.publish(r),
-      state: () => doc.state(),
+      state: (committed) => doc.state(committed),
       close,
     };
   }

@@ -163,6 +163,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
 
   // ---- resident documents (services/runtime/isolate/resident-core.ts) ----
   const DENIED = {};
+  // The answer of each document's last speculating step, for a re-run of the call (see 'step').
+  const answeredSteps = new Map();
   function doc(id) {
     const found = docs.get(id);
     if (found === undefined) throw new core.CoreFailure('nodoc', 'document ' + id + ' is not open in this isolate');
@@ -176,19 +178,31 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
   function resident(op, a, b, c, d, e) {
     switch (op) {
       case 'open': { // a: doc id, b: encoded state text, c: seq
+        answeredSteps.delete(a);
         docs.set(a, new core.ResidentDoc(store, core.decodeState(parse(b)), +c));
         return ok(true);
       }
-      case 'close': docs.delete(a); return ok(true);
-      case 'step': { // a: doc id, b: {kind, channel, message, who, ctx, maxBytes}
+      case 'close': docs.delete(a); answeredSteps.delete(a); return ok(true);
+      // c === 'retry': the re-run of a step that was stopped (see isolated-sandbox.ts). One that
+      // had already speculated gets its answer again: its viewers moved on to those views.
+      case 'step': { // a: doc id, b: {kind, channel, message, who, ctx, maxBytes, committed?, speculate?}
         const x = parse(b);
         x.who = principal(x.who);
         const target = doc(a);
+        if (c === 'retry' && answeredSteps.get(a) !== undefined && answeredSteps.get(a).seq === x.ctx.seq) return answeredSteps.get(a).text;
+        answeredSteps.delete(a);
+        if (typeof x.committed === 'number') target.commit(x.committed);
         if (x.kind === 'send') {
           if (!hasOwn.call(space.channels, x.channel)) return fail('nochannel', 'no channel ' + x.channel);
-          return stepOut(target.step(x.ctx.seq, x.maxBytes, true, function (draft) {
+          const s = target.step(x.ctx.seq, x.maxBytes, true, function (draft) {
             return { state: apply(space.channels[x.channel], undefined, [draft, x.message, x.who, x.ctx]) };
-          }));
+          });
+          if (!x.speculate) return stepOut(s);
+          const groups = target.speculate(fns(), x.ctx.seq, x.speculate.maxViewBytes, x.speculate.budgetMs, now);
+          if (groups === null) return stepOut(s);
+          const text = ok({ redo: s.redo, undo: s.undo, bytes: s.bytes, groups: groups });
+          answeredSteps.set(a, { seq: x.ctx.seq, text: text });
+          return text;
         }
         if (x.kind === 'connect') {
           if (typeof space.connect !== 'function') return ok({ redo: null, undo: null, bytes: 0, allow: true });
@@ -208,7 +222,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
           return { state: apply(space.disconnect, undefined, [draft, x.who, x.ctx]) };
         }));
       }
-      case 'rollback': doc(a).rollback(); return ok(true);
+      case 'rollback': answeredSteps.delete(a); doc(a).rollback(); return ok(true);
       case 'replay': { // a: doc id, b: [[seq, redo], ...]
         const target = doc(a);
         const list = parse(b);
@@ -237,7 +251,11 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         const groups = doc(a).publish(fns(), -1, x.maxViewBytes, x.budgetMs, now, c === 'retry');
         return ok(groups === null ? { more: true } : { groups: groups });
       }
-      case 'state': return ok(store.encode(doc(a).committed));
+      case 'state': { // a: doc id, b: the host's committed seq, if given
+        const target = doc(a);
+        if (b !== undefined) target.commit(+b);
+        return ok(store.encode(target.committed));
+      }
       default:
         return fail('error', 'unknown sandbox operation ' + op);
     }

@@ -42,12 +42,37 @@ export interface SpaceSandbox {
   dispose(): void;
 }
 
-/** What one request did to the resident working state; `redo: null` means nothing changed. */
-export interface StepResult { redo: Json | null; undo: Json | null; bytes: number; allow?: boolean }
+/**
+ * What one request did to the resident working state; `redo: null` means nothing changed.
+ * `groups`: the views of the new working state, when the request asked to `speculate` and the
+ * isolate could (see below).
+ */
+export interface StepResult { redo: Json | null; undo: Json | null; bytes: number; allow?: boolean; groups?: ViewGroup[] }
+
+/** Fields every step request carries. */
+interface StepCommon {
+  who: Who;
+  ctx: CallContext;
+  maxBytes: number;
+  /** The host's committed seq: the isolate commits its resident changes up to it first. */
+  committed?: number;
+}
 
 export type StepRequest =
-  | { kind: 'send'; channel: string; message: Json; who: Who; ctx: CallContext; maxBytes: number }
-  | { kind: 'connect' | 'disconnect'; who: Who; ctx: CallContext; maxBytes: number };
+  | (StepCommon & {
+    kind: 'send';
+    channel: string;
+    message: Json;
+    /**
+     * Also compute the views of the state this send leaves, before it is durable: the host holds
+     * them and delivers them once the append commits, with no publish call (one isolate call
+     * per message). Asked only when no other batch of the document is uncommitted and no join,
+     * update or leave waits; the isolate may still decline (no `groups` then). If the change is
+     * refused instead, `rollback` makes every viewer get a full view at the next publish.
+     */
+    speculate?: { maxViewBytes: number };
+  })
+  | (StepCommon & { kind: 'connect' | 'disconnect' });
 
 export interface ViewerSpec { id: number; who: Who; viewerState: Json }
 
@@ -78,8 +103,8 @@ export interface ResidentDocument {
   /** Re-applies records this isolate never ran (after a rebuild), oldest first. */
   replay(records: readonly { seq: number; redo: Json }[]): Promise<void>;
   publish(request: PublishRequest): Promise<ViewGroup[]>;
-  /** The resident committed state, encoded (tests and diagnostics). */
-  state(): Promise<Json>;
+  /** The resident committed state, encoded, after committing up to `committed` (tests and diagnostics). */
+  state(committed?: number): Promise<Json>;
   close(): void;
 }
 

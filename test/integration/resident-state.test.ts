@@ -10,7 +10,8 @@ import { createIsolatedSandbox } from '../../services/runtime/isolated-sandbox';
 import type { SandboxFactory, SpaceSandbox } from '../../services/runtime/space-sandbox';
 import { systemClock } from '../../services/shared/clock';
 import { hostDefaults, resolveConfig, type HostConfig } from '../../services/shared/config';
-import { E } from '../../services/shared/errors';
+import { AdamaError, E } from '../../services/shared/errors';
+import type { DataService } from '../../services/storage/data-service';
 import { createLogger, silentLogger } from '../../services/shared/log';
 import { apply, decode } from '../../services/protocol/delta';
 import type { Json } from '../../services/shared/json';
@@ -63,8 +64,8 @@ describe('resident document state (in process, real isolates and database)', () 
     return s;
   };
   const hosts: DocumentHost[] = [];
-  function host(config: Partial<HostConfig> = {}, id = `h${hosts.length}`): DocumentHost {
-    const h = new DocumentHost({ hostId: id, data: storage.data, sandboxFactory: factory, clock: systemClock, log: process.env.DEBUG_LOG ? createLogger("t", "debug") : silentLogger, config: resolveConfig(hostDefaults, config, {}) });
+  function host(config: Partial<HostConfig> = {}, id = `h${hosts.length}`, data: DataService = storage.data): DocumentHost {
+    const h = new DocumentHost({ hostId: id, data, sandboxFactory: factory, clock: systemClock, log: process.env.DEBUG_LOG ? createLogger("t", "debug") : silentLogger, config: resolveConfig(hostDefaults, config, {}) });
     hosts.push(h);
     return h;
   }
@@ -126,6 +127,40 @@ describe('resident document state (in process, real isolates and database)', () 
     expect(w.view).toEqual({ items: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }], present: 1 });
     await checkLog('notes', 'throws');
     expect(encode(await replayed('notes', 'throws'))).toEqual(await docOf(h, 'notes', 'throws').residentState());
+  });
+
+  it('a change refused by the log after its views were speculated leaves every viewer with the committed view', async () => {
+    // The database refuses the next append for its data (RECORD_UNSTORABLE) after the isolate
+    // already computed the views of that change in the same call as the change (speculate).
+    let refuseNext = false;
+    const refusing = new Proxy(storage.data, {
+      get(target, k) {
+        if (k === 'appendMany') {
+          return async (items: Parameters<DataService['appendMany']>[0]) => {
+            if (!refuseNext) return target.appendMany(items);
+            refuseNext = false;
+            return items.map(() => ({ ok: false, refused: new AdamaError(E.RECORD_UNSTORABLE, 'refused by the test') }));
+          };
+        }
+        const v = Reflect.get(target, k) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const h = host({}, undefined, refusing);
+    const ref = { space: 'notes', key: 'refused-after-views' };
+    await h.createDocument(ref, who('a'), {});
+    const a = new ViewWatcher();
+    const b = new ViewWatcher();
+    const s = await h.openStream(ref, who('a'), { viewerState: {} }, a);
+    await h.openStream(ref, who('b'), { viewerState: {} }, b);
+    await s.send('add', { text: 'one' });
+    refuseNext = true;
+    await expect(s.send('add', { text: 'two' })).rejects.toMatchObject({ retry: expect.any(Boolean) });
+    await s.send('add', { text: 'three' });
+    const expected = { items: [{ id: 1, text: 'one' }, { id: 2, text: 'three' }], present: 2 };
+    expect(a.view).toEqual(expected); // the sender's stream has the change before its ack
+    await b.until((v) => JSON.stringify(v) === JSON.stringify(expected));
+    expect(await replayed('notes', 'refused-after-views')).toEqual({ items: expected.items, n: 2, present: 2 });
   });
 
   it('rebuilds a document whose isolate was killed mid-batch: nothing acknowledged is lost, nothing applied twice', async () => {

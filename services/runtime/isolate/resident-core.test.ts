@@ -6,7 +6,7 @@
  * design, as in Immer: the state is JSON, a tree, so one object placed in two slots (copyWithin,
  * fill) is two values, and editing one slot later does not edit the other.
  */
-import { decode, diff, encode } from '../../protocol/delta';
+import { apply, decode, diff, encode } from '../../protocol/delta';
 import type { Json } from '../../shared/json';
 import { mulberry32 } from '../../../test/support/prng';
 import { ResidentDoc, Store } from './resident-core';
@@ -88,5 +88,73 @@ describe('resident-core drafts of arrays', () => {
     }
     // The root and the list, not one per element moved.
     expect(drafts).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('resident-core speculated views (one isolate call per message)', () => {
+  type Doc = InstanceType<typeof ResidentDoc>;
+  const chat = { view: (s: Any, who: Any) => ({ list: s.list, me: who.agent, n: s.list.length }) };
+  const viewers = (doc: Doc): void => { for (let id = 1; id <= 3; id++) doc.join({ id, who: { agent: `u${id % 2}` }, viewerState: {} }); };
+  const add = (text: string) => (draft: Any) => { draft.list.push({ id: draft.list.length + 1000, text }); return { state: undefined }; };
+  /** What each viewer holds after applying the groups' deltas, by id. */
+  const holds = (groups: readonly { ids: number[]; data?: string; reset?: boolean }[], held: Map<number, Json>): void => {
+    for (const g of groups) for (const id of g.ids) if (g.data !== undefined) held.set(id, g.reset ? JSON.parse(g.data) : apply(held.get(id) ?? {}, JSON.parse(g.data)));
+  };
+
+  it('gives exactly the deltas a publish after the commit gives, over random sends', () => {
+    const rnd = mulberry32(7);
+    const plain = new ResidentDoc(new Store(), { list: [] }, 0);
+    const spec = new ResidentDoc(new Store(), { list: [] }, 0);
+    viewers(plain); viewers(spec);
+    const first = plain.publish(chat, 0, 1 << 20, 1000, Date.now)!;
+    expect(spec.publish(chat, 0, 1 << 20, 1000, Date.now)).toEqual(first);
+    const heldPlain = new Map<number, Json>();
+    const heldSpec = new Map<number, Json>();
+    holds(first, heldPlain); holds(first, heldSpec);
+    for (let seq = 1; seq <= 40; seq++) {
+      const text = rnd() < 0.2 ? 'same' : `m${seq}`;
+      plain.step(seq, 1 << 30, true, add(text));
+      spec.step(seq, 1 << 30, true, add(text));
+      const speculated = spec.speculate(chat, seq, 1 << 20, 1000, Date.now);
+      expect(speculated).not.toBeNull();
+      plain.commit(seq);
+      spec.commit(seq);
+      const published = plain.publish(chat, seq, 1 << 20, 1000, Date.now)!;
+      expect(speculated!.map((g) => g.data)).toEqual(published.map((g) => g.data));
+      holds(published, heldPlain); holds(speculated!, heldSpec);
+      expect(heldSpec).toEqual(heldPlain);
+    }
+    // A publish after speculated commits has nothing left to send.
+    expect(spec.publish(chat, 40, 1 << 20, 1000, Date.now)).toEqual([]);
+  });
+
+  it('declines while a viewer waits for its own view, and after a refused change gives everyone a full view', () => {
+    const doc = new ResidentDoc(new Store(), { list: [] }, 0);
+    viewers(doc);
+    doc.step(1, 1 << 30, true, add('a'));
+    expect(doc.speculate(chat, 1, 1 << 20, 1000, Date.now)).toBeNull(); // the joins wait for a publish
+    doc.commit(1);
+    const joined = doc.publish(chat, 1, 1 << 20, 1000, Date.now)!;
+    expect(joined.every((g) => g.reset === true)).toBe(true);
+    doc.step(2, 1 << 30, true, add('b'));
+    expect(doc.speculate(chat, 2, 1 << 20, 1000, Date.now)!.length).toBeGreaterThan(0);
+    doc.rollback(); // the append of seq 2 was refused: the speculated views were never delivered
+    const after = doc.publish(chat, 1, 1 << 20, 1000, Date.now)!;
+    expect(after.every((g) => g.reset === true)).toBe(true);
+    expect(after.flatMap((g) => g.ids).sort()).toEqual([1, 2, 3]);
+    expect(JSON.parse(after[0]!.data!).list['@o']).toHaveLength(1); // the committed state: 'a' only
+  });
+
+  it('declines when its budget runs out, changing nothing', () => {
+    const doc = new ResidentDoc(new Store(), { list: [] }, 0);
+    viewers(doc);
+    doc.commit(0);
+    doc.publish(chat, 0, 1 << 20, 1000, Date.now);
+    doc.step(1, 1 << 30, true, add('a'));
+    let t = 0;
+    expect(doc.speculate(chat, 1, 1 << 20, 5, () => (t += 10))).toBeNull();
+    doc.commit(1);
+    const published = doc.publish(chat, 1, 1 << 20, 1000, Date.now)!;
+    expect(published.some((g) => g.data !== undefined && !g.reset)).toBe(true);
   });
 });

@@ -348,6 +348,11 @@ export class ResidentDoc {
   private run: PublishRun | null = null;
   /** The last publish's answer, for a re-run of the call that produced it (see publish). */
   private answered: ViewGroup[] | null = null;
+  /**
+   * The seq of the change whose views `speculate` served before it was durable, until it commits:
+   * a rollback then owes every viewer a full view (they moved on to views it never delivered).
+   */
+  private speculatedSeq: number | null = null;
 
   constructor(private readonly store: Store, state: Any, seq: number) {
     this.committed = store.adopt(state);
@@ -392,11 +397,18 @@ export class ResidentDoc {
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
       this.committed = this.pending.shift()!.root;
     }
-    this.committedSeq = seq;
+    if (seq > this.committedSeq) this.committedSeq = seq;
+    if (this.speculatedSeq !== null && this.speculatedSeq <= seq) this.speculatedSeq = null;
   }
 
-  /** The uncommitted changes were refused: forget them. */
-  rollback(): void { this.pending = []; }
+  /**
+   * The uncommitted changes were refused: forget them. Viewers already moved on to speculated
+   * views of them (see speculate) get full views at the next publish instead.
+   */
+  rollback(): void {
+    this.pending = [];
+    if (this.speculatedSeq !== null) { this.speculatedSeq = null; this.resetAll(); }
+  }
 
   /** Replays redo patches of changes the host holds but this isolate never ran (rebuild). */
   replay(seq: number, redo: Json): void {
@@ -474,7 +486,7 @@ export class ResidentDoc {
         continue;
       }
       run.current = null;
-      const key = v.last === undefined ? `new:${v.base === undefined ? '' : id}|${fp}` : `${v.group}|${fp}`;
+      const key = groupKey(v, id, fp);
       const g = run.byKey.get(key);
       if (g) g.ids.push(id);
       else run.byKey.set(key, { view, ids: [id], prev: v });
@@ -491,13 +503,7 @@ export class ResidentDoc {
       this.publishGroup(fns, run, run.keys[0]!, maxViewBytes);
       run.keys.shift();
     }
-    // Viewers with equal new views share one encoded view and one group id from now on.
-    for (const u of run.updates) {
-      for (const id of u.ids) {
-        const v = this.viewers.get(id);
-        if (v) { v.last = u.encoded; v.group = u.group; v.base = undefined; }
-      }
-    }
+    this.adoptViews(run.updates);
     this.run = null;
     this.answered = run.out;
     return run.out;
@@ -506,27 +512,91 @@ export class ResidentDoc {
   /** A new publish request begins: an answer kept for a re-run belongs to the one before. */
   forgetAnswer(): void { this.answered = null; }
 
+  /**
+   * The views of the working state right after the step at `seq`, computed before that change is
+   * durable, so the host can deliver them when its append commits without calling the isolate
+   * again (one isolate call per message instead of two). Viewers move on to these views at once;
+   * if the change is refused instead, rollback() owes them full views. The host asks only when
+   * no other batch of the document is uncommitted; here it must also be that no viewer waits for
+   * a view of its own (joins, updates, resets go through publish). Null, with nothing changed,
+   * when that does not hold or the budget runs out first: the host then publishes after the
+   * commit as before.
+   */
+  speculate(fns: SpaceFns, seq: number, maxViewBytes: number, budgetMs: number, now: () => number): ViewGroup[] | null {
+    if (this.run !== null || this.dirty.size > 0) return null;
+    const root = this.working;
+    if (root === this.lastPublishedRoot) { this.speculatedSeq = seq; return []; }
+    const started = now();
+    const byKey = new Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>();
+    const out: ViewGroup[] = [];
+    const dropped: number[] = [];
+    let shared: { view: Json; fp: string } | null = null;
+    for (const [id, v] of this.viewers) {
+      if (now() - started > budgetMs) return null;
+      let view: Json;
+      let fp: string;
+      try {
+        if (shared !== null) ({ view, fp } = shared);
+        else {
+          view = this.viewOf(fns, root, v.spec);
+          fp = this.fingerprint(view);
+          if (fns.shared === true) shared = { view, fp };
+        }
+      } catch (e) {
+        out.push({ ids: [id], fail: failOf(e) });
+        dropped.push(id);
+        continue;
+      }
+      const key = groupKey(v, id, fp);
+      const g = byKey.get(key);
+      if (g) g.ids.push(id);
+      else byKey.set(key, { view, ids: [id], prev: v });
+    }
+    const byView = new Map<string, { encoded: Json; group: number }>();
+    const updates: { ids: number[]; encoded: Json; group: number }[] = [];
+    for (const [key, g] of byKey) {
+      if (now() - started > budgetMs) return null;
+      const r = this.groupDelta(fns, key, g, byView, maxViewBytes);
+      out.push(r.group);
+      if (r.update) updates.push(r.update);
+      else dropped.push(...g.ids);
+    }
+    for (const id of dropped) this.viewers.delete(id);
+    this.adoptViews(updates);
+    this.lastPublishedRoot = root;
+    this.speculatedSeq = seq;
+    return out;
+  }
+
   /** Encodes, checks and diffs one group of the current publish into run.out (a re-run of it redoes the same). */
   private publishGroup(fns: SpaceFns, run: PublishRun, key: string, maxViewBytes: number): void {
     const g = run.byKey.get(key)!;
+    const r = this.groupDelta(fns, key, g, run.byView, maxViewBytes);
+    run.out.push(r.group);
+    if (r.update) run.updates.push(r.update);
+    else for (const id of g.ids) this.viewers.delete(id);
+  }
+
+  /**
+   * One group's delta: its view encoded once (shared with every group of the same fingerprint in
+   * `byView`), checked against the limit and diffed from what the group holds. Without `update`
+   * the group failed (its viewers are no longer served); changes no viewer.
+   */
+  private groupDelta(fns: SpaceFns, key: string, g: { view: Json; ids: number[]; prev: ResidentViewer }, byView: Map<string, { encoded: Json; group: number }>, maxViewBytes: number): { group: ViewGroup; update?: { ids: number[]; encoded: Json; group: number } } {
     const fp = key.slice(key.indexOf('|') + 1);
     let encoded: Json;
     try {
-      const known = run.byView.get(fp);
+      const known = byView.get(fp);
       encoded = known?.encoded ?? this.store.encode(g.view);
-      if (!known) run.byView.set(fp, { encoded, group: this.nextGroup++ });
+      if (!known) byView.set(fp, { encoded, group: this.nextGroup++ });
     } catch (e) {
-      run.out.push({ ids: g.ids, fail: { kind: 'invalid', message: `view: ${(e as Error).message}` } });
-      for (const id of g.ids) this.viewers.delete(id);
-      return;
+      return { group: { ids: g.ids, fail: { kind: 'invalid', message: `view: ${(e as Error).message}` } } };
     }
     const bytes = this.store.size(encoded);
     if (bytes > maxViewBytes) {
-      run.out.push({ ids: g.ids, fail: { kind: 'viewtoolarge', message: `view is about ${bytes} bytes (limit ${maxViewBytes})`, bytes } });
-      for (const id of g.ids) this.viewers.delete(id);
-      return;
+      return { group: { ids: g.ids, fail: { kind: 'viewtoolarge', message: `view is about ${bytes} bytes (limit ${maxViewBytes})`, bytes } } };
     }
-    const group = run.byView.get(fp)!.group;
+    const group = byView.get(fp)!.group;
     const prev = g.prev;
     let data: string | undefined;
     let reset = false;
@@ -540,8 +610,18 @@ export class ResidentDoc {
       data = JSON.stringify(encoded);
       reset = true;
     }
-    run.updates.push({ ids: g.ids, encoded, group });
-    run.out.push(reset ? { ids: g.ids, data, reset } : data === undefined ? { ids: g.ids } : { ids: g.ids, data });
+    const update = { ids: g.ids, encoded, group };
+    return { group: reset ? { ids: g.ids, data, reset } : data === undefined ? { ids: g.ids } : { ids: g.ids, data }, update };
+  }
+
+  /** Viewers with equal new views share one encoded view and one group id from now on. */
+  private adoptViews(updates: readonly { ids: number[]; encoded: Json; group: number }[]): void {
+    for (const u of updates) {
+      for (const id of u.ids) {
+        const v = this.viewers.get(id);
+        if (v) { v.last = u.encoded; v.group = u.group; v.base = undefined; }
+      }
+    }
   }
 
   private viewOf(fns: SpaceFns, root: Any, spec: ViewerSpec): Json {
@@ -563,6 +643,11 @@ export class ResidentDoc {
     for (const k of Object.keys(v)) s += `${JSON.stringify(k)}:${this.fingerprint((v as Any)[k])},`;
     return `${s}}`;
   }
+}
+
+/** Viewers with equal keys get one delta: the same view (fingerprint) from the same previous view (group). */
+function groupKey(v: ResidentViewer, id: number, fp: string): string {
+  return v.last === undefined ? `new:${v.base === undefined ? '' : id}|${fp}` : `${v.group}|${fp}`;
 }
 
 function failOf(e: unknown): { kind: string; message: string } {
