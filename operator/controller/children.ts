@@ -8,7 +8,7 @@
 import type { AdamaCluster } from '../api/v1alpha1/types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import {
-  buildArchiverDeployment, buildConfigMap, buildHostStatefulSet, buildLocatorDeployment, buildNetworkPolicies, buildPodDisruptionBudgets, buildProxyDeployment,
+  buildArchiverDeployment, buildCertificates, buildConfigMap, buildHostStatefulSet, buildLocatorDeployment, buildNetworkPolicies, buildPodDisruptionBudgets, buildProxyDeployment,
   buildServices, names,
 } from '../specs';
 import { digest } from '../specs/common';
@@ -36,6 +36,8 @@ export function desiredChildren(c: AdamaCluster): DesiredChildren {
   const policies = buildNetworkPolicies(c);
   const apply = [
     asKube(buildConfigMap(c)),
+    // Before the pods that mount their Secrets (cert-manager writes them; pods wait until then).
+    ...buildCertificates(c).map(asKube),
     ...buildServices(c).map(asKube),
     asKube({ ...hostSet, spec: hostSpec }),
     asKube(buildProxyDeployment(c)),

@@ -6,7 +6,7 @@
  * treats as "look again", never as "empty".
  */
 import { hostAdminClient, type HostAdminClient } from '../../services/grpc/host-admin-client';
-import type { InternalTls } from '../../services/grpc/internal-tls';
+import { INSECURE_INTERNAL, type InternalTls } from '../../services/grpc/internal-tls';
 
 export interface HostReport {
   draining: boolean;
@@ -15,12 +15,17 @@ export interface HostReport {
   documentsOwned?: number;
 }
 
+/**
+ * Every call says whether the host's cluster runs mTLS (spec.internalTls): one operator may watch
+ * clusters of both kinds, so it presents its certificate to the ones that require it and talks
+ * plaintext to the ones that run `--insecure-internal`.
+ */
 export interface HostProbe {
-  status(address: string): Promise<HostReport | undefined>;
+  status(address: string, secure?: boolean): Promise<HostReport | undefined>;
   /** Asks the host to drain; resolves once it accepted (the drain goes on in the background). */
-  drain(address: string): Promise<void>;
+  drain(address: string, secure?: boolean): Promise<void>;
   /** Asks a draining host to serve again; resolves with whether it was draining. Throws when it cannot be asked. */
-  cancelDrain(address: string): Promise<boolean>;
+  cancelDrain(address: string, secure?: boolean): Promise<boolean>;
   close(): void;
 }
 
@@ -32,9 +37,9 @@ export class GrpcHostProbe implements HostProbe {
   /** `tls`: the operator's certificate when hosts require mTLS (services/grpc/internal-tls.ts). */
   constructor(private readonly deadlineMs = 2_000, private readonly tls?: InternalTls) {}
 
-  async status(address: string): Promise<HostReport | undefined> {
+  async status(address: string, secure = true): Promise<HostReport | undefined> {
     try {
-      const r = await this.client(address).status(this.deadlineMs);
+      const r = await this.client(address, secure).status(this.deadlineMs);
       return {
         draining: r.draining, documentsLoaded: r.documents_loaded,
         ...(r.documents_owned_known ? { documentsOwned: r.documents_owned } : {}),
@@ -44,13 +49,13 @@ export class GrpcHostProbe implements HostProbe {
     }
   }
 
-  async drain(address: string): Promise<void> {
+  async drain(address: string, secure = true): Promise<void> {
     // timeout 0: start the drain and answer at once; the reconciler polls Status for progress.
-    await this.client(address).drain(0, this.deadlineMs);
+    await this.client(address, secure).drain(0, this.deadlineMs);
   }
 
-  async cancelDrain(address: string): Promise<boolean> {
-    return (await this.client(address).cancelDrain(this.deadlineMs)).resumed;
+  async cancelDrain(address: string, secure = true): Promise<boolean> {
+    return (await this.client(address, secure).cancelDrain(this.deadlineMs)).resumed;
   }
 
   close(): void {
@@ -58,8 +63,11 @@ export class GrpcHostProbe implements HostProbe {
     this.clients.clear();
   }
 
-  private client(address: string): HostAdminClient {
-    let c = this.clients.get(address);
+  /** A secure cluster's host gets the operator's certificate (when it has one: without, the handshake fails and says so). */
+  private client(address: string, secure: boolean): HostAdminClient {
+    const tls = secure && this.tls !== undefined ? this.tls : INSECURE_INTERNAL;
+    const key = `${tls.mode}|${address}`;
+    let c = this.clients.get(key);
     if (!c) {
       // Pod IPs change with every pod; bound the cache, closing the oldest channel first.
       if (this.clients.size >= MAX_CLIENTS) {
@@ -67,8 +75,8 @@ export class GrpcHostProbe implements HostProbe {
         client.close();
         this.clients.delete(oldest);
       }
-      c = hostAdminClient(address, this.tls);
-      this.clients.set(address, c);
+      c = hostAdminClient(address, tls);
+      this.clients.set(key, c);
     }
     return c;
   }

@@ -25,11 +25,12 @@ export function podAddress(pod: KubeObject, port: number): string | undefined {
 const isReady = (pod: KubeObject): boolean =>
   (pod as PodShape).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-export async function observeHosts(pods: readonly KubeObject[], port: number, probe: HostProbe): Promise<HostObservation[]> {
+/** `secure`: the cluster runs mTLS (spec.internalTls), so the probe presents the operator's certificate. */
+export async function observeHosts(pods: readonly KubeObject[], port: number, probe: HostProbe, secure: boolean): Promise<HostObservation[]> {
   const withOrdinal = pods.filter((p) => ordinalOf(p.metadata.name) !== undefined);
   return Promise.all(withOrdinal.map(async (pod): Promise<HostObservation> => {
     const address = podAddress(pod, port);
-    const report = address ? await probe.status(address) : undefined;
+    const report = address ? await probe.status(address, secure) : undefined;
     const drainingSince = pod.metadata.annotations?.[ANNOTATIONS.draining];
     return {
       name: pod.metadata.name,

@@ -28,6 +28,7 @@ import type { ClusterCache } from './cluster-cache';
 import type { EventRecorder } from './event-recorder';
 import type { HostProbe } from './host-probe';
 import { observeHosts, podAddress } from './observe-hosts';
+import { tlsEnabled } from '../specs/internal-tls';
 import { specProblems } from './validate-spec';
 
 export interface ReconcilerOptions {
@@ -80,7 +81,7 @@ export class Reconciler {
 
     const drainCfg: DrainConfig = { ...drainConfigFor(c.spec.hosts), ...(this.o.drainPollMs ? { pollIntervalMs: this.o.drainPollMs } : {}) };
     const pods = this.o.cache.hostPods(c);
-    const hosts = await observeHosts(pods, c.spec.hosts.port, this.o.probe);
+    const hosts = await observeHosts(pods, c.spec.hosts.port, this.o.probe, tlsEnabled(c));
     const hostSet = this.o.cache.hostSet(c);
 
     let invalidSpec: string | undefined;
@@ -261,7 +262,7 @@ export class Reconciler {
     const address = pod ? podAddress(pod, c.spec.hosts.port) : undefined;
     try {
       if (!address) throw new Error(`pod ${drain.host} has no IP`);
-      await this.o.probe.drain(address);
+      await this.o.probe.drain(address, tlsEnabled(c));
       return drain;
     } catch (err) {
       const failed = failDrain(drain, 'DrainFailed', `Drain RPC to ${drain.host} failed: ${err instanceof Error ? err.message : String(err)}`, this.o.clock.nowMs(), cfg);
@@ -276,7 +277,7 @@ export class Reconciler {
     const address = podAddress(pod, c.spec.hosts.port);
     if (!address) return false;
     try {
-      await this.o.probe.cancelDrain(address);
+      await this.o.probe.cancelDrain(address, tlsEnabled(c));
       return true;
     } catch (err) {
       this.o.log.warn({ host: pod.metadata.name, err: err instanceof Error ? err.message : String(err) }, 'operator.cancel_drain_failed');

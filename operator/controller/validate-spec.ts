@@ -14,6 +14,8 @@ export function specProblems(c: AdamaCluster): string[] {
   const ports = [['hosts.port', s.hosts.port], ['proxies.port', s.proxies.port], ['locator.port', s.locator.port]] as [string, number][];
   if (s.gossip.enabled) ports.push(['gossip.port', s.gossip.port]);
   if (s.metrics.enabled) ports.push(['metrics.port', s.metrics.port]);
+  if (s.internalTls.mode !== 'insecure') ports.push(['internalTls.healthPort', s.internalTls.healthPort]);
+  if (s.internalTls.mode === 'certManager' && !s.internalTls.issuerRef) problems.push('spec.internalTls.mode certManager needs spec.internalTls.issuerRef');
   // Host and proxy pods run the gossip sidecar and metrics beside the main port: they must differ.
   for (const [name, port] of ports) {
     const clash = ports.find(([other, p]) => other !== name && p === port);

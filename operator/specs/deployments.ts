@@ -11,6 +11,7 @@ import {
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
 import type { Container, ContainerPort, Deployment, EnvVar, Probe } from './k8s';
 import { buildPodTemplate } from './pod-template';
+import { tlsArgs, tlsEnabled, tlsMounts } from './internal-tls';
 
 interface TierShape {
   component: Exclude<Component, 'gossip' | 'config'>;
@@ -33,14 +34,14 @@ function tierContainer(c: AdamaCluster, s: TierShape): Container {
     name: s.component,
     image: s.tier.image ?? c.spec.image,
     imagePullPolicy: c.spec.imagePullPolicy,
-    args: s.args,
+    args: [...s.args, ...tlsArgs(c, s.component)],
     env: mergeEnv(s.env, s.tier.env),
     envFrom: [{ configMapRef: { name: names.config(c) } }],
     ports,
     ...(s.tier.resources ? { resources: s.tier.resources } : {}),
     ...(s.probe ? { readinessProbe: { ...s.probe, periodSeconds: 5 }, livenessProbe: { ...s.probe, periodSeconds: 10, failureThreshold: 6 } } : {}),
     securityContext: containerSecurityContext(),
-    volumeMounts: [TMP_MOUNT],
+    volumeMounts: [TMP_MOUNT, ...tlsMounts(c, s.component)],
   };
 }
 
@@ -55,7 +56,7 @@ function buildTierDeployment(c: AdamaCluster, s: TierShape): Deployment {
       selector: { matchLabels: selectorLabels(c, s.component) },
       // Never below the wanted count during a roll: a new pod is ready before an old one goes.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: buildPodTemplate(c, s.component, containers, s.graceSeconds),
+      template: buildPodTemplate(c, s.component, containers, s.graceSeconds, s.sidecar ? [s.component, 'gossip'] : [s.component]),
     },
   };
 }
@@ -82,10 +83,11 @@ export function buildLocatorDeployment(c: AdamaCluster): Deployment {
   const l = c.spec.locator;
   return buildTierDeployment(c, {
     component: 'locator', name: names.locator(c), tier: l, sidecar: false, graceSeconds: 20,
-    args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0'],
+    // With mTLS the kubelet's gRPC probe (no TLS) asks the plaintext health-only port instead.
+    args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0', ...(tlsEnabled(c) ? ['--health-port', String(c.spec.internalTls.healthPort)] : [])],
     env: databaseEnv(c),
     ports: [{ name: 'grpc', containerPort: l.port, protocol: 'TCP' }],
-    probe: { grpc: { port: l.port } },
+    probe: { grpc: { port: tlsEnabled(c) ? c.spec.internalTls.healthPort : l.port } },
   });
 }
 

@@ -7,6 +7,7 @@
 import type { AdamaCluster } from '../api/v1alpha1/types';
 import { containerSecurityContext, hostAdvertisedAddress, names, podIpEnv, podNameEnv } from './common';
 import type { Container } from './k8s';
+import { tlsArgs, tlsMounts } from './internal-tls';
 
 /** The address the main container passes as `--gossip` (the sidecar shares the pod's network). */
 export const localGossipAddress = (c: AdamaCluster): string => `127.0.0.1:${c.spec.gossip.port}`;
@@ -40,12 +41,13 @@ export function buildGossipSidecar(c: AdamaCluster, role: 'host' | 'proxy'): Con
       // Peers reach the sidecar at its pod IP: proxy pods (a Deployment) have no per-pod DNS name.
       '--advertise', `$(${POD_IP}):${port}`, '--seeds', gossipSeeds(c),
       ...memberArgs(c, role),
+      ...tlsArgs(c, 'gossip'),
     ],
     env: [podNameEnv(POD_NAME), podIpEnv(POD_IP)],
     envFrom: [{ configMapRef: { name: names.config(c) } }],
     ports: [{ name: 'gossip', containerPort: port, protocol: 'TCP' }],
     ...(c.spec.gossip.resources ? { resources: c.spec.gossip.resources } : {}),
     securityContext: containerSecurityContext(),
-    volumeMounts: [],
+    volumeMounts: tlsMounts(c, 'gossip'),
   };
 }

@@ -13,6 +13,7 @@ import { LIVENESS_SERVICE } from '../../services/grpc/server';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
 import type { Container, EnvVar, PodTemplate, StatefulSet } from './k8s';
 import { buildPodTemplate } from './pod-template';
+import { tlsArgs, tlsEnabled, tlsMounts } from './internal-tls';
 
 /** Time after the drain for SIGTERM handling and the process exit (s). */
 export const GRACE_SLACK_SECONDS = 30;
@@ -29,8 +30,12 @@ const drainTimeoutMs = (c: AdamaCluster): number => c.spec.hosts.drain.timeoutSe
  * host is already stopped. Exec hooks get no $(VAR) expansion; this needs none, so no shell.
  */
 export function hostPreStopCommand(c: AdamaCluster): string[] {
-  return ['node', '--no-node-snapshot', CLI_PATH, 'host', 'drain-self', '--port', String(c.spec.hosts.port), '--timeout-ms', String(drainTimeoutMs(c))];
+  // With mTLS the hook presents the host's own certificate (Drain admits the host role on loopback).
+  return ['node', '--no-node-snapshot', CLI_PATH, 'host', 'drain-self', '--port', String(c.spec.hosts.port), '--timeout-ms', String(drainTimeoutMs(c)), ...tlsArgs(c, 'host')];
 }
+
+/** The port the kubelet's gRPC probes ask: the host's own, or with mTLS its plaintext health-only port. */
+const probePort = (c: AdamaCluster): number => (tlsEnabled(c) ? c.spec.internalTls.healthPort : c.spec.hosts.port);
 
 /** The pod's grace period covers the preStop drain plus the SIGTERM shutdown. */
 export const hostTerminationGraceSeconds = (c: AdamaCluster): number => c.spec.hosts.drain.timeoutSeconds + GRACE_SLACK_SECONDS;
@@ -52,6 +57,8 @@ function hostContainer(c: AdamaCluster): Container {
     '--advertise', hostAdvertisedAddress(c, HOST_ID_VAR),
     ...metricsArgs(c),
     ...(c.spec.gossip.enabled ? ['--gossip', localGossipAddress(c)] : []),
+    ...(tlsEnabled(c) ? ['--health-port', String(c.spec.internalTls.healthPort)] : []),
+    ...tlsArgs(c, 'host'),
   ];
   const ports = [{ name: 'grpc', containerPort: h.port, protocol: 'TCP' as const }];
   if (c.spec.metrics.enabled) ports.push({ name: 'metrics', containerPort: c.spec.metrics.port, protocol: 'TCP' });
@@ -66,11 +73,11 @@ function hostContainer(c: AdamaCluster): Container {
     ...(h.resources ? { resources: h.resources } : {}),
     // Readiness asks the serving status (NOT_SERVING while draining); liveness asks only whether
     // the process answers, or a drain longer than a minute would get the host restarted mid-drain.
-    readinessProbe: { grpc: { port: h.port }, periodSeconds: 5, failureThreshold: 2 },
-    livenessProbe: { grpc: { port: h.port, service: LIVENESS_SERVICE }, periodSeconds: 10, failureThreshold: 6, initialDelaySeconds: 10 },
+    readinessProbe: { grpc: { port: probePort(c) }, periodSeconds: 5, failureThreshold: 2 },
+    livenessProbe: { grpc: { port: probePort(c), service: LIVENESS_SERVICE }, periodSeconds: 10, failureThreshold: 6, initialDelaySeconds: 10 },
     lifecycle: { preStop: { exec: { command: hostPreStopCommand(c) } } },
     securityContext: containerSecurityContext(),
-    volumeMounts: [TMP_MOUNT],
+    volumeMounts: [TMP_MOUNT, ...tlsMounts(c, 'host')],
   };
 }
 
@@ -87,7 +94,7 @@ export function buildHostStatefulSet(c: AdamaCluster, replicas: number): Statefu
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: selectorLabels(c, 'host') },
-      template: withSpread(buildPodTemplate(c, 'host', containers, hostTerminationGraceSeconds(c)), hostSpread(c)),
+      template: withSpread(buildPodTemplate(c, 'host', containers, hostTerminationGraceSeconds(c), c.spec.gossip.enabled ? ['host', 'gossip'] : ['host']), hostSpread(c)),
     },
   };
 }

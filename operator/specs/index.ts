@@ -5,5 +5,6 @@ export { buildServices } from './services';
 export { buildPodDisruptionBudgets } from './pod-disruption-budgets';
 export { buildNetworkPolicies } from './network-policies';
 export { buildConfigMap } from './config-map';
+export { buildCertificates } from './internal-tls';
 export { buildGossipSidecar } from './gossip-sidecar';
 export { names, labels, selectorLabels, ownerReference } from './common';

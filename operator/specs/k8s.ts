@@ -31,6 +31,13 @@ export interface EnvVar { name: string; value?: string; valueFrom?: EnvVarSource
 
 export interface ContainerPort { name: string; containerPort: number; protocol?: 'TCP' | 'UDP' }
 
+export interface VolumeMount { name: string; mountPath: string; readOnly?: boolean }
+
+/** The volume kinds the operator uses: scratch space and Secrets (certificates). */
+export type Volume =
+  | { name: string; emptyDir: Record<string, never> }
+  | { name: string; secret: { secretName: string; defaultMode?: number } };
+
 export interface Probe {
   grpc?: { port: number; service?: string };
   httpGet?: { path: string; port: string | number };
@@ -59,7 +66,7 @@ export interface Container {
   livenessProbe?: Probe;
   lifecycle?: { preStop: { exec: { command: string[] } } };
   securityContext: ContainerSecurityContext;
-  volumeMounts: { name: string; mountPath: string }[];
+  volumeMounts: VolumeMount[];
 }
 
 export interface PodSecurityContext {
@@ -80,7 +87,7 @@ export interface PodTemplate {
     terminationGracePeriodSeconds: number;
     imagePullSecrets?: { name: string }[];
     topologySpreadConstraints?: Record<string, unknown>[];
-    volumes: { name: string; emptyDir: Record<string, never> }[];
+    volumes: Volume[];
   };
 }
 

@@ -7,8 +7,11 @@ import type { AdamaCluster } from '../api/v1alpha1/types';
 import { GOSSIP_LABEL, labels, podSecurityContext, TMP_VOLUME, type Component } from './common';
 import { configDigestAnnotation } from './config-map';
 import type { Container, PodTemplate } from './k8s';
+import { tlsVolumes } from './internal-tls';
+import type { TlsRole } from '../api/v1alpha1/types';
 
-export function buildPodTemplate(c: AdamaCluster, component: Component, containers: Container[], terminationGracePeriodSeconds: number): PodTemplate {
+/** `tlsRoles`: the roles whose certificate Secrets the containers mount (spec.internalTls). */
+export function buildPodTemplate(c: AdamaCluster, component: Component, containers: Container[], terminationGracePeriodSeconds: number, tlsRoles: readonly TlsRole[] = []): PodTemplate {
   const gossip = c.spec.gossip.enabled && (component === 'host' || component === 'proxy');
   const podLabels = { ...labels(c, component), ...(gossip ? { [GOSSIP_LABEL]: 'true' } : {}) };
   const annotations: Record<string, string> = { ...configDigestAnnotation(c) };
@@ -25,7 +28,7 @@ export function buildPodTemplate(c: AdamaCluster, component: Component, containe
       enableServiceLinks: false,
       terminationGracePeriodSeconds,
       ...(c.spec.imagePullSecrets?.length ? { imagePullSecrets: c.spec.imagePullSecrets } : {}),
-      volumes: [TMP_VOLUME],
+      volumes: [TMP_VOLUME, ...tlsVolumes(c, tlsRoles)],
     },
   };
 }

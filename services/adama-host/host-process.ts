@@ -23,7 +23,7 @@ import { connectGossipMembership } from '../gossip/gossip-membership';
 import type { DataService } from '../storage/data-service';
 import { once } from '../shared/once';
 import { HOST_POLICY } from '../grpc/call-policy';
-import type { InternalTls } from '../grpc/internal-tls';
+import { INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 
 export interface HostProcessOptions {
   hostId: string;
@@ -44,6 +44,8 @@ export interface HostProcessOptions {
   schema?: 'migrate' | 'check';
   /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
   tls?: InternalTls;
+  /** A plaintext port serving only the gRPC health service (kubelet probes; services/grpc/server.ts). */
+  healthPort?: number;
 }
 
 export interface HostProcess {
@@ -85,10 +87,10 @@ export async function startHostProcess(o: HostProcessOptions): Promise<HostProce
       host, log: o.log, drain, maxBatch: 64, maxQueued: 50_000,
       documentsOwned: createOwnedCounter({ count: () => storage.data.countByHost(o.hostId), timeoutMs: OWNED_COUNT_TIMEOUT_MS, log: o.log }),
     }),
-  }], o.tls ? { tls: o.tls, policy: HOST_POLICY, log: o.log } : undefined);
+  }], { tls: o.tls ?? INSECURE_INTERNAL, policy: HOST_POLICY, log: o.log, healthPort: o.healthPort });
   address = o.advertise ?? `${o.bindAddress}:${server.port}`;
   lease = await startHostLease(storage.data, o.hostId, address, o.leaseMs, o.log);
-  o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort }, 'host.ready');
+  o.log.info({ host: o.hostId, address, metricsPort: telemetry.metricsPort, healthPort: server.healthPort }, 'host.ready');
 
   return {
     hostId: o.hostId,

@@ -30,7 +30,7 @@ describe('charts/adama with the real helm', () => {
   it('has a helm binary', () => expect(helmVersion()).toMatch(/^v3\./));
 
   it('passes helm lint with every values file', () => {
-    for (const v of [[], ['namespaced.yaml'], ['monitoring-no-crds.yaml']]) {
+    for (const v of [[], ['namespaced.yaml'], ['monitoring-no-crds.yaml'], ['operator-tls.yaml']]) {
       const r = runHelm(['lint', chart, '--strict', ...v.flatMap((f) => ['-f', values(f)])]);
       expect({ status: r.status, out: r.stdout + r.stderr }).toMatchObject({ status: 0 });
     }
@@ -112,6 +112,36 @@ describe('charts/adama with the real helm', () => {
       expect(spec.template.spec.containers[0]?.image).toBe('registry.example.com/adama:1.2.3');
       expect(spec.template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     });
+  });
+});
+
+describe('charts/adama: the operator\'s own certificate (internalTls)', () => {
+  type Pod = { containers: { args: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[]; volumes: { name: string; secret?: { secretName: string } }[] };
+  const podOf = (objs: K8sObject[]): Pod => (one(objs, 'Deployment')['spec'] as { template: { spec: Pod } }).template.spec;
+
+  it('has no certificate by default: no TLS flags, no Secret mounted, no Certificate', () => {
+    const objs = template();
+    const pod = podOf(objs);
+    expect(pod.containers[0]!.args.some((a) => a.startsWith('--internal-tls'))).toBe(false);
+    expect(pod.volumes.some((v) => v.secret)).toBe(false);
+    expect(objs.some((o) => o.kind === 'Certificate')).toBe(false);
+  });
+
+  it('with certManager, creates the operator\'s Certificate (role operator) and runs the operator with its files', () => {
+    const objs = template('operator-tls.yaml');
+    const cert = one(objs, 'Certificate');
+    expect(cert['spec']).toMatchObject({ secretName: 'adama-operator-tls', uris: ['urn:adama:role:operator'], dnsNames: ['adama.internal'], issuerRef: { name: 'adama-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } });
+    const pod = podOf(objs);
+    const args = pod.containers[0]!.args;
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    expect([flag('--internal-tls-ca'), flag('--internal-tls-cert'), flag('--internal-tls-key')]).toEqual(['/etc/adama/tls/operator/ca.crt', '/etc/adama/tls/operator/tls.crt', '/etc/adama/tls/operator/tls.key']);
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/adama/tls/operator', readOnly: true });
+    expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'tls', secret: expect.objectContaining({ secretName: 'adama-operator-tls' }) }));
+  });
+
+  it('grants the operator the Certificates it creates for clusters in certManager mode', () => {
+    const role = one(template(), 'ClusterRole');
+    expect(rules(role)).toContainEqual({ apiGroups: ['cert-manager.io'], resources: ['certificates'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] });
   });
 });
 

@@ -51,7 +51,7 @@ describe('internal mTLS between real processes', () => {
     storage = await freshStorage(4);
     await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
     const db = ['--database-url', storage.connectionString];
-    host = await spawnAdama(['host', '--host-id', 'mtls-host', '--port', '0', ...db, ...tlsArgs('host')], 'host.ready', { ADAMA_LOG_LEVEL: 'info' });
+    host = await spawnAdama(['host', '--host-id', 'mtls-host', '--port', '0', '--health-port', '0', ...db, ...tlsArgs('host')], 'host.ready', { ADAMA_LOG_LEVEL: 'info' });
     hostAddress = String(host.ready.address);
     proxy = await spawnAdama(['proxy', '--port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', ...db, ...tlsArgs('proxy')], 'proxy.ready', { ADAMA_LOG_LEVEL: 'info' });
     client = new AdamaClient({ url: String(proxy.ready.ws), identity: 'anonymous:mtls', WebSocket: WebSocket as unknown as WebSocketFactory });
@@ -81,6 +81,25 @@ describe('internal mTLS between real processes', () => {
     const plain = hostAdminClient(hostAddress, INSECURE_INTERNAL);
     try {
       await expect(plain.status(3_000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    } finally {
+      plain.close();
+    }
+  });
+
+  it('answers a plaintext health check on --health-port (the kubelet probe speaks no TLS) and serves nothing else there', async () => {
+    const healthPort = Number(host.ready.healthPort);
+    expect(healthPort).toBeGreaterThan(0);
+    const Health = serviceClient('health.proto', 'grpc.health.v1.Health');
+    const health = new Health(`127.0.0.1:${healthPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Check(req: object, cb: (e: unknown, r: unknown) => void): void };
+    try {
+      await expect(new Promise((resolve, reject) => health.Check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))))).resolves.toMatchObject({ status: 'SERVING' });
+    } finally {
+      health.close();
+    }
+    // The Host service is not on that port: a plaintext admin call there finds nothing to call.
+    const plain = hostAdminClient(`127.0.0.1:${healthPort}`, INSECURE_INTERNAL);
+    try {
+      await expect(plain.status(3_000)).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
     } finally {
       plain.close();
     }

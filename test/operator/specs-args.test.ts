@@ -23,6 +23,7 @@ const SPECS: [string, AdamaCluster][] = [
     ...secrets, archiver: { enabled: true }, metrics: { enabled: true, port: 9100 }, gossip: { enabled: true, port: 7400 },
     hosts: { port: 7200, env: [{ name: 'ADAMA_DOC_QUEUE_DEPTH', value: '512' }] }, proxies: { port: 8443, env: [{ name: 'ADAMA_MAX_FRAME_BYTES', value: '32768' }] },
   })],
+  ['mTLS from cert-manager, archiver on', cluster({ ...secrets, archiver: { enabled: true }, internalTls: { mode: 'certManager', issuerRef: { name: 'adama-ca' } } })],
 ];
 
 /** ADAMA_<FLAG>, as services/cli/options.ts reads a flag from the environment. */

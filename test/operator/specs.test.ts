@@ -44,7 +44,7 @@ describe('buildHostStatefulSet', () => {
   });
 
   it('runs the drain in preStop and gives it the whole drain timeout plus slack', () => {
-    expect(host.lifecycle?.preStop.exec.command).toEqual(['node', '--no-node-snapshot', '/app/dist/services/cli/main.js', 'host', 'drain-self', '--port', '7100', '--timeout-ms', '300000']);
+    expect(host.lifecycle?.preStop.exec.command).toEqual(['node', '--no-node-snapshot', '/app/dist/services/cli/main.js', 'host', 'drain-self', '--port', '7100', '--timeout-ms', '300000', '--insecure-internal', 'true']);
     // SIGTERM after the hook drains with the same budget.
     expect(host.env).toContainEqual({ name: 'ADAMA_SHUTDOWN_GRACE_MS', value: '300000' });
     expect(sts.spec.template.spec.terminationGracePeriodSeconds).toBe(330);

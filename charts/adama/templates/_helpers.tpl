@@ -73,7 +73,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+# spec.internalTls.mode certManager: one Certificate per role (cert-manager writes the Secrets).
+- apiGroups: ["cert-manager.io"]
+  resources: ["certificates"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["", "events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end -}}
+
+{{/* The Secret of the operator's certificate, or "" when it has none. */}}
+{{- define "adama.operatorTlsSecret" -}}
+{{- if .Values.internalTls.secretName -}}
+{{- .Values.internalTls.secretName -}}
+{{- else if .Values.internalTls.certManager.enabled -}}
+{{- printf "%s-operator-tls" (include "adama.fullname" .) -}}
+{{- end -}}
 {{- end -}}

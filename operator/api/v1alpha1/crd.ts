@@ -5,7 +5,7 @@
  * The schema is structural (every field typed) so the API server can default and prune it.
  */
 import {
-  CONDITION_TYPES, DRAIN_PHASES, DRAIN_PURPOSES, GROUP, KIND, LOG_LEVELS, MEMBER_STATES, PLURAL, PULL_POLICIES, SERVICE_TYPES, VERSION,
+  CONDITION_TYPES, DRAIN_PHASES, DRAIN_PURPOSES, GROUP, INTERNAL_TLS_MODES, KIND, LOG_LEVELS, MEMBER_STATES, PLURAL, PULL_POLICIES, SERVICE_TYPES, TLS_ROLES, VERSION,
 } from './types';
 
 /** A JSON-schema node as the API server accepts it (`x-kubernetes-*` extensions included). */
@@ -54,12 +54,19 @@ const tier = (replicas: number, extra: Record<string, Schema> = {}): Schema => o
  * for servers that skip them. Rules run after defaulting, so every field they read is present.
  */
 function specRules(): Schema[] {
-  const ports: [string, string | undefined][] = [['hosts', undefined], ['proxies', undefined], ['locator', undefined], ['gossip', 'self.gossip.enabled'], ['metrics', 'self.metrics.enabled']];
-  const rules: Schema[] = [{ rule: '!self.archiver.enabled || has(self.objectStore)', message: 'spec.archiver.enabled needs spec.objectStore (the archiver has nowhere to write)' }];
+  // [the field under spec, when it is in use]
+  const ports: [string, string | undefined][] = [
+    ['hosts.port', undefined], ['proxies.port', undefined], ['locator.port', undefined], ['gossip.port', 'self.gossip.enabled'], ['metrics.port', 'self.metrics.enabled'],
+    ['internalTls.healthPort', "self.internalTls.mode != 'insecure'"],
+  ];
+  const rules: Schema[] = [
+    { rule: '!self.archiver.enabled || has(self.objectStore)', message: 'spec.archiver.enabled needs spec.objectStore (the archiver has nowhere to write)' },
+    { rule: "self.internalTls.mode != 'certManager' || has(self.internalTls.issuerRef)", message: 'spec.internalTls.mode certManager needs spec.internalTls.issuerRef' },
+  ];
   ports.forEach(([a, ca], i) => ports.slice(i + 1).forEach(([b, cb]) => {
     const when = [ca, cb].filter((x): x is string => x !== undefined);
-    const differ = `self.${a}.port != self.${b}.port`;
-    rules.push({ rule: when.length ? `!(${when.join(' && ')}) || ${differ}` : differ, message: `spec.${a}.port and spec.${b}.port must differ` });
+    const differ = `self.${a} != self.${b}`;
+    rules.push({ rule: when.length ? `!(${when.join(' && ')}) || ${differ}` : differ, message: `spec.${a} and spec.${b} must differ` });
   }));
   return rules;
 }
@@ -88,6 +95,12 @@ const specSchema: Schema = obj({
   metrics: obj({ enabled: bool(true), port: port(9464) }, { default: {} }),
   podDisruptionBudgets: obj({ enabled: bool(true) }, { default: {} }),
   networkPolicies: obj({ enabled: bool(false), operatorNamespace: str({ default: 'adama-system' }), metricsNamespace: str({ default: '' }) }, { default: {} }),
+  internalTls: obj({
+    mode: str({ enum: [...INTERNAL_TLS_MODES], default: 'insecure' }),
+    secretNames: obj(Object.fromEntries(TLS_ROLES.map((r) => [r, str({ minLength: 1 })]))),
+    issuerRef: obj({ name: str({ minLength: 1 }), kind: str({ enum: ['Issuer', 'ClusterIssuer'], default: 'Issuer' }), group: str({ default: 'cert-manager.io' }) }, { required: ['name'] }),
+    healthPort: port(7101),
+  }, { default: {} }),
 }, { required: ['image', 'postgres'], 'x-kubernetes-validations': specRules() });
 
 const tierStatus = (extra: Record<string, Schema> = {}): Schema => obj({ desired: int(), ready: int(), readyOf: str(), ...extra });
@@ -183,6 +196,19 @@ const DESCRIPTIONS: Record<string, string> = {
   'spec.networkPolicies.enabled': 'Create them (off by default: they need a CNI that enforces them, and the operator namespace below must be right).',
   'spec.networkPolicies.operatorNamespace': 'Namespace of the operator pods, which call hosts (Status, Drain) and the locator.',
   'spec.networkPolicies.metricsNamespace': 'Namespace allowed to scrape metrics ports (empty: any).',
+  'spec.internalTls': 'mTLS between the tiers, each role with its own certificate (urn:adama:role:<role> URI SAN, DNS SAN adama.internal).',
+  'spec.internalTls.mode': 'insecure (plaintext, every process logs internal.insecure), secrets (you provide one Secret per role) or certManager (the operator creates one Certificate per role).',
+  'spec.internalTls.secretNames': 'Secret per role (keys ca.crt, tls.crt, tls.key); default <cluster>-<role>-tls.',
+  'spec.internalTls.issuerRef': 'certManager: the Issuer or ClusterIssuer that signs the certificates.',
+  'secretNames.host': 'Secret of the hosts\' certificate (role host).',
+  'secretNames.proxy': 'Secret of the proxies\' certificate (role proxy).',
+  'secretNames.locator': 'Secret of the locator\'s certificate (role locator).',
+  'secretNames.archiver': 'Secret of the archiver\'s certificate (role archiver).',
+  'secretNames.gossip': 'Secret of the gossip sidecars\' certificate (role gossip).',
+  'issuerRef.name': 'Name of the cert-manager issuer.',
+  'issuerRef.kind': 'Issuer (in the cluster\'s namespace) or ClusterIssuer.',
+  'issuerRef.group': 'API group of the issuer (cert-manager.io, or an external issuer\'s).',
+  'spec.internalTls.healthPort': 'Plaintext gRPC health port of hosts and the locator in the TLS modes (kubelet gRPC probes speak no TLS); serves the health status only.',
   'status.observedGeneration': 'The spec generation whose children are applied.',
   'status.paused': 'adama.io/paused is set: the operator changes nothing.',
   'status.conditions': 'Ready, Progressing, Degraded, Draining, Synced.',

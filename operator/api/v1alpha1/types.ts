@@ -88,6 +88,29 @@ export interface GossipSpec {
   resources?: ResourceRequirements;
 }
 
+/**
+ * How the tiers authenticate each other (services/grpc/internal-tls.ts): `insecure` runs them with
+ * `--insecure-internal true` (plaintext, logged as a warning by every process); `secrets` mounts
+ * one Secret per role that you provide; `certManager` has the operator create one cert-manager
+ * `Certificate` per role from `issuerRef` and mount the Secrets cert-manager writes.
+ */
+export const INTERNAL_TLS_MODES = ['insecure', 'secrets', 'certManager'] as const;
+export type InternalTlsMode = (typeof INTERNAL_TLS_MODES)[number];
+
+/** The roles of the pods the operator runs, each with a certificate of its own. */
+export const TLS_ROLES = ['host', 'proxy', 'locator', 'archiver', 'gossip'] as const;
+export type TlsRole = (typeof TLS_ROLES)[number];
+
+export interface InternalTlsSpec {
+  mode: InternalTlsMode;
+  /** Secret per role with `ca.crt`, `tls.crt` and `tls.key` (cert-manager's layout); default `<cluster>-<role>-tls`. */
+  secretNames?: Partial<Record<TlsRole, string>>;
+  /** certManager: the issuer that signs every role's certificate. */
+  issuerRef?: { name: string; kind: 'Issuer' | 'ClusterIssuer'; group: string };
+  /** Plaintext gRPC health port of hosts and the locator in the TLS modes: the kubelet's gRPC probe speaks no TLS. */
+  healthPort: number;
+}
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -109,6 +132,8 @@ export interface AdamaClusterSpec {
   podDisruptionBudgets: { enabled: boolean };
   /** One NetworkPolicy per tier admitting only its callers (operator/specs/network-policies.ts). */
   networkPolicies: { enabled: boolean; operatorNamespace: string; metricsNamespace: string };
+  /** mTLS between the tiers: off (`insecure`), your Secrets, or cert-manager Certificates. */
+  internalTls: InternalTlsSpec;
 }
 
 export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Draining', 'Synced'] as const;

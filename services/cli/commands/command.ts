@@ -41,6 +41,16 @@ export function telemetryFlags(f: ParsedFlags): Pick<TelemetryOptions, 'metricsP
   return out;
 }
 
+/** A plaintext gRPC port serving grpc.health.v1 alone, for probes that speak no TLS (services/grpc/server.ts). */
+export const HEALTH_PORT_FLAG = {
+  'health-port': { help: 'also serve the gRPC health service alone, plaintext, on this port (for kubelet gRPC probes, which cannot present a client certificate); off when absent' },
+};
+
+/** The --health-port flag's port, if given. */
+export function healthPortFlag(f: ParsedFlags): number | undefined {
+  return f.get('health-port') === undefined ? undefined : f.int('health-port', 0, 65535);
+}
+
 /** mTLS between the tiers (services/grpc/internal-tls.ts): this process's certificate and the cluster's CA. */
 export const INTERNAL_TLS_FLAGS = {
   'internal-tls-ca': { help: 'CA bundle (PEM) of internal certificates; with --internal-tls-cert and --internal-tls-key turns on mTLS between tiers' },

@@ -12,7 +12,7 @@ import { hostAdminClient } from '../../grpc/host-admin-client';
 import { startHostProcess } from '../../adama-host/host-process';
 import { parseFlags, type FlagSpec } from '../options';
 import { runUntilSignal } from '../run-until-signal';
-import { DATABASE_URL_FLAG, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, MIGRATE_FLAG, schemaFlag, telemetryFlags, type Command } from './command';
+import { DATABASE_URL_FLAG, HEALTH_PORT_FLAG, healthPortFlag, INTERNAL_TLS_FLAGS, internalTlsFlags, METRICS_FLAGS, MIGRATE_FLAG, schemaFlag, telemetryFlags, type Command } from './command';
 import type { InternalTls } from '../../grpc/internal-tls';
 
 const flags: FlagSpec = {
@@ -28,6 +28,7 @@ const flags: FlagSpec = {
   ...METRICS_FLAGS,
   'object-store': { help: 'restore archived documents from fs:<dir> or s3://bucket/prefix' },
   gossip: { help: 'host:port of the local gossip sidecar (primary membership)' },
+  ...HEALTH_PORT_FLAG,
   ...INTERNAL_TLS_FLAGS,
 };
 
@@ -62,7 +63,7 @@ export const hostCommand: Command = {
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
       advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),
-      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'), tls, schema: schemaFlag(f),
+      objectStore: f.get('object-store'), gossipAddress: f.get('gossip'), tls, schema: schemaFlag(f), healthPort: healthPortFlag(f),
     });
     log.info({ host: hostId, address: proc.address, port: proc.port }, 'host.listening');
     return runUntilSignal(() => proc.close(), log, 60_000);

@@ -60,6 +60,8 @@ const BUILTINS: BuiltinSpec[] = [
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], status: true, scale: true, generation: true },
   { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', shortNames: ['pdb'], status: true, generation: true },
   { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', shortNames: ['netpol'], generation: true },
+  // cert-manager's CRD, as an API server with cert-manager installed serves it (spec.internalTls.mode certManager).
+  { group: 'cert-manager.io', version: 'v1', resource: 'certificates', kind: 'Certificate', shortNames: ['cert', 'certs'], generation: true },
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease' },
 ];
 
