@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { parseFlags } from '../cli/options';
-import { INTERNAL_TLS_FLAGS, internalTlsFlags } from '../cli/commands/command';
+import { INTERNAL_TLS_FLAGS, internalTlsFlags, type TlsPolicy } from '../cli/commands/command';
 import { silentLogger, type Logger } from '../shared/log';
 import { HOST_POLICY } from './call-policy';
 import { createCertificateAuthority, ensureDevPki, issueCertificate } from './dev-certs';
@@ -44,7 +44,7 @@ describe('mayCall', () => {
 describe('internalTlsFlags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'adama-tls-flags-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const resolve = (args: string[], log: Logger = silentLogger) => internalTlsFlags(parseFlags(args, INTERNAL_TLS_FLAGS, {}), log);
+  const resolve = (args: string[], log: Logger = silentLogger, policy: TlsPolicy = 'serve') => internalTlsFlags(parseFlags(args, INTERNAL_TLS_FLAGS, {}), log, policy);
 
   it('turns on mTLS with all three files, and refuses a partial or contradictory set', () => {
     ensureDevPki(dir, ['host']);
@@ -55,12 +55,19 @@ describe('internalTlsFlags', () => {
     expect(() => resolve(['--internal-tls-ca', join(dir, 'nope.pem'), ...files.slice(2)])).toThrow(/no file at/);
   });
 
-  it('runs plaintext without certificates and says so in a warning', () => {
+  it('refuses to serve plaintext unless --insecure-internal true says so, and then warns', () => {
     const warned: string[] = [];
     const log = { ...silentLogger, warn: (_o: unknown, event: string) => { warned.push(event); } } as unknown as Logger;
-    expect(resolve([], log)).toEqual({ mode: 'insecure' });
+    expect(() => resolve([], log)).toThrow(/needs certificates.*--insecure-internal true/);
     expect(resolve(['--insecure-internal', 'true'], log)).toEqual({ mode: 'insecure' });
-    expect(warned).toEqual(['internal.insecure', 'internal.insecure']);
+    expect(warned).toEqual(['internal.insecure']);
     expect(() => resolve(['--insecure-internal', 'yes'])).toThrow(/true or false/);
+  });
+
+  it('lets a client (admin verbs, the operator) run without a certificate of its own, with the warning', () => {
+    const warned: string[] = [];
+    const log = { ...silentLogger, warn: (_o: unknown, event: string) => { warned.push(event); } } as unknown as Logger;
+    expect(resolve([], log, 'client')).toEqual({ mode: 'insecure' });
+    expect(warned).toEqual(['internal.insecure']);
   });
 });

@@ -124,8 +124,8 @@ describeIfImage(`the built image (${IMAGE ?? 'IMAGE_UNDER_TEST unset'})`, () => 
       await deploySpacesFromDir(storage.data, DEFAULT_SPACES_DIR);
       const db = ['--database-url', storage.connectionString];
       const env = { ADAMA_LOG_LEVEL: 'info' };
-      const host = await (await container()).spawn(['host', '--host-id', 'image-host-1', '--port', '0', ...db], 'host.ready', env, 120_000);
-      const proxy = await (await container()).spawn(['proxy', '--port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', ...db], 'proxy.ready', env, 120_000);
+      const host = await (await container()).spawn(['host', '--host-id', 'image-host-1', '--port', '0', '--insecure-internal', 'true', ...db], 'host.ready', env, 120_000);
+      const proxy = await (await container()).spawn(['proxy', '--port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', '--insecure-internal', 'true', ...db], 'proxy.ready', env, 120_000);
       const r = await counterRoundTrip(String(proxy.ready.ws), 'split');
       expect(r.view).toEqual({ value: 3 });
       // The document lives on the image's host, and the acknowledged change is in its log on

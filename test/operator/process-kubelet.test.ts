@@ -31,7 +31,8 @@ type ContainerStatus = {
 };
 
 /** Short gossip intervals; every sidecar here is a real `adama gossip` process. */
-const GOSSIP = ['--heartbeat-interval-ms', '100', '--gossip-interval-ms', '100', '--failure-timeout-ms', '2000', '--leave-grace-ms', '200'];
+// Plaintext on purpose: this file tests the kubelet, not the tiers' mTLS (test/integration/internal-mtls.test.ts does).
+const GOSSIP = ['--insecure-internal', 'true', '--heartbeat-interval-ms', '100', '--gossip-interval-ms', '100', '--failure-timeout-ms', '2000', '--leave-grace-ms', '200'];
 const grpcReady = (port: number) => ({ grpc: { port }, periodSeconds: 1, failureThreshold: 1 });
 
 function gossip(name: string, port: number, extra: string[] = [], more: Record<string, unknown> = {}, id = `$(POD_NAME)-${name}`, role = 'proxy'): Record<string, unknown> {

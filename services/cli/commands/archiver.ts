@@ -43,7 +43,7 @@ export const archiverCommand: Command = {
         batchSize: f.int('batch-size', 1), claimLeaseMs: f.int('claim-lease-ms', 1), idlePollMs: f.int('idle-poll-ms'),
         gcGraceMs: f.int('gc-grace-ms'), gcIntervalMs: f.int('gc-interval-ms'), backoffMaxMs: f.int('backoff-max-ms'),
       },
-      log, telemetry: telemetryFlags(f), tls: internalTlsFlags(f, log), schema: schemaFlag(f),
+      log, telemetry: telemetryFlags(f), tls: internalTlsFlags(f, log, 'serve'), schema: schemaFlag(f),
     });
     log.info({ port: proc.port, workerId: proc.workerId, metricsPort: proc.metricsPort }, 'archiver.ready');
     return runUntilSignal(() => proc.close(), log, 30_000);

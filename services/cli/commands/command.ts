@@ -57,15 +57,23 @@ export const INTERNAL_TLS_FLAGS = {
   'internal-tls-cert': { help: "this process's certificate (PEM) naming its role (urn:adama:role:<role>)" },
   'internal-tls-key': { help: 'private key (PEM) of --internal-tls-cert' },
   'internal-tls-refresh-ms': { default: String(DEFAULT_TLS_REFRESH_MS), help: 'how often the certificate files are read again, so a rotation needs no restart' },
-  'insecure-internal': { default: 'false', help: 'true: plaintext internal gRPC with no caller authorization (logged as a warning at start)' },
+  'insecure-internal': { default: 'false', help: 'true: plaintext internal gRPC with no caller authorization (logged as a warning at start); a serving tier refuses to start without certificates unless this is true' },
 };
 
 /**
- * The InternalTls the flags ask for. Certificates need all three files; plaintext is what runs
- * without them, and it is logged as a warning (event `internal.insecure`) at every start so that
- * nobody runs it without knowing.
+ * Whether a command may run plaintext without being told: `serve` (a tier that serves internal
+ * gRPC: host, proxy, locator, archiver, gossip) refuses to start without certificates unless
+ * --insecure-internal true says plaintext is intended; `client` (admin verbs, the operator) only
+ * connects, and without a certificate of its own it can reach plaintext tiers alone anyway.
  */
-export function internalTlsFlags(f: ParsedFlags, log: Logger): InternalTls {
+export type TlsPolicy = 'serve' | 'client';
+
+/**
+ * The InternalTls the flags ask for. Certificates need all three files. Plaintext must be asked
+ * for with --insecure-internal true by a serving tier (`policy` 'serve'), and is logged as a
+ * warning (event `internal.insecure`) at every start so that nobody runs it without knowing.
+ */
+export function internalTlsFlags(f: ParsedFlags, log: Logger, policy: TlsPolicy): InternalTls {
   const files = { caFile: f.get('internal-tls-ca'), certFile: f.get('internal-tls-cert'), keyFile: f.get('internal-tls-key') };
   const given = Object.values(files).filter((v) => v !== undefined && v !== '').length;
   const insecure = f.get('insecure-internal');
@@ -77,6 +85,9 @@ export function internalTlsFlags(f: ParsedFlags, log: Logger): InternalTls {
       if (!existsSync(path!)) throw new Error(`--${flag}: no file at ${path}`);
     }
     return { mode: 'mtls', caFile: files.caFile!, certFile: files.certFile!, keyFile: files.keyFile!, refreshMs: f.int('internal-tls-refresh-ms', 100) };
+  }
+  if (policy === 'serve' && insecure !== 'true') {
+    throw new Error('internal gRPC needs certificates: give --internal-tls-ca, --internal-tls-cert and --internal-tls-key (adama cert makes them), or --insecure-internal true to run it plaintext and unauthorized');
   }
   log.warn({
     explicit: insecure === 'true',

@@ -25,7 +25,7 @@ export const docCommand: Command = {
     const m = /^([^/]+)\/([^/]+)$/.exec(target ?? '');
     if (!m) throw new Error(`expected <space>/<key>, got ${target ?? '(nothing)'}`);
     const Client = serviceClient('archiver.proto', 'adama.archiver.v1.Archiver');
-    const client = new Client(f.get('archiver')!, ...internalChannel(internalTlsFlags(f, silentLogger), 'archiver')) as unknown as grpc.Client & Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void>;
+    const client = new Client(f.get('archiver')!, ...internalChannel(internalTlsFlags(f, silentLogger, 'client'), 'archiver')) as unknown as grpc.Client & Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void>;
     try {
       const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
         client[METHODS[verb]]!.call(client, { space: m[1], key: m[2] }, { deadline: Date.now() + f.int('timeout-ms', 1) }, (err, r) => (err ? reject(err) : resolve(r)));

@@ -64,7 +64,7 @@ export const gossipCommand: Command = {
       bindAddress: f.get('bind')!, port: f.int('port', 0, 65535), advertise: f.get('advertise'),
       seeds: f.get('seeds')!.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
       healthAddress: f.get('health'), healthTimeoutMs: f.int('health-timeout-ms', 1), leaveGraceMs: f.int('leave-grace-ms', 0),
-      tls: internalTlsFlags(f, log),
+      tls: internalTlsFlags(f, log, 'serve'),
     });
     return runUntilSignal(() => sidecar.close(), log, 10_000);
   },

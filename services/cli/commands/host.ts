@@ -41,7 +41,7 @@ export const hostCommand: Command = {
     const [verb, id] = f.positionals;
     const target = f.get('target');
     // The admin verbs present --internal-tls-cert: an operator or admin certificate, or (drain-self) the host's own.
-    const adminTls = (): InternalTls => internalTlsFlags(f, silentLogger);
+    const adminTls = (): InternalTls => internalTlsFlags(f, silentLogger, 'client');
     if (verb === 'drain-self') return drainSelfAt(target ?? `127.0.0.1:${f.int('port', 1, 65535)}`, f.int('timeout-ms', 1, MAX_UINT32), adminTls());
     if ((verb === 'status' || verb === 'undrain') && target !== undefined) {
       if (id !== undefined) throw new Error(`usage: adama host ${verb} <host-id> | adama host ${verb} --target <host:port>`);
@@ -59,7 +59,7 @@ export const hostCommand: Command = {
     const port = f.int('port', 0, 65535);
     const hostId = f.get('host-id') ?? `${hostname()}-${port}`;
     const log = createLogger('host').child({ host: hostId });
-    const tls = internalTlsFlags(f, log);
+    const tls = internalTlsFlags(f, log, 'serve');
     const proc = await startHostProcess({
       hostId, databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port,
       advertise: f.get('advertise'), leaseMs: f.int('lease-ms', 500), log, telemetry: telemetryFlags(f),

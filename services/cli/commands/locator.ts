@@ -21,7 +21,7 @@ export const locatorCommand: Command = {
   async run(args) {
     const f = parseFlags(args, flags);
     const log = createLogger('locator');
-    const proc = await startLocatorProcess({ databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port: f.int('port', 0, 65535), log, tls: internalTlsFlags(f, log), schema: schemaFlag(f), healthPort: healthPortFlag(f) });
+    const proc = await startLocatorProcess({ databaseUrl: f.get('database-url')!, bindAddress: f.get('bind')!, port: f.int('port', 0, 65535), log, tls: internalTlsFlags(f, log, 'serve'), schema: schemaFlag(f), healthPort: healthPortFlag(f) });
     return runUntilSignal(() => proc.close(), log, 10_000);
   },
 };

@@ -46,7 +46,7 @@ export const operatorCommand: Command = {
       // client-go's proportions: renew deadline 2/3 of the lease, retries every 2/15 of it.
       leader: { leaseDurationMs, renewDeadlineMs: Math.round(leaseDurationMs * 2 / 3), retryPeriodMs: Math.round(leaseDurationMs * 2 / 15) },
       onLostLeadership: () => onLost(),
-      internalTls: internalTlsFlags(f, log),
+      internalTls: internalTlsFlags(f, log, 'client'),
     });
     log.info({ metricsPort: op.metricsPort, watchNamespaces: watchNamespaces.length ? watchNamespaces : 'all' }, 'operator.started');
     const outcome = await Promise.race([runUntilSignal(() => op.close(), log, 30_000), lostLease]);

@@ -30,7 +30,7 @@ export const proxyCommand: Command = {
     const port = f.int('port', 0, 65535);
     const proxyId = f.get('proxy-id') ?? `${hostname()}-${port}`;
     const log = createLogger('proxy').child({ proxy: proxyId });
-    const proc = await startProxyProcess({ proxyId, ...(f.get('locator') ? { locatorAddress: f.get('locator')! } : { databaseUrl: f.get('database-url')! }), port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f), tls: internalTlsFlags(f, log), schema: schemaFlag(f) });
+    const proc = await startProxyProcess({ proxyId, ...(f.get('locator') ? { locatorAddress: f.get('locator')! } : { databaseUrl: f.get('database-url')! }), port, bindAddress: f.get('bind'), membershipPollMs: f.int('membership-poll-ms', 50), log, telemetry: telemetryFlags(f), gossipAddress: f.get('gossip'), edge: edgeFlags(f), tls: internalTlsFlags(f, log, 'serve'), schema: schemaFlag(f) });
     log.info({ url: proc.url, ws: proc.wsUrl, port: proc.port, metricsPort: proc.metricsPort }, 'proxy.ready');
     return runUntilSignal(() => proc.close(), log, 15_000);
   },
