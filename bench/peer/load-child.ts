@@ -7,7 +7,8 @@
  * `{ type: 'result', result }` or `{ type: 'error', message }` and exits.
  */
 import { describeError } from '../timing';
-import { adamaTarget, colyseusTarget, relayTarget, type ChatTarget, type TargetKind } from './chat-target';
+import type { ChatTarget, TargetKind } from './chat-target';
+import { targetOf } from './sender-thread';
 import { runCards, runChatLoop, runPair, runViewers, type Job, type JobResult } from './workloads';
 
 export interface JobMessage { type: 'job'; target: { kind: TargetKind; urls: string[] }; job: Job }
@@ -19,12 +20,11 @@ let marked: (() => void) | null = null;
 const mark = (name: string): Promise<void> => new Promise((resolve) => { marked = resolve; send({ type: 'mark', name }); });
 
 async function run(m: JobMessage): Promise<JobResult> {
-  const url = m.target.urls[0]!;
-  const target: ChatTarget = m.target.kind === 'adama' ? adamaTarget(m.target.urls) : m.target.kind === 'colyseus' ? colyseusTarget(url) : relayTarget(url);
+  const target: ChatTarget = targetOf(m.target);
   switch (m.job.workload) {
     case 'chat': return runChatLoop(target, m.job.options, mark) as unknown as JobResult;
     case 'pair': return runPair(target, m.job.options, mark) as unknown as JobResult;
-    case 'viewers': return runViewers(target, m.job.options, mark) as unknown as JobResult;
+    case 'viewers': return runViewers(target, m.job.options, mark, m.target) as unknown as JobResult;
     case 'cards': return runCards(target, m.job.options, mark) as unknown as JobResult;
   }
 }

@@ -14,7 +14,8 @@
 import type { Json } from '../../services/shared/json';
 import { perSecond, summarize, type LatencySummary } from '../stats';
 import { describeError, nowMs, withTimeout } from '../timing';
-import type { ChatConnection, ChatTarget } from './chat-target';
+import type { ChatConnection, ChatTarget, TargetKind } from './chat-target';
+import { ThreadSender } from './sender-thread';
 
 export type Mark = (name: string) => Promise<void>;
 
@@ -60,9 +61,11 @@ class Room {
     if (w.remaining === 0) w.done();
   }
 
-  static async open(target: ChatTarget, key: string, receiverCount: number, firstIndex: number, record: (ms: number) => void, joinConcurrency = 64): Promise<Room> {
+  /** `senderOn`: open the sender on a worker thread against this target (see sender-thread.ts). */
+  static async open(target: ChatTarget, key: string, receiverCount: number, firstIndex: number, record: (ms: number) => void, joinConcurrency = 64, senderOn?: { kind: TargetKind; urls: string[] }): Promise<Room> {
     const room = new Room(key, receiverCount, record);
-    room.sender = await target.join({ space: 'chat', key, agent: `${key}-s`, create: true, index: firstIndex });
+    const senderJoin = { space: 'chat', key, agent: `${key}-s`, create: true, index: firstIndex };
+    room.sender = senderOn ? await ThreadSender.open({ target: senderOn, join: senderJoin }) : await target.join(senderJoin);
     await inBatches(receiverCount, joinConcurrency, async (j) => {
       room.receivers[j] = await target.join({ space: 'chat', key, agent: `${key}-r${j}`, create: false, index: firstIndex + 1 + j, onText: (t) => room.onText(j, t) });
     });
@@ -77,7 +80,8 @@ class Room {
     });
     this.waiting = w;
     let ackMs = 0;
-    const acked = this.sender.send(text).then(() => { ackMs = nowMs() - w.t0; });
+    // A sender on its own thread measured its ack there, away from the receivers' deliveries.
+    const acked = this.sender.send(text).then(() => { ackMs = this.sender instanceof ThreadSender ? this.sender.lastAckMs : nowMs() - w.t0; });
     try {
       await withTimeout(Promise.all([allSeen, acked]), timeoutMs, `message ${text}`);
       return { lastSeenMs: w.lastAt - w.t0, ackMs };
@@ -195,13 +199,17 @@ export async function runPair(target: ChatTarget, o: PairOptions, mark: Mark): P
 
 export interface ViewersResult extends MessageFigures { viewers: number; joinMs: number }
 
-export async function runViewers(target: ChatTarget, o: ViewersOptions, mark: Mark): Promise<ViewersResult> {
+/**
+ * `senderOn`: the sender runs on a worker thread (sender-thread.ts), so its ack is not read behind
+ * the viewers' deliveries in this process; the viewers stay on this thread.
+ */
+export async function runViewers(target: ChatTarget, o: ViewersOptions, mark: Mark, senderOn?: { kind: TargetKind; urls: string[] }): Promise<ViewersResult> {
   const key = `viewers-${o.viewers}-${Date.now().toString(36)}`;
   const c = new Collector();
   await mark('join-start');
   const j0 = nowMs();
   // Every viewer on the target's first URL (one proxy): index 0 for all.
-  const room = await withTimeout(Room.open({ kind: target.kind, join: (jo) => target.join({ ...jo, index: 0 }) }, key, o.viewers, 0, c.recordDelivery, o.joinConcurrency), o.opTimeoutMs * 8, `join ${o.viewers} viewers`);
+  const room = await withTimeout(Room.open({ kind: target.kind, join: (jo) => target.join({ ...jo, index: 0 }) }, key, o.viewers, 0, c.recordDelivery, o.joinConcurrency, senderOn && { kind: senderOn.kind, urls: senderOn.urls.slice(0, 1) }), o.opTimeoutMs * 8, `join ${o.viewers} viewers`);
   const joinMs = nowMs() - j0;
   await mark('join-end');
   try {
