@@ -21,6 +21,7 @@ import { ContainerProcess, type ExitStatus } from './container-process';
 import { execIn } from './exec';
 import { containerCommand } from './image';
 import { expand, ContainerConfigError } from './pod-env';
+import { mountedPath, type Mounts } from './mounts';
 import type { ContainerSpec, RestartPolicy } from './pod-spec';
 import { runHook, runProbe, type ProbeTarget } from './probe';
 import { ProbeWorker } from './prober';
@@ -39,7 +40,14 @@ export interface ContainerEnvironment {
   container: Record<string, string>;
   /** Everything the process gets (image env, the pod network shim, the container's env). */
   process: Record<string, string>;
+  /**
+   * Where each Secret volume the container mounts was written on this machine: [mountPath, dir].
+   * A process has no filesystem of its own here, so a path under a mountPath in its command, args
+   * or exec commands is rewritten to the dir (mountedPath).
+   */
+  mounts: Mounts;
 }
+
 
 export interface ContainerRunnerOptions {
   spec: ContainerSpec;
@@ -178,7 +186,8 @@ export class ContainerRunner {
     if (this.stopping) return;
     this.env = env;
     const spec = this.o.spec;
-    const line = containerCommand(spec.command?.map((a) => expand(a, env.container)), spec.args?.map((a) => expand(a, env.container)));
+    const arg = (a: string): string => mountedPath(expand(a, env.container), env.mounts);
+    const line = containerCommand(spec.command?.map(arg), spec.args?.map(arg));
     if (this.current) this.restartCount++;
     const proc = new ContainerProcess(line, env.process, this.o.onLog);
     this.current = proc;
@@ -203,7 +212,7 @@ export class ContainerRunner {
   }
 
   private target(): ProbeTarget {
-    return { podIP: this.o.podIP, container: this.o.spec, exec: execIn(() => this.env?.process ?? {}) };
+    return { podIP: this.o.podIP, container: this.o.spec, exec: execIn(() => this.env?.process ?? {}, () => this.env?.mounts ?? []) };
   }
 
   private startProbes(proc: ContainerProcess): void {

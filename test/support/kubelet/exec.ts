@@ -7,10 +7,12 @@
 import type { ExecInContainer } from './probe';
 import { ContainerProcess } from './container-process';
 import { mapCommand } from './image';
+import { mountedPath, type Mounts } from './mounts';
 
-export function execIn(env: () => Record<string, string>): ExecInContainer {
+/** `mounts`: where the container's Secret volumes are on this machine (container-runner.ts). */
+export function execIn(env: () => Record<string, string>, mounts: () => Mounts = () => []): ExecInContainer {
   return async (command, timeoutMs) => {
-    const p = new ContainerProcess(mapCommand(command), env());
+    const p = new ContainerProcess(mapCommand(command.map((a) => mountedPath(a, mounts()))), env());
     let stdout = '';
     p.proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
     const timer = setTimeout(() => p.signal('SIGKILL'), timeoutMs);

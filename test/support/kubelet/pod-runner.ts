@@ -14,7 +14,7 @@
  * Phase: Pending until the init containers are done and a main container started; Succeeded or
  * Failed once every main container exited for good; Running otherwise.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../../../operator/kube/kube-client';
@@ -23,7 +23,7 @@ import type { PodRuntimeReport } from '../fake-kube';
 import { ContainerRunner, type Backoff, type ContainerEnvironment, type ContainerRole } from './container-runner';
 import { IMAGE_ENV } from './image';
 import { NETNS_ENV } from './netns-env';
-import { resolveEnv } from './pod-env';
+import { ContainerConfigError, resolveEnv } from './pod-env';
 import { podSpec, type ContainerSpec, type PodLike } from './pod-spec';
 
 export const NODE_NAME = 'fake-node';
@@ -165,6 +165,7 @@ export class PodRunner {
   private async environment(spec: ContainerSpec): Promise<ContainerEnvironment> {
     const pod = this.o.pod;
     const container = await resolveEnv(this.o.client, pod, spec, { podIP: this.ip, hostIP: HOST_IP, nodeName: NODE_NAME });
+    const mounts = await this.mountSecrets(spec);
     const hostname = podSpec(pod).hostname ?? this.name;
     const shim: Record<string, string> = {
       NODE_OPTIONS: `--require ${this.o.preloadPath}`,
@@ -177,6 +178,29 @@ export class PodRunner {
     return {
       container,
       process: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...IMAGE_ENV, HOSTNAME: hostname, ...this.o.testEnv, ...container, ...shim },
+      mounts,
     };
+  }
+
+  /**
+   * Writes every Secret volume the container mounts as files (one per key, mode 0440, as the
+   * kubelet's defaultMode does) under the pod's directory, at every (re)start, so a Secret
+   * updated since is what the new process reads. A missing Secret keeps the container waiting,
+   * as a real kubelet's failed mount does.
+   */
+  private async mountSecrets(spec: ContainerSpec): Promise<[string, string][]> {
+    const volumes = new Map((podSpec(this.o.pod).volumes ?? []).map((v) => [v.name, v]));
+    const mounts: [string, string][] = [];
+    for (const m of spec.volumeMounts ?? []) {
+      const secret = volumes.get(m.name)?.secret;
+      if (!secret) continue;
+      const s = await this.o.client.get({ apiVersion: 'v1', kind: 'Secret', namespace: this.o.pod.metadata.namespace ?? 'default', name: secret.secretName });
+      if (!s && !secret.optional) throw new ContainerConfigError(`MountVolume.SetUp failed for volume "${m.name}": secret "${secret.secretName}" not found`);
+      const dir = join(this.portsDir, 'volumes', m.name);
+      mkdirSync(dir, { recursive: true });
+      for (const [key, value] of Object.entries((s?.['data'] ?? {}) as Record<string, string>)) writeFileSync(join(dir, key), Buffer.from(value, 'base64'), { mode: 0o440 });
+      mounts.push([m.mountPath, dir]);
+    }
+    return mounts;
   }
 }

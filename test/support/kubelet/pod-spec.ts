@@ -53,15 +53,22 @@ export interface ContainerSpec {
   livenessProbe?: ProbeSpec;
   startupProbe?: ProbeSpec;
   lifecycle?: { preStop?: HandlerSpec; postStart?: HandlerSpec };
+  volumeMounts?: VolumeMountSpec[];
   /** Only on init containers: `Always` makes it a native sidecar (started before, stopped after the main containers). */
   restartPolicy?: 'Always';
 }
+
+export interface VolumeMountSpec { name: string; mountPath: string; readOnly?: boolean }
+
+/** The volume kinds the kubelet mounts: Secrets (as files); an emptyDir is the process's own filesystem. */
+export interface VolumeSpec { name: string; secret?: { secretName: string; optional?: boolean }; emptyDir?: Record<string, unknown> }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 export interface PodSpec {
   containers: ContainerSpec[];
   initContainers?: ContainerSpec[];
+  volumes?: VolumeSpec[];
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
   hostname?: string;
