@@ -14,6 +14,8 @@
  * and hands back a copy of its pristine data directory (~40 MB); later ones load that copy
  * (~0.35 s). Tests that each want an empty database depend on this to stay fast.
  */
+import { spawn } from 'node:child_process';
+import { once as onceEvent } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -50,11 +52,6 @@ const { PGlite } = require(workerData.pglitePath);
     if (workerData.dataDir) db = await PGlite.create({ dataDir: workerData.dataDir, postgresqlconf });
     else if (workerData.template) db = await PGlite.create({ loadDataDir: new Blob([workerData.template]), postgresqlconf });
     else db = await PGlite.create({ postgresqlconf });
-    if (workerData.initOnly) {
-      await db.close();
-      parentPort.postMessage({ type: 'ready' });
-      return;
-    }
     if (workerData.makeTemplate) {
       const bytes = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
       parentPort.postMessage({ type: 'template', bytes }, [bytes.buffer]);
@@ -93,21 +90,26 @@ const { PGlite } = require(workerData.pglitePath);
  */
 const POSTGRESQL_CONF = ['shared_buffers=16MB'];
 
-/** Runs initdb into `dataDir` on a thread that ends afterwards, taking initdb's memory with it. */
+/** initdb into a data directory, run by a child process (see initDataDir). */
+const INIT_SOURCE = `
+const [pglitePath, dataDir, conf] = process.argv.slice(1);
+require(pglitePath).PGlite.create({ dataDir, postgresqlconf: JSON.parse(conf) })
+  .then((db) => db.close())
+  .then(() => process.exit(0), (err) => { process.stderr.write(String((err && err.stack) || err)); process.exit(1); });
+`;
+
+/**
+ * Runs initdb into `dataDir` in a child process. initdb grows PGlite's WebAssembly memory to about
+ * twice what serving needs; on a thread of this process, the memory stayed with the process after
+ * the thread ended (RSS of adama dev at rest on a fresh data dir: 338 MB with a thread, against
+ * 203 MB on an existing one); an exiting process gives it all back.
+ */
 async function initDataDir(dataDir: string): Promise<void> {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pglitePath: require.resolve('@electric-sql/pglite'), dataDir, initOnly: true, postgresqlconf: POSTGRESQL_CONF } });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      worker.on('message', (msg: FromWorker) => {
-        if (msg.type === 'ready') resolve();
-        else if (msg.type === 'failed') reject(new Error(`PGlite failed to initialise ${dataDir}: ${msg.message}`));
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`PGlite init worker exited (code ${code})`)));
-    });
-  } finally {
-    await worker.terminate();
-  }
+  const child = spawn(process.execPath, ['-e', INIT_SOURCE, require.resolve('@electric-sql/pglite'), dataDir, JSON.stringify(POSTGRESQL_CONF)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4_000); });
+  const [code, signal] = (await onceEvent(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new Error(`PGlite failed to initialise ${dataDir} (exit ${code ?? signal}): ${stderr.trim()}`);
 }
 
 /** A pristine in-memory data directory, once the first in-memory database of this process made one. */
@@ -116,8 +118,8 @@ let templateRequested = false;
 
 export async function startPGliteWorker(options: { dataDir?: string }): Promise<PGliteWorker> {
   // initdb grows the WebAssembly memory to about twice what serving needs, and WebAssembly memory
-  // never shrinks: a fresh data directory is initialised by a thread of its own that then ends,
-  // so the serving thread starts from files like any restart (RSS 880 -> ~340 MB for adama dev).
+  // never shrinks: a fresh data directory is initialised by a process of its own that then exits,
+  // so the serving thread starts from files like any restart.
   if (options.dataDir !== undefined && !existsSync(join(options.dataDir, 'PG_VERSION'))) {
     await initDataDir(options.dataDir);
   }
