@@ -21,7 +21,7 @@
 import { systemClock, type Clock } from '../shared/clock';
 import { AdamaError, E } from '../shared/errors';
 import type { Appender, AppendItem, AppendResult, ChangeRecord, DataService } from '../storage/data-service';
-import type { DocRef } from '../shared/doc-ref';
+import { docRefKey, type DocRef } from '../shared/doc-ref';
 
 export interface GroupCommitterOptions {
   /**
@@ -91,7 +91,7 @@ export class GroupCommitter implements Appender {
     const invalid = checkRecords(ref, expectedHead, records);
     if (invalid !== null) return Promise.reject(invalid);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ item: { ref, host, epoch, expectedHead, records }, id: refId(ref), resolve, reject });
+      this.queue.push({ item: { ref, host, epoch, expectedHead, records }, id: docRefKey(ref), resolve, reject });
       this.schedulePump();
     });
   }
@@ -177,10 +177,6 @@ function checkRecords(ref: DocRef, expectedHead: number, records: readonly Chang
     if (seq !== expectedHead + 1 + i) return new AdamaError(E.INTERNAL, `append ${ref.space}/${ref.key}: record ${i} has seq ${seq}, expected ${expectedHead + 1 + i}`);
   }
   return null;
-}
-
-function refId(ref: DocRef): string {
-  return JSON.stringify([ref.space, ref.key]);
 }
 
 function positiveInt(name: string, value: number): number {

@@ -13,6 +13,7 @@ import {
   context, createNoopMeter, diag, DiagLogLevel, INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanStatusCode, trace,
   type Attributes, type DiagLogger, type Meter, type Span, type Tracer,
 } from '@opentelemetry/api';
+import { withoutCredentials } from './urls';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -272,7 +273,7 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   const tracerProvider = spanExporter ? startTracing(resource, spanExporter) : undefined;
 
   const metricsPort = server ? (server.address() as AddressInfo).port : undefined;
-  o.log?.info({ metricsPort, traces: o.traceExporter ? 'custom' : o.otlpTracesUrl === undefined ? 'off' : redactUrl(o.otlpTracesUrl) }, 'telemetry.started');
+  o.log?.info({ metricsPort, traces: o.traceExporter ? 'custom' : o.otlpTracesUrl === undefined ? 'off' : withoutCredentials(o.otlpTracesUrl) }, 'telemetry.started');
 
   // Each step runs even if one before it failed; a collector that is down must not fail a shutdown.
   const steps: Array<[string, () => Promise<void>]> = [
@@ -355,7 +356,4 @@ function diagToPino(log: Logger): DiagLogger {
   };
 }
 
-function redactUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-}
+

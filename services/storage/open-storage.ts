@@ -7,6 +7,7 @@ import { Pool } from 'pg';
 import type { Logger } from '../shared/log';
 import { AdamaError, E } from '../shared/errors';
 import { migrate, pendingMigrations } from './migrations';
+import { maskPassword } from '../shared/urls';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './pglite-server';
 import { SqlDataService } from './sql-data-service';
 
@@ -75,13 +76,4 @@ export async function openStorage(options: StorageOptions = {}): Promise<Storage
   return { data, close, describe, migrated };
 }
 
-/** postgres://user:secret@host/db → postgres://user:***@host/db */
-export function maskPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
-}
+export { maskPassword } from '../shared/urls';

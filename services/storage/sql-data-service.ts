@@ -12,7 +12,7 @@ import { AdamaError, E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import { silentLogger, type Logger } from '../shared/log';
 import type { AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, FindBindResult, HostLease, Snapshot, SpaceVersion } from './data-service';
-import type { DocRef } from '../shared/doc-ref';
+import { docRefKey, type DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import * as SQL from './data-sql';
 import * as ASQL from './data-sql-archive';
@@ -98,7 +98,7 @@ export class SqlDataService implements DataService {
     const seen = new Set<string>();
     for (const item of items) {
       checkAppend('appendMany', item.ref, item.expectedHead, item.records);
-      const id = refId(item.ref);
+      const id = docRefKey(item.ref);
       if (seen.has(id)) throw new AdamaError(E.INTERNAL, `appendMany: ${item.ref.space}/${item.ref.key} appears twice in one batch`);
       seen.add(id);
     }
@@ -352,10 +352,6 @@ function recordPayload(rec: ChangeRecord): { who: Who | null; request: Json; red
 
 function unstorable(ref: DocRef, err: unknown): AdamaError {
   return new AdamaError(E.RECORD_UNSTORABLE, `append ${ref.space}/${ref.key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-}
-
-function refId(ref: DocRef): string {
-  return JSON.stringify([ref.space, ref.key]);
 }
 
 function int(v: Int8): number {

@@ -3,12 +3,10 @@ import type { DrainConfig } from '../../operator/drain/drain-config';
 import { failDrain } from '../../operator/drain/drain-machine';
 import type { HostObservation } from '../../operator/drain/host-observation';
 import { planHostScale, type HostScaleInput, type HostScaleStep } from '../../operator/drain/plan-host-scale';
+import { FakeClock } from '../../services/shared/clock';
 
-/** A fake clock: tests move time by hand; nothing sleeps. */
-class FakeClock {
-  constructor(public nowMs = Date.parse('2025-01-01T00:00:00Z')) {}
-  advance(ms: number): number { this.nowMs += ms; return this.nowMs; }
-}
+const START = Date.parse('2025-01-01T00:00:00Z');
+
 
 const cfg: DrainConfig = { drainTimeoutMs: 60_000, retryBackoffMs: 10_000, maxRetryBackoffMs: 40_000, pollIntervalMs: 5_000, stallAfterMs: 60_000 };
 
@@ -21,12 +19,13 @@ const hosts = (n: number): HostObservation[] => Array.from({ length: n }, (_, i)
 function input(over: Partial<HostScaleInput>): HostScaleInput {
   return {
     desiredReplicas: 3, minReplicas: 1, currentReplicas: 3, hosts: hosts(3), drain: undefined,
-    paused: false, deleting: false, skipDrainOnDelete: false, setName: 'prod-host', nowMs: clock.nowMs, ...over,
+    paused: false, deleting: false, skipDrainOnDelete: false, setName: 'prod-host', nowMs: clock.nowMs(), ...over,
   };
 }
 
-let clock = new FakeClock();
-beforeEach(() => { clock = new FakeClock(); });
+/** Tests move time by hand; nothing sleeps. */
+let clock = new FakeClock(START);
+beforeEach(() => { clock = new FakeClock(START); });
 
 /** Extracts the drain a step carries (or fails the test). */
 function drainOf(step: HostScaleStep): DrainStatus {
@@ -107,7 +106,7 @@ describe('planHostScale through a whole drain on a fake clock', () => {
 });
 
 function mkDrain(over: Partial<DrainStatus> = {}): DrainStatus {
-  const t = new Date(clock.nowMs).toISOString();
+  const t = new Date(clock.nowMs()).toISOString();
   return { host: 'prod-host-2', ordinal: 2, phase: 'Requested', startTime: t, attemptStartTime: t, attempts: 1, documentsRemaining: 7, ...over };
 }
 const draining = (d: DrainStatus, extra: Partial<HostObservation> = {}) => [host(0), host(1), host(2, { drainingSince: d.startTime, reported: { draining: true, documentsLoaded: 3 }, ...extra })];
@@ -144,14 +143,14 @@ describe('planHostScale failure and retry', () => {
     let step = planHostScale(input({ desiredReplicas: 2, drain, hosts: draining(drain) }), cfg);
     expect(step).toMatchObject({ kind: 'fail', requeueAfterMs: 10_000, drain: { phase: 'Failed', reason: 'DrainTimedOut', documentsRemaining: 7 } });
     drain = drainOf(step);
-    expect(drain.nextAttemptTime).toBe(new Date(clock.nowMs + 10_000).toISOString());
+    expect(drain.nextAttemptTime).toBe(new Date(clock.nowMs() + 10_000).toISOString());
 
     clock.advance(9_999);
     expect(planHostScale(input({ desiredReplicas: 2, drain, hosts: draining(drain) }), cfg)).toMatchObject({ kind: 'wait', requeueAfterMs: 1 });
 
     clock.advance(1);
     step = planHostScale(input({ desiredReplicas: 2, drain, hosts: draining(drain) }), cfg);
-    expect(step).toMatchObject({ kind: 'request', drain: { phase: 'Requested', attempts: 2, attemptStartTime: new Date(clock.nowMs).toISOString() } });
+    expect(step).toMatchObject({ kind: 'request', drain: { phase: 'Requested', attempts: 2, attemptStartTime: new Date(clock.nowMs()).toISOString() } });
     drain = drainOf(step);
     expect(drain.reason).toBeUndefined();
     expect(drain.startTime).toBe(firstStart);
@@ -161,13 +160,13 @@ describe('planHostScale failure and retry', () => {
   });
 
   it('caps the backoff', () => {
-    const failed = failDrain(mkDrain({ attempts: 9 }), 'DrainFailed', 'rpc refused', clock.nowMs, cfg);
-    expect(Date.parse(failed.nextAttemptTime ?? '') - clock.nowMs).toBe(40_000);
+    const failed = failDrain(mkDrain({ attempts: 9 }), 'DrainFailed', 'rpc refused', clock.nowMs(), cfg);
+    expect(Date.parse(failed.nextAttemptTime ?? '') - clock.nowMs()).toBe(40_000);
     expect(failed).toMatchObject({ phase: 'Failed', reason: 'DrainFailed', message: 'rpc refused' });
   });
 
   it('a failed drain can still be cancelled by a scale-up', () => {
-    const drain = failDrain(mkDrain(), 'DrainFailed', 'x', clock.nowMs, cfg);
+    const drain = failDrain(mkDrain(), 'DrainFailed', 'x', clock.nowMs(), cfg);
     expect(planHostScale(input({ drain, hosts: draining(drain) }), cfg)).toMatchObject({ kind: 'cancel', recyclePod: true });
   });
 });
@@ -182,7 +181,7 @@ describe('planHostScale after an operator restart', () => {
   });
 
   it('rebuilds a lost status.drain from the pod annotation, keeping the original start time', () => {
-    const since = new Date(clock.nowMs - 20_000).toISOString();
+    const since = new Date(clock.nowMs() - 20_000).toISOString();
     const step = planHostScale(input({ desiredReplicas: 2, hosts: [host(0), host(1), host(2, { drainingSince: since })] }), cfg);
     expect(step).toMatchObject({ kind: 'request', drain: { host: 'prod-host-2', phase: 'Requested', startTime: since } });
   });

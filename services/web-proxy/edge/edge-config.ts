@@ -6,6 +6,7 @@
  * public keys, and TLS and Redis credentials are referenced by path or URL (the URL's password,
  * if any, is masked in logs by `describeEdgeConfig`).
  */
+import { maskPassword } from '../../shared/urls';
 import { z } from 'zod';
 
 export const edgeDefaults = {
@@ -80,12 +81,7 @@ export function resolveEdgeConfig(overrides: Partial<EdgeConfig> = {}): Readonly
 
 /** The effective config for the startup log: URL passwords masked. */
 export function describeEdgeConfig(c: Readonly<EdgeConfig>): Record<string, unknown> {
-  const mask = (url: string | undefined) => {
-    if (url === undefined) return undefined;
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  };
+  const mask = (url: string | undefined) => (url === undefined ? undefined : maskPassword(url));
   return { ...c, redisUrl: mask(c.redisUrl), jwksUrl: mask(c.jwksUrl) };
 }
 
