@@ -10,6 +10,7 @@ import { apply, decode } from '../services/protocol/delta';
 import { patchView } from '../services/protocol/view-patch';
 import type { Delta, ServerFrame } from '../services/protocol/messages';
 import type { Json } from '../services/shared/json';
+import { jitteredBackoffMs } from '../services/shared/backoff';
 
 /** The subset of the WebSocket API the SDK needs: the browser's, or the `ws` package's in Node. */
 export interface WebSocketLike {
@@ -190,7 +191,7 @@ export class AdamaClient {
     if (this.closedByUser) return;
     const base = this.options.initialBackoffMs ?? 100;
     const cap = this.options.maxBackoffMs ?? 5000;
-    const delay = Math.random() * Math.min(cap, base * 2 ** this.attempt++);
+    const delay = jitteredBackoffMs(this.attempt++, base, cap);
     this.later(() => this.open(), delay);
   }
 
@@ -255,7 +256,7 @@ export class AdamaDocument {
         // Full jitter that grows with each attempt, on top of what a rate limit asked for: many sends
         // refused together (one principal with many in flight) then spread out instead of all
         // coming back at once and being refused again until their attempts run out.
-        const jitterMs = Math.random() * Math.min(2000, 50 * 2 ** attempt);
+        const jitterMs = jitteredBackoffMs(attempt, 50, 2000);
         const delayMs = (f.retryAfterMs ?? 0) + jitterMs;
         await this.client.sleep(delayMs);
       }

@@ -1,5 +1,6 @@
 /** @module drain-config — the timings of host drains, derived from the spec. */
 import type { HostTierSpec } from '../api/v1alpha1/types';
+import { backoffMs } from '../../services/shared/backoff';
 
 export interface DrainConfig {
   /** One attempt gives up after this long and becomes `Failed` (ms). */
@@ -27,5 +28,5 @@ export function drainConfigFor(hosts: HostTierSpec): DrainConfig {
 
 /** Backoff after the n-th failed attempt (n ≥ 1): base, 2·base, 4·base … capped. */
 export function retryDelayMs(attempts: number, cfg: DrainConfig): number {
-  return Math.min(cfg.retryBackoffMs * 2 ** Math.max(0, attempts - 1), cfg.maxRetryBackoffMs);
+  return backoffMs(attempts - 1, cfg.retryBackoffMs, cfg.maxRetryBackoffMs);
 }

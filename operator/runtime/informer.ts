@@ -12,6 +12,7 @@
 import type { Clock, TimerHandle } from '../../services/shared/clock';
 import type { Logger } from '../../services/shared/log';
 import { isGone, KubeApiError, type KindRef, type KubeClient, type KubeObject, type WatchHandle } from '../kube/kube-client';
+import { backoffMs } from '../../services/shared/backoff';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type ChangeHandler = (type: ChangeType, obj: KubeObject) => void;
@@ -115,7 +116,7 @@ export class Informer {
         failures++;
         this.stats.failures++;
         if (isGone(err)) this.needList = true;
-        const delay = Math.min(this.o.retryMs * 2 ** (failures - 1), this.o.maxRetryMs);
+        const delay = backoffMs(failures - 1, this.o.retryMs, this.o.maxRetryMs);
         this.o.log.warn({ kind: this.o.kind.kind, namespace: this.o.namespace, err: String(err), retryMs: delay }, 'informer.retry');
         await this.sleep(delay);
       }

@@ -8,6 +8,7 @@
  * Time comes from a `Clock`, so tests drive it with a FakeClock.
  */
 import type { Clock, TimerHandle } from '../../services/shared/clock';
+import { backoffMs } from '../../services/shared/backoff';
 
 export interface BackoffConfig {
   baseMs: number;
@@ -59,7 +60,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.min(this.backoff.baseMs * 2 ** n, this.backoff.maxMs);
+    const delay = backoffMs(n, this.backoff.baseMs, this.backoff.maxMs);
     this.addAfter(key, delay);
     return delay;
   }

@@ -5,6 +5,8 @@
  * `maxMs`; a success forgets the document. At most `maxEntries` documents are remembered (the
  * oldest is forgotten first), so a store that fails for everything cannot grow it without bound.
  */
+import { backoffMs } from '../shared/backoff';
+
 export class DocBackoff {
   private readonly entries = new Map<string, { failures: number; untilMs: number }>();
 
@@ -19,7 +21,7 @@ export class DocBackoff {
   /** Records a failure; returns how long `doc` now waits (ms). */
   failed(doc: string, nowMs: number): number {
     const failures = (this.entries.get(doc)?.failures ?? 0) + 1;
-    const waitMs = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(failures - 1, 30));
+    const waitMs = backoffMs(failures - 1, this.baseMs, this.maxMs);
     this.entries.delete(doc);
     this.entries.set(doc, { failures, untilMs: nowMs + waitMs });
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

@@ -14,6 +14,7 @@ import { StaticMembership } from '../routing/lease-membership';
 import type { RoutingHost } from '../routing/rendezvous';
 import type { WatchedMember } from './member';
 import { once } from '../shared/once';
+import { backoffMs } from '../shared/backoff';
 
 export interface GossipMembershipOptions {
   /** host:port of the local sidecar's gRPC server. */
@@ -45,7 +46,7 @@ export function connectGossipMembership(o: GossipMembershipOptions): Membership 
   let closed = false;
   let call: grpc.ClientReadableStream<{ members: WatchedMember[] }> | undefined;
   let retry: NodeJS.Timeout | undefined;
-  let backoffMs = o.minBackoffMs ?? 100;
+  let failures = 0;
   let resolveReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => { resolveReady = resolve; });
   const readyTimer = setTimeout(() => resolveReady(), o.readyTimeoutMs ?? 2_000);
@@ -63,7 +64,7 @@ export function connectGossipMembership(o: GossipMembershipOptions): Membership 
       const members = reply.members ?? [];
       if (!onGossip) o.log.info({ address: o.address }, 'membership.gossip_connected');
       onGossip = true;
-      backoffMs = o.minBackoffMs ?? 100;
+      failures = 0;
       view.set(hostsFromWatch(members));
       resolveReady();
       o.onWatchMessage?.(members);
@@ -74,9 +75,8 @@ export function connectGossipMembership(o: GossipMembershipOptions): Membership 
       if (onGossip) o.log.warn({ address: o.address, err: err?.message }, 'membership.gossip_lost');
       onGossip = false;
       view.set(o.fallback.current());
-      retry = setTimeout(connect, backoffMs);
+      retry = setTimeout(connect, backoffMs(failures++, o.minBackoffMs ?? 100, o.maxBackoffMs ?? 2_000));
       retry.unref();
-      backoffMs = Math.min(backoffMs * 2, o.maxBackoffMs ?? 2_000);
     };
     c.on('error', lost);
     c.on('end', () => lost());

@@ -10,6 +10,7 @@ import type { Delta } from '../protocol/messages';
 import { AdamaError, E, type ErrorBody } from '../shared/errors';
 import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
+import { backoffMs } from '../shared/backoff';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import type { DocumentStream, HostClient } from '../protocol/host-api';
@@ -118,7 +119,7 @@ export class ProxyStream {
   /** Re-attaches with backoff; sends that arrive meanwhile wait for the new handle. */
   private reattach(cause: ErrorBody, attempt: number): void {
     this.o.log.info({ space: this.ref.space, key: this.ref.key, conn: this.id, code: cause.code, attempt }, 'stream.reattach');
-    const delayMs = Math.min(MAX_BACKOFF_MS, this.o.rerouteBackoffMs * 2 ** attempt);
+    const delayMs = backoffMs(attempt, this.o.rerouteBackoffMs, MAX_BACKOFF_MS);
     this.handle = new Promise<void>((wake) => {
       this.backoff = { timer: setTimeout(() => { this.backoff = undefined; wake(); }, delayMs), wake };
     }).then(() => {
