@@ -21,6 +21,7 @@
 import { systemClock, type Clock } from '../shared/clock';
 import { AdamaError, E } from '../shared/errors';
 import type { Appender, AppendItem, AppendResult, ChangeRecord, DataService } from '../storage/data-service';
+import { appendProblem } from '../storage/records';
 import { docRefKey, type DocRef } from '../shared/doc-ref';
 
 export interface GroupCommitterOptions {
@@ -88,7 +89,7 @@ export class GroupCommitter implements Appender {
       return Promise.reject(new AdamaError(E.DOC_QUEUE_FULL, `group commit queue is full (${this.maxQueued} appends): ${ref.space}/${ref.key} refused`));
     }
     // Checked here as well as in appendMany: a malformed item must fail alone, not its whole batch.
-    const invalid = checkRecords(ref, expectedHead, records);
+    const invalid = appendProblem('append', ref, expectedHead, records);
     if (invalid !== null) return Promise.reject(invalid);
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ item: { ref, host, epoch, expectedHead, records }, id: docRefKey(ref), resolve, reject });
@@ -170,15 +171,6 @@ export class GroupCommitter implements Appender {
 }
 
 /** The same checks as `DataService.append`: non-empty, seqs expectedHead+1, +2, ... */
-function checkRecords(ref: DocRef, expectedHead: number, records: readonly ChangeRecord[]): AdamaError | null {
-  if (records.length === 0) return new AdamaError(E.INTERNAL, `append ${ref.space}/${ref.key}: no records`);
-  for (let i = 0; i < records.length; i++) {
-    const seq = (records[i] as ChangeRecord).seq;
-    if (seq !== expectedHead + 1 + i) return new AdamaError(E.INTERNAL, `append ${ref.space}/${ref.key}: record ${i} has seq ${seq}, expected ${expectedHead + 1 + i}`);
-  }
-  return null;
-}
-
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new AdamaError(E.INTERNAL, `GroupCommitter: ${name} must be a positive integer, got ${value}`);
   return value;

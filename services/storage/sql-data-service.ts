@@ -12,6 +12,7 @@ import { AdamaError, E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import { silentLogger, type Logger } from '../shared/log';
 import type { AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, FindBindResult, HostLease, Snapshot, SpaceVersion } from './data-service';
+import { appendProblem } from './records';
 import { docRefKey, type DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import * as SQL from './data-sql';
@@ -337,12 +338,8 @@ function whoParam(who: Who | null): string | null {
 
 /** Records must be non-empty and run on from the expected head: expectedHead+1, +2, ... */
 function checkAppend(what: string, ref: DocRef, expectedHead: number, records: readonly ChangeRecord[]): void {
-  if (records.length === 0) throw new AdamaError(E.INTERNAL, `${what} ${ref.space}/${ref.key}: no records`);
-  records.forEach((rec, i) => {
-    if (rec.seq !== expectedHead + 1 + i) {
-      throw new AdamaError(E.INTERNAL, `${what} ${ref.space}/${ref.key}: record ${i} has seq ${rec.seq}, expected ${expectedHead + 1 + i}`);
-    }
-  });
+  const problem = appendProblem(what, ref, expectedHead, records);
+  if (problem) throw problem;
 }
 
 /** A record as the append statements read it from jsonb; seqs come from array positions. */
