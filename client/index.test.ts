@@ -73,3 +73,46 @@ describe('AdamaClient views', () => {
     }
   }, 60_000);
 });
+
+describe('AdamaClient sends across a stream the server ended', () => {
+  it('sends again on the reopened stream, same dedupe key, when the send arrived after the stream\'s failure frame', async () => {
+    // The server: the first stream fails (retryable) as the first send reaches it, and that send
+    // is answered UNKNOWN_CONNECTION, as a proxy answers a send for a stream it just removed.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const sends: { connection: number; dedupe: string }[] = [];
+    let streams = 0;
+    wss.on('connection', (ws: ServerSocket) => {
+      ws.on('message', (raw) => {
+        const f = JSON.parse(raw.toString()) as { id: number; method: string; connection?: number; dedupe?: string };
+        if (f.method === 'auth') ws.send(JSON.stringify({ deliver: f.id, done: true, response: { agent: 'a', authority: 'anonymous' } }));
+        if (f.method === 'connection/create') {
+          streams++;
+          ws.send(JSON.stringify({ deliver: f.id, done: false, response: { delta: { data: { n: streams }, seq: streams, reset: true } } }));
+        }
+        if (f.method === 'connection/send') {
+          sends.push({ connection: f.connection!, dedupe: f.dedupe! });
+          if (sends.length === 1) {
+            ws.send(JSON.stringify({ failure: f.connection, code: 5002, message: 'host unreachable', retry: true }));
+            ws.send(JSON.stringify({ failure: f.id, code: 1007, message: `no open stream ${f.connection} on this socket`, retry: false }));
+          } else {
+            ws.send(JSON.stringify({ deliver: f.id, done: true, response: { seq: 7 } }));
+          }
+        }
+      });
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const client = new AdamaClient({ url, identity: 'anonymous:a', WebSocket: WebSocket as unknown as WebSocketFactory });
+    try {
+      const doc = client.connect('chat', 'k');
+      await doc.ready;
+      await expect(doc.send('say', { text: 'hi' })).resolves.toEqual({ seq: 7 });
+      expect(sends).toHaveLength(2);
+      expect(sends[1]!.connection).not.toBe(sends[0]!.connection);
+      expect(sends[1]!.dedupe).toBe(sends[0]!.dedupe);
+    } finally {
+      client.close();
+      await new Promise((r) => wss.close(r));
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { patchView } from '../services/protocol/view-patch';
 import type { Delta, ServerFrame } from '../services/protocol/messages';
 import type { Json } from '../services/shared/json';
 import { jitteredBackoffMs } from '../services/shared/backoff';
+import { E } from '../services/shared/errors';
 
 /** The subset of the WebSocket API the SDK needs: the browser's, or the `ws` package's in Node. */
 export interface WebSocketLike {
@@ -246,13 +247,17 @@ export class AdamaDocument {
     const dedupe = this.client.newDedupeKey();
     const attempts = this.client.options.maxSendAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
+      let id: number | undefined;
       try {
-        const id = await this.currentStream();
+        id = await this.currentStream();
         const r = await this.client.request({ method: 'connection/send', connection: id, channel, message, dedupe });
         return { seq: r.seq as number };
       } catch (err) {
         const f = err instanceof AdamaFailure ? err : new AdamaFailure(0, String(err), false);
-        if (!f.retry || attempt >= attempts || this.ended) throw f;
+        // The stream ended on the server (its failure frame came first) while this send was on
+        // its way: the send goes again on the reopened stream, under the same dedupe key.
+        const streamGone = f.code === E.UNKNOWN_CONNECTION.code && id !== undefined && id !== this.streamId;
+        if ((!f.retry && !streamGone) || attempt >= attempts || this.ended) throw f;
         // Full jitter that grows with each attempt, on top of what a rate limit asked for: many sends
         // refused together (one principal with many in flight) then spread out instead of all
         // coming back at once and being refused again until their attempts run out.
