@@ -46,6 +46,11 @@ export interface ChatTarget {
   join(o: JoinOptions): Promise<ChatConnection>;
 }
 
+/** The target a job names by kind and URLs (the load child and the sender thread build it alike). */
+export function targetOf(t: { kind: TargetKind; urls: readonly string[] }): ChatTarget {
+  return t.kind === 'adama' ? adamaTarget(t.urls) : t.kind === 'colyseus' ? colyseusTarget(t.urls[0]!) : relayTarget(t.urls[0]!);
+}
+
 export function adamaTarget(urls: readonly string[]): ChatTarget {
   return {
     kind: 'adama',

@@ -7,8 +7,7 @@
  * `{ type: 'result', result }` or `{ type: 'error', message }` and exits.
  */
 import { describeError } from '../timing';
-import type { ChatTarget, TargetKind } from './chat-target';
-import { targetOf } from './sender-thread';
+import { targetOf, type ChatTarget, type TargetKind } from './chat-target';
 import { runCards, runChatLoop, runPair, runViewers, type Job, type JobResult } from './workloads';
 
 export interface JobMessage { type: 'job'; target: { kind: TargetKind; urls: string[] }; job: Job }

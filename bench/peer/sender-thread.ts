@@ -11,7 +11,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
-import { adamaTarget, colyseusTarget, relayTarget, type ChatConnection, type ChatTarget, type JoinOptions, type TargetKind } from './chat-target';
+import { targetOf, type ChatConnection, type JoinOptions, type TargetKind } from './chat-target';
 
 interface SenderData { target: { kind: TargetKind; urls: string[] }; join: Omit<JoinOptions, 'onText' | 'onView'> }
 type ToWorker = { type: 'send'; id: number; text: string } | { type: 'close' };
@@ -20,10 +20,6 @@ type FromWorker =
   | { type: 'acked'; id: number; ackMs: number }
   | { type: 'failed'; id: number; message: string }
   | { type: 'closed' };
-
-export function targetOf(t: { kind: TargetKind; urls: string[] }): ChatTarget {
-  return t.kind === 'adama' ? adamaTarget(t.urls) : t.kind === 'colyseus' ? colyseusTarget(t.urls[0]!) : relayTarget(t.urls[0]!);
-}
 
 /** A ChatConnection whose socket lives on a worker thread; `lastAckMs` is the worker's own measure. */
 export class ThreadSender implements ChatConnection {

@@ -21,11 +21,11 @@ export interface HostReport {
  * plaintext to the ones that run `--insecure-internal`.
  */
 export interface HostProbe {
-  status(address: string, secure?: boolean): Promise<HostReport | undefined>;
+  status(address: string, secure: boolean): Promise<HostReport | undefined>;
   /** Asks the host to drain; resolves once it accepted (the drain goes on in the background). */
-  drain(address: string, secure?: boolean): Promise<void>;
+  drain(address: string, secure: boolean): Promise<void>;
   /** Asks a draining host to serve again; resolves with whether it was draining. Throws when it cannot be asked. */
-  cancelDrain(address: string, secure?: boolean): Promise<boolean>;
+  cancelDrain(address: string, secure: boolean): Promise<boolean>;
   close(): void;
 }
 
@@ -37,7 +37,7 @@ export class GrpcHostProbe implements HostProbe {
   /** `tls`: the operator's certificate when hosts require mTLS (services/grpc/internal-tls.ts). */
   constructor(private readonly deadlineMs = 2_000, private readonly tls?: InternalTls) {}
 
-  async status(address: string, secure = true): Promise<HostReport | undefined> {
+  async status(address: string, secure: boolean): Promise<HostReport | undefined> {
     try {
       const r = await this.client(address, secure).status(this.deadlineMs);
       return {
@@ -49,12 +49,12 @@ export class GrpcHostProbe implements HostProbe {
     }
   }
 
-  async drain(address: string, secure = true): Promise<void> {
+  async drain(address: string, secure: boolean): Promise<void> {
     // timeout 0: start the drain and answer at once; the reconciler polls Status for progress.
     await this.client(address, secure).drain(0, this.deadlineMs);
   }
 
-  async cancelDrain(address: string, secure = true): Promise<boolean> {
+  async cancelDrain(address: string, secure: boolean): Promise<boolean> {
     return (await this.client(address, secure).cancelDrain(this.deadlineMs)).resumed;
   }
 

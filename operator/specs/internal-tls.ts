@@ -79,7 +79,7 @@ export function buildCertificates(c: AdamaCluster): Certificate[] {
   return tlsRolesOf(c).map((role) => ({
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
-    metadata: childMeta(c, tlsSecretName(c, role), role === 'gossip' ? 'gossip' : role),
+    metadata: childMeta(c, tlsSecretName(c, role), role),
     spec: {
       secretName: tlsSecretName(c, role),
       commonName: `${c.metadata.name}-${role}`,

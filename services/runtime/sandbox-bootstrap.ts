@@ -189,7 +189,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         const x = parse(b);
         x.who = principal(x.who);
         const target = doc(a);
-        if (c === 'retry' && answeredSteps.get(a) !== undefined && answeredSteps.get(a).seq === x.ctx.seq) return answeredSteps.get(a).text;
+        const answered = answeredSteps.get(a);
+        if (c === 'retry' && answered !== undefined && answered.seq === x.ctx.seq) return answered.text;
         answeredSteps.delete(a);
         if (typeof x.committed === 'number') target.commit(x.committed);
         if (x.kind === 'send') {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { freshDatabase } from '../../test/support/databases';
 import { E, isAdamaError } from '../shared/errors';
-import { maskPassword, openStorage } from './open-storage';
+import { openStorage } from './open-storage';
+import { maskPassword } from '../shared/urls';
 import { SqlDataService } from './sql-data-service';
 
 /** Nothing listens on port 1, so connecting fails at once with ECONNREFUSED. */

@@ -76,4 +76,3 @@ export async function openStorage(options: StorageOptions = {}): Promise<Storage
   return { data, close, describe, migrated };
 }
 
-export { maskPassword } from '../shared/urls';

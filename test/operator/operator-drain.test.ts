@@ -17,7 +17,7 @@ import { silentLogger } from '../../services/shared/log';
 import { HostConnection } from '../../services/web-proxy/host-connection';
 import { freshStorage } from '../support/databases';
 import { ViewWatcher } from '../support/host-rpc';
-import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, isPodReady, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import { expectStatus } from '../support/fake-kube';
 import { freePort } from '../support/ports';
 import type { ContainerSpec } from '../support/kubelet/pod-spec';
@@ -144,18 +144,16 @@ describe('operator drains real hosts before removing them', () => {
     const keys = await createOn('demo-host-1', 'r', 3);
     const startedBefore = kubelet.started.length;
     const hostPods = () => h.fake.list('v1/pods', CLUSTER_NS).filter((p) => p.metadata.name?.startsWith('demo-host-'));
-    const isReady = (p: { [field: string]: unknown }) => ((p.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [])
-      .some((x) => x.type === 'Ready' && x.status === 'True');
     let maxDown = 0;
     const off = h.fake.onChange(() => {
-      const down = 2 - hostPods().filter((p) => !p.metadata.deletionTimestamp && isReady(p)).length;
+      const down = 2 - hostPods().filter((p) => !p.metadata.deletionTimestamp && isPodReady(p)).length;
       maxDown = Math.max(maxDown, down);
     });
     h.fake.patch(AC, CLUSTER_NS, 'demo', { spec: { hosts: { env: [{ name: 'ROLL_MARK', value: '1' }] } } }, { patchType: 'merge' });
     await h.fake.waitFor(() => {
       const rev = (h.fake.get(STS, CLUSTER_NS, 'demo-host')?.status as { updateRevision?: string } | undefined)?.updateRevision;
       const pods = hostPods();
-      const rolled = pods.length === 2 && pods.every((p) => p.metadata.labels?.['controller-revision-hash'] === rev && isReady(p));
+      const rolled = pods.length === 2 && pods.every((p) => p.metadata.labels?.['controller-revision-hash'] === rev && isPodReady(p));
       return rolled && kubelet.started.length === startedBefore + 2 && !h.cluster()?.status?.drain;
     }, { what: 'both hosts on the new template', timeoutMs: 60_000 });
     off();

@@ -21,8 +21,7 @@ import { deploySpacesFromDir } from '../../services/cli/spaces-dir';
 import { hostAdminClient } from '../../services/grpc/host-admin-client';
 import { expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
 import { freshStorage } from '../support/databases';
-import type { KubeObject } from '../support/fake-kube';
-import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, isPodReady, podFromDeployment, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import { freePort } from '../support/ports';
 import { ProcessKubelet } from '../support/process-kubelet';
 
@@ -32,8 +31,6 @@ const PROXY_POD = 'demo-proxy-manual';
 const LOCATOR_POD = 'demo-locator-manual';
 const ROOMS = 4;
 
-type PodStatus = { conditions?: { type: string; status: string }[] };
-const isReady = (p: KubeObject | undefined) => ((p?.['status'] as PodStatus | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 describe('a gossiping cluster through the process kubelet: rolling restart of the hosts under load', () => {
   let storage: Storage;
@@ -110,13 +107,10 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
     });
     // The locator and proxy pods, from the templates the operator wrote (what a ReplicaSet would
     // create): the proxy takes its membership fallback from the locator, with no database.
-    for (const [deploymentName, podName] of [['demo-locator', LOCATOR_POD], ['demo-proxy', PROXY_POD]] as const) {
-      const deployment = await h.fake.waitFor(() => h.fake.get(TYPES.deployment, CLUSTER_NS, deploymentName), { what: `${deploymentName} Deployment` });
-      const template = (deployment['spec'] as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
-      h.fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: podName, namespace: CLUSTER_NS }, spec: template.spec });
-    }
+    await podFromDeployment(h, 'demo-locator', LOCATOR_POD);
+    await podFromDeployment(h, 'demo-proxy', PROXY_POD);
     await h.waitForCluster((c) => c.status?.hosts?.ready === HOSTS.length, 'three host pods Ready', 90_000);
-    await h.fake.waitFor(() => isReady(pod(PROXY_POD)), { what: 'proxy pod Ready', timeoutMs: 60_000 });
+    await h.fake.waitFor(() => isPodReady(pod(PROXY_POD)), { what: 'proxy pod Ready', timeoutMs: 60_000 });
     await untilProxyRoutes(HOSTS, 30_000);
   }, 180_000);
 
@@ -158,7 +152,7 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
     // One at a time: never more than one host pod down (terminating or not Ready) during the roll.
     let maxDown = 0;
     const off = h.fake.onChange(() => {
-      const up = HOSTS.filter((x) => { const p = pod(x); return p && !p.metadata.deletionTimestamp && isReady(p); }).length;
+      const up = HOSTS.filter((x) => { const p = pod(x); return p && !p.metadata.deletionTimestamp && isPodReady(p); }).length;
       maxDown = Math.max(maxDown, HOSTS.length - up);
     });
     const uids = new Map(HOSTS.map((x) => [x, pod(x)!.metadata.uid]));
@@ -168,7 +162,7 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
       h.fake.patch(TYPES.cluster, CLUSTER_NS, 'demo', { spec: { hosts: { image: 'adama:test-2' } } }, { patchType: 'merge' });
       await h.fake.waitFor(() => {
         const rev = (h.fake.get(TYPES.statefulSet, CLUSTER_NS, 'demo-host')?.['status'] as { updateRevision?: string } | undefined)?.updateRevision;
-        const rolled = HOSTS.every((x) => { const p = pod(x); return p && p.metadata.uid !== uids.get(x) && p.metadata.labels?.['controller-revision-hash'] === rev && isReady(p); });
+        const rolled = HOSTS.every((x) => { const p = pod(x); return p && p.metadata.uid !== uids.get(x) && p.metadata.labels?.['controller-revision-hash'] === rev && isPodReady(p); });
         return rolled && !h.cluster()?.status?.drain;
       }, { what: 'every host on the new template and Ready', timeoutMs: 240_000 });
     } finally {
@@ -206,7 +200,7 @@ describe('a gossiping cluster through the process kubelet: rolling restart of th
     kubelet.container(host, 'host')!.signal('SIGTERM');
     await h.fake.waitFor(() => {
       const s = (pod(host)!['status'] as { containerStatuses: { name: string; restartCount: number }[] }).containerStatuses;
-      return s.find((c) => c.name === 'host')!.restartCount === 1 && isReady(pod(host));
+      return s.find((c) => c.name === 'host')!.restartCount === 1 && isPodReady(pod(host));
     }, { what: 'host container restarted in its pod, pod Ready again', timeoutMs: 60_000 });
     await untilProxyRoutes(HOSTS, 30_000);
     process.stderr.write(`host container restart beside its sidecar: SIGTERM -> in the proxy's gossip view ${joinedAfter(host, restartedAt)}\n`);

@@ -23,8 +23,7 @@ import { devTlsFor, ensureDevPki } from '../../services/grpc/dev-certs';
 import type { InternalRole } from '../../services/grpc/internal-tls';
 import { expectEveryAckExactlyOnce, openChatWriters } from '../support/chat-load';
 import { freshStorage } from '../support/databases';
-import type { KubeObject } from '../support/fake-kube';
-import { CLUSTER_NS, TYPES, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
+import { CLUSTER_NS, TYPES, isPodReady, podFromDeployment, startOperatorHarness, type OperatorHarness } from '../support/operator-harness';
 import { freePort } from '../support/ports';
 import { ProcessKubelet } from '../support/process-kubelet';
 
@@ -35,8 +34,6 @@ const LOCATOR_POD = 'demo-locator-manual';
 const ROOMS = 3;
 const ROLES: InternalRole[] = ['host', 'proxy', 'locator', 'gossip'];
 
-type PodStatus = { conditions?: { type: string; status: string }[] };
-const isReady = (p: KubeObject | undefined) => ((p?.['status'] as PodStatus | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 describe('an operator-built cluster over mTLS (secrets mode) through the process kubelet', () => {
   const pki = mkdtempSync(join(tmpdir(), 'adama-op-mtls-'));
@@ -81,13 +78,10 @@ describe('an operator-built cluster over mTLS (secrets mode) through the process
       internalTls: { mode: 'secrets', healthPort: ports.health },
     });
     // The locator and proxy pods from the templates the operator wrote (the fake runs no ReplicaSets).
-    for (const [deploymentName, podName] of [['demo-locator', LOCATOR_POD], ['demo-proxy', PROXY_POD]] as const) {
-      const deployment = await h.fake.waitFor(() => h.fake.get(TYPES.deployment, CLUSTER_NS, deploymentName), { what: `${deploymentName} Deployment` });
-      const template = (deployment['spec'] as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
-      h.fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: podName, namespace: CLUSTER_NS }, spec: template.spec });
-    }
+    await podFromDeployment(h, 'demo-locator', LOCATOR_POD);
+    await podFromDeployment(h, 'demo-proxy', PROXY_POD);
     await h.waitForCluster((c) => c.status?.hosts?.ready === HOSTS.length, 'host pods Ready (probes on the health port)', 90_000);
-    await h.fake.waitFor(() => isReady(pod(PROXY_POD)) && isReady(pod(LOCATOR_POD)), { what: 'proxy and locator pods Ready', timeoutMs: 60_000 });
+    await h.fake.waitFor(() => isPodReady(pod(PROXY_POD)) && isPodReady(pod(LOCATOR_POD)), { what: 'proxy and locator pods Ready', timeoutMs: 60_000 });
   }, 180_000);
 
   afterAll(async () => {

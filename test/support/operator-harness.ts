@@ -87,3 +87,17 @@ export const conditionOf = (c: AdamaCluster, type: string): string | undefined =
   const found = c.status?.conditions?.find((x) => x.type === type);
   return found ? `${found.status}/${found.reason}` : undefined;
 };
+
+/** Whether a pod's Ready condition is True. */
+export const isPodReady = (p: { [field: string]: unknown } | undefined): boolean =>
+  ((p?.['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/**
+ * Creates pod `podName` from the template of the operator's Deployment `deploymentName`, once it
+ * exists, as its ReplicaSet would (the fake API server runs no ReplicaSet controller).
+ */
+export async function podFromDeployment(h: Pick<OperatorHarness, 'fake'>, deploymentName: string, podName: string): Promise<void> {
+  const deployment = await h.fake.waitFor(() => h.fake.get(TYPES.deployment, CLUSTER_NS, deploymentName), { what: `${deploymentName} Deployment` });
+  const template = (deployment['spec'] as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
+  h.fake.create({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: podName, namespace: CLUSTER_NS }, spec: template.spec });
+}

@@ -464,32 +464,23 @@ export class ResidentDoc {
       run.current = null;
     }
     const started = now();
-    let shared: { view: Json; fp: string } | null = null;
+    const viewOf = this.viewsOf(fns, this.committed);
     while (run.queue.length > 0) {
       if (now() - started > budgetMs) return null;
       const id = run.queue.shift()!;
       const v = this.viewers.get(id);
       if (v === undefined) continue;
       run.current = id;
-      let view: Json;
-      let fp: string;
+      let seen: { view: Json; fp: string };
       try {
-        if (shared !== null) ({ view, fp } = shared);
-        else {
-          view = this.viewOf(fns, this.committed, v.spec);
-          fp = this.fingerprint(view);
-          if (fns.shared === true) shared = { view, fp };
-        }
+        seen = viewOf(v.spec);
       } catch (e) {
         run.current = null;
         run.fails.push({ ids: [id], fail: failOf(e) });
         continue;
       }
       run.current = null;
-      const key = groupKey(v, id, fp);
-      const g = run.byKey.get(key);
-      if (g) g.ids.push(id);
-      else run.byKey.set(key, { view, ids: [id], prev: v });
+      addToGroup(run.byKey, v, id, seen);
     }
     // Second phase, one group at a time, resumable like the first: a call stopped here (budget or
     // slice) continues with the groups left; nothing of a viewer changes until the very end.
@@ -530,27 +521,15 @@ export class ResidentDoc {
     const byKey = new Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>();
     const out: ViewGroup[] = [];
     const dropped: number[] = [];
-    let shared: { view: Json; fp: string } | null = null;
+    const viewOf = this.viewsOf(fns, root);
     for (const [id, v] of this.viewers) {
       if (now() - started > budgetMs) return null;
-      let view: Json;
-      let fp: string;
       try {
-        if (shared !== null) ({ view, fp } = shared);
-        else {
-          view = this.viewOf(fns, root, v.spec);
-          fp = this.fingerprint(view);
-          if (fns.shared === true) shared = { view, fp };
-        }
+        addToGroup(byKey, v, id, viewOf(v.spec));
       } catch (e) {
         out.push({ ids: [id], fail: failOf(e) });
         dropped.push(id);
-        continue;
       }
-      const key = groupKey(v, id, fp);
-      const g = byKey.get(key);
-      if (g) g.ids.push(id);
-      else byKey.set(key, { view, ids: [id], prev: v });
     }
     const byView = new Map<string, { encoded: Json; group: number }>();
     const updates: { ids: number[]; encoded: Json; group: number }[] = [];
@@ -624,6 +603,18 @@ export class ResidentDoc {
     }
   }
 
+  /** Each viewer's view of `root` with its fingerprint; a view the space declared shared is computed once. */
+  private viewsOf(fns: SpaceFns, root: Any): (spec: ViewerSpec) => { view: Json; fp: string } {
+    let shared: { view: Json; fp: string } | null = null;
+    return (spec) => {
+      if (shared !== null) return shared;
+      const view = this.viewOf(fns, root, spec);
+      const seen = { view, fp: this.fingerprint(view) };
+      if (fns.shared === true) shared = seen;
+      return seen;
+    };
+  }
+
   private viewOf(fns: SpaceFns, root: Any, spec: ViewerSpec): Json {
     const session = new Session(this.store, false);
     try {
@@ -645,9 +636,15 @@ export class ResidentDoc {
   }
 }
 
-/** Viewers with equal keys get one delta: the same view (fingerprint) from the same previous view (group). */
-function groupKey(v: ResidentViewer, id: number, fp: string): string {
-  return v.last === undefined ? `new:${v.base === undefined ? '' : id}|${fp}` : `${v.group}|${fp}`;
+/**
+ * Puts viewer `id` into the group of viewers that get one delta: the same view (fingerprint) from
+ * the same previous view (group); a new viewer resuming from its own base is a group of its own.
+ */
+function addToGroup(byKey: Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>, v: ResidentViewer, id: number, seen: { view: Json; fp: string }): void {
+  const key = v.last === undefined ? `new:${v.base === undefined ? '' : id}|${seen.fp}` : `${v.group}|${seen.fp}`;
+  const g = byKey.get(key);
+  if (g) g.ids.push(id);
+  else byKey.set(key, { view: seen.view, ids: [id], prev: v });
 }
 
 function failOf(e: unknown): { kind: string; message: string } {
