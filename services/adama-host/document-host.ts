@@ -4,7 +4,7 @@
  * replayed from the log; creation of new documents; the streams attached to them. It implements
  * `HostClient`, so a web-proxy in the same process calls it directly.
  */
-import { apply, encode } from '../protocol/delta';
+import { PatchFold, encode } from '../protocol/delta';
 import type { Clock } from '../shared/clock';
 import { AdamaError, E, isAdamaError } from '../shared/errors';
 import type { Json } from '../shared/json';
@@ -216,20 +216,20 @@ export class DocumentHost implements HostClient {
     const { data, log } = this.deps;
     const { snapshot, records } = await data.load(ref);
     let seq = snapshot?.seq ?? 0;
-    let encoded: Json = snapshot?.state ?? null;
+    const fold = new PatchFold(snapshot?.state ?? null);
     for (const r of records) {
       if (r.seq !== seq + 1) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log jumps from ${seq} to ${r.seq}`);
       try {
-        encoded = apply(encoded, r.redo);
+        fold.apply(r.redo);
       } catch (err) {
         throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: record ${r.seq} does not apply to the state before it`, { cause: err });
       }
       seq = r.seq;
     }
     if (seq !== bind.headSeq) throw new AdamaError(E.LOG_CORRUPT, `${refId(ref)}: log ends at ${seq} but the directory head is ${bind.headSeq}`);
-    const resident = await this.openResident(ref, sandbox, encoded, seq);
+    const resident = await this.openResident(ref, sandbox, fold.value as Json, seq);
     log.info({ space: ref.space, key: ref.key, epoch: bind.epoch, seq, replayed: records.length }, 'document.loaded');
-    return this.install(ref, bind.epoch, { seq, encoded }, records, records.length, snapshot?.meta ?? null, sandbox, resident, release);
+    return this.install(ref, bind.epoch, { seq, encoded: fold.value as Json }, records, records.length, snapshot?.meta ?? null, sandbox, resident, release);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../test/support/prng';
-import { apply, decode, deepEqual, diff, encode, type ListHints } from './delta';
+import { apply, applyAll, decode, deepEqual, diff, encode, PatchFold, type ListHints } from './delta';
 import type { Json, JsonObject } from '../shared/json';
 import { deepFreeze, Gen, list, mutate, value } from '../../test/support/json-gen';
 
@@ -10,6 +10,8 @@ const chat = (n: number): Json => ({
   title: 'general',
   messages: Array.from({ length: n }, (_, i) => ({ id: `m${i}`, who: `user${i % 7}`, text: `message number ${i}` })),
 });
+
+const isList = (v: Json): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Array.isArray((v as JsonObject).l);
 
 const ids = (...xs: string[]): Json => xs.map((id) => ({ id, text: id.toUpperCase() }));
 
@@ -237,6 +239,55 @@ describe('seeded properties', () => {
         list = next;
       }
     }
+  });
+
+  it('applyAll (copy once, then edit in place) folds a chain of patches exactly as apply one by one, without mutating inputs', () => {
+    for (const seed of SEEDS) {
+      const g = new Gen(seed);
+      const rnd = mulberry32(seed);
+      let version = g.chance(0.8) ? { l: list(g, 3), meta: value(g, 2, false) } : value(g, 4, true);
+      let n = 0;
+      const start = deepFreeze(encode(version));
+      const patches: Json[] = [];
+      let prev = start;
+      for (let step = 0; step < 8; step++) {
+        if (rnd() < 0.4 && isList(version)) {
+          // The list shapes a chat takes: shift + push, splice out, insert.
+          const next = (version as { l: Json[] }).l.slice();
+          if (rnd() < 0.5) { next.shift(); next.push({ id: `n${++n}` }); } else next.splice(Math.floor(rnd() * (next.length + 1)), Math.floor(rnd() * 3), { id: `n${++n}` });
+          version = { ...(version as JsonObject), l: next };
+        } else version = mutate(g, version, 4, true);
+        const encoded = deepFreeze(encode(version));
+        const patch = diff(prev, encoded);
+        if (patch !== undefined) patches.push(deepFreeze(wire(patch)));
+        prev = encoded;
+      }
+      const oneByOne = patches.reduce<Json>((s, p) => apply(s, p), start);
+      const folded = applyAll(start, patches) as Json;
+      expect(folded).toStrictEqual(oneByOne);
+      expect(decode(folded)).toStrictEqual(version);
+      const fold = new PatchFold(start);
+      for (const p of patches) fold.apply(p);
+      expect(fold.value).toStrictEqual(oneByOne);
+    }
+  });
+
+  it('applyAll edits a 1 000-key map in place after its first copy and leaves the original untouched', () => {
+    const start = deepFreeze({ present: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`a${i}`, 1])) }) as Json;
+    const patches = Array.from({ length: 64 }, (_, i) => ({ present: { [`b${i}`]: 1, [`a${i}`]: null } }) as Json);
+    const out = applyAll(start, patches) as { present: Record<string, number> };
+    expect(Object.keys(out.present)).toHaveLength(1000);
+    expect(out.present.b63).toBe(1);
+    expect(out.present.a0).toBeUndefined();
+    expect((start as { present: Record<string, number> }).present.a0).toBe(1);
+  });
+
+  it('applyAll throws as apply does when a list patch names an id without its element', () => {
+    const start = encode({ l: ids('a', 'b') });
+    const grow = diff(start, encode({ l: ids('a', 'b', 'c') }))!;
+    const broken = { l: { '@o': [[0, 2], 'd'] } } as Json;
+    expect(() => apply(apply(start, grow), broken)).toThrow(/missing element|does not fit/);
+    expect(() => applyAll(start, [grow, broken])).toThrow(/missing element|does not fit/);
   });
 
   it('list hints (a new array edited from an encoded one) give exactly the encoding and patches of a full encode and diff', () => {

@@ -17,7 +17,7 @@
  * the document is reopened from them, the uncommitted records are replayed as patches (never by
  * running handlers again), and every viewer gets its full view.
  */
-import { apply } from '../protocol/delta';
+import { applyAll } from '../protocol/delta';
 import type { Delta } from '../protocol/messages';
 import { wireDelta } from '../protocol/delta-wire';
 import type { Clock, TimerHandle } from '../shared/clock';
@@ -153,8 +153,7 @@ export class LivingDocument {
   /** The committed state, encoded as stored (folds the committed records into the base first). */
   committedState(): Committed {
     if (this.tail.length > 0) {
-      let encoded = this.base.encoded;
-      for (const r of this.tail) encoded = apply(encoded, r.redo);
+      const encoded = applyAll(this.base.encoded, this.tail.map((r) => r.redo)) as Json;
       this.base = { seq: this.committedSeq, encoded };
       this.tail = [];
     }
@@ -586,9 +585,9 @@ export class LivingDocument {
       records = await this.deps.data.readLog(this.ref, since, seq);
       if (records.length !== seq - since || records[0]?.seq !== since + 1) return undefined;
     }
-    let state = encoded;
+    let state: Json;
     try {
-      for (let i = records.length - 1; i >= 0; i--) state = apply(state, records[i]!.undo);
+      state = applyAll(encoded, records.map((r) => r.undo).reverse()) as Json;
     } catch (err) {
       // An undo that does not apply means the history is damaged: serve the full view instead.
       this.deps.log.warn({ space: this.ref.space, key: this.ref.key, since, code: E.LOG_CORRUPT.code, err: String(err) }, 'resume.undo_failed');

@@ -18,7 +18,7 @@
  * shares them, so viewers whose views are built from the same committed nodes and equal fresh
  * parts get the same fingerprint, and one encode + one diff serves them all.
  */
-import { apply, decode, diff, encode, ORDER, type EncodeCache, type ListHints } from '../../protocol/delta';
+import { apply, decode, diff, encode, ORDER, type EncodeCache, type ListHints, type ObjectEdit } from '../../protocol/delta';
 import type { Json } from '../../shared/json';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,6 +27,37 @@ const isObj = (v: unknown): v is object => typeof v === 'object' && v !== null;
 const hasOwn = (o: object, k: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(o, k);
 const freeze = Object.freeze;
 const isIndex = (k: string): boolean => /^(0|[1-9][0-9]*)$/.test(k);
+
+/** Past this many members a copy goes into a dictionary-mode object (see copyObject). */
+const DICTIONARY_COPY_KEYS = 128;
+
+/**
+ * A shallow copy of a plain object. A spread of a large object builds a fast-mode object one
+ * hidden-class transition per member (150 µs for 1 000 members, growing faster than linearly);
+ * inserting the members into an object already in dictionary mode costs half of that.
+ */
+function copyObject(o: Any): Any {
+  const keys = Object.keys(o);
+  if (keys.length < DICTIONARY_COPY_KEYS) return { ...o };
+  const out: Any = { '@dictionary': 0 };
+  delete out['@dictionary']; // deleting a member puts the object in dictionary mode
+  for (let i = 0; i < keys.length; i++) { const k = keys[i]!; if (k !== '__proto__') out[k] = o[k]; }
+  return out;
+}
+
+/** The one key whose member a draft of an object changed, if exactly one (see Store.editedOne). */
+function onlyTouched(d: Draft, copy: Any): string | undefined {
+  let key: PropertyKey | undefined;
+  const note = (k: PropertyKey): boolean => {
+    if (key !== undefined && key !== k) return false;
+    key = k;
+    return true;
+  };
+  for (const k of d.assigned) if (!note(k)) return undefined;
+  for (const k of d.removed) if (!note(k)) return undefined;
+  for (const [k, child] of d.children) if (copy[k] !== child.base && !note(k)) return undefined;
+  return typeof key === 'string' ? key : undefined;
+}
 
 /** A failure the bootstrap turns into an envelope of this kind (see sandbox-bootstrap.ts). */
 export class CoreFailure extends Error {
@@ -39,7 +70,7 @@ export class Store {
   readonly committed = new WeakSet<object>();
   readonly encodings: EncodeCache = new WeakMap();
   /** Which new arrays were edited from which committed ones, and how their encodings differ (delta.ListHints). */
-  readonly lists: ListHints = { previous: new WeakMap(), derived: new WeakMap() };
+  readonly lists: ListHints & { edits: WeakMap<object, ObjectEdit> } = { previous: new WeakMap(), derived: new WeakMap(), edits: new WeakMap() };
   private readonly sizes = new WeakMap<object, number>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 1;
@@ -51,6 +82,16 @@ export class Store {
   /** Records that `next` (a new array) was edited from the committed array `base`, for encode. */
   editedFrom(next: Any, base: Any): void {
     if (Array.isArray(next) && Array.isArray(base) && next !== base && this.committed.has(base)) this.lists.previous.set(next, base);
+  }
+
+  /**
+   * Records that the committed object `next` is `base` with one member touched (see ObjectEdit).
+   * Only one generation back, as for lists: `base` forgets its own edit, or the chain of edits
+   * would keep every earlier version alive.
+   */
+  editedOne(next: object, base: object, key: string): void {
+    this.lists.edits.delete(base);
+    this.lists.edits.set(next, { from: base as ObjectEdit['from'], key });
   }
 
   /** Adopts a parsed value as committed: freezes it (O(size), once per load). */
@@ -73,6 +114,14 @@ export class Store {
     }
     const hit = this.sizes.get(v as object);
     if (hit !== undefined) return hit;
+    const edit = this.lists.edits.get(v as object);
+    const before = edit === undefined ? undefined : this.sizes.get(edit.from);
+    if (edit !== undefined && before !== undefined) {
+      const member = (o: Any): number => (hasOwn(o, edit.key) ? edit.key.length + 4 + this.size(o[edit.key]) : 0);
+      const n = before - member(edit.from) + member(v);
+      this.sizes.set(v as object, n);
+      return n;
+    }
     const derived = this.lists.derived.get(v as object);
     if (derived !== undefined) {
       const n = this.derivedSize(v as Any, derived.from as Any, derived.removed, derived.fresh);
@@ -111,6 +160,8 @@ interface Draft {
   children: Map<PropertyKey, Draft>;
   /** Keys written in this draft, whose values may be fresh objects or other drafts. */
   assigned: Set<PropertyKey>;
+  /** Keys deleted in this draft (an object's edit may be a deletion, see finalize). */
+  removed: Set<PropertyKey>;
   proxy: Any;
   final?: Any;
   /** An array method ran natively on `copy` (see bulkMethod): every index is resolved at finalize. */
@@ -135,7 +186,7 @@ export class Session {
   constructor(private readonly store: Store, private readonly commit: boolean) {}
 
   draft(base: Any, parent: Draft | null = null): Any {
-    const d: Draft = { base, copy: null, parent, children: new Map(), assigned: new Set(), proxy: null };
+    const d: Draft = { base, copy: null, parent, children: new Map(), assigned: new Set(), removed: new Set(), proxy: null };
     // A dummy target keeps the Proxy invariants away from the frozen base.
     const { proxy, revoke } = Proxy.revocable(Array.isArray(base) ? [] : {}, this.traps(d));
     d.proxy = proxy;
@@ -172,6 +223,10 @@ export class Session {
     this.store.editedFrom(copy, d.base);
     // A list the handler replaced with a new array (e.g. `s.list = s.list.filter(...)`) was edited too.
     if (!Array.isArray(copy)) for (const k of d.assigned) if (hasOwn(copy, k) && hasOwn(d.base, k)) this.store.editedFrom(copy[k], d.base[k]);
+    if (this.commit && !Array.isArray(copy)) {
+      const key = onlyTouched(d, copy);
+      if (key !== undefined) this.store.editedOne(copy, d.base, key);
+    }
     return this.seal(copy);
   }
 
@@ -237,7 +292,7 @@ export class Session {
   private writable(d: Draft): Any {
     if (d.copy === null) {
       // A spread, not slice(): V8's slice of a frozen array takes a slow path (24 µs against 0.3 µs for 1 000 elements).
-      d.copy = Array.isArray(d.base) ? [...d.base] : { ...d.base };
+      d.copy = Array.isArray(d.base) ? [...d.base] : copyObject(d.base);
       if (hasOwn(d.base, '__proto__')) Object.defineProperty(d.copy, '__proto__', { value: d.base.__proto__, enumerable: true, writable: true, configurable: true });
       if (d.parent !== null) this.writable(d.parent);
     }
@@ -275,6 +330,7 @@ export class Session {
         delete this.writable(d)[k];
         d.children.delete(k);
         d.assigned.delete(k);
+        d.removed.add(k);
         return true;
       },
       has: (_t, k) => k in src(),
