@@ -115,7 +115,13 @@ export class DocumentHost implements HostClient {
     for (let attempt = 0; ; attempt++) {
       // Checked on every attempt: a retry after a drain unloaded the document must not bind it here again.
       this.assertAccepting();
-      const doc = await this.acquire(ref, options.suspectHosts ?? []);
+      let doc: LivingDocument;
+      try {
+        doc = await this.acquire(ref, options.suspectHosts ?? []);
+      } catch (err) {
+        if (attempt < 2 && isAdamaError(err, E.DOCUMENT_NOT_FOUND) && await this.invent(ref, who)) continue;
+        throw err;
+      }
       try {
         const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
         return {
@@ -128,6 +134,25 @@ export class DocumentHost implements HostClient {
         throw err;
       }
     }
+  }
+
+  /**
+   * A connect to a missing document of a space with `invent: true` creates it first: init({}) by
+   * the connecting principal, bound here like any create. False when the space does not invent.
+   * Two connects racing to invent one document both go on: the loser's create finds it exists.
+   */
+  private async invent(ref: DocRef, who: Who): Promise<boolean> {
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    const invents = sandbox.invent;
+    release();
+    if (!invents) return false;
+    try {
+      await this.createDocument(ref, who, {});
+      this.deps.log.info({ space: ref.space, key: ref.key, agent: who.agent }, 'document.invented');
+    } catch (err) {
+      if (!isAdamaError(err, E.DOCUMENT_ALREADY_EXISTS)) throw err;
+    }
+    return true;
   }
 
   /** Refuses new work and unloads every document cleanly (snapshot + release); `resume` undoes it. */

@@ -182,6 +182,17 @@ describe('createIsolatedSandbox', () => {
     await expectCode(createIsolatedSandbox('bad', code, LIMITS), E.SPACE_COMPILE_ERROR);
   });
 
+  it('reads invent: false unless the space says true, and rejects an invent that is not a boolean', async () => {
+    const plain = await createIsolatedSandbox('plain', 'module.exports = { init() { return {}; }, channels: {}, view(s) { return s; } };', LIMITS);
+    const inventing = await createIsolatedSandbox('lobby', 'module.exports = { invent: true, init() { return {}; }, channels: {}, view(s) { return s; } };', LIMITS);
+    try {
+      expect(plain.invent).toBe(false);
+      expect(inventing.invent).toBe(true);
+    } finally { plain.dispose(); inventing.dispose(); }
+    const err = await expectCode(createIsolatedSandbox('bad', "module.exports = { invent: 'yes', init() { return {}; }, channels: {}, view(s) { return s; } };", LIMITS), E.SPACE_COMPILE_ERROR);
+    expect(err.message).toContain('invent is not true or false');
+  });
+
   it('rejects code whose top level never finishes with SPACE_COMPILE_ERROR', async () => {
     const err = await expectCode(createIsolatedSandbox('bad', 'for (;;) {}', LIMITS), E.SPACE_COMPILE_ERROR);
     expect(err.message).toContain('did not finish');

@@ -68,6 +68,7 @@ export const createIsolatedSandbox: SandboxFactory = async (space, code, limits)
 
 class IsolatedSandbox implements SpaceSandbox {
   readonly channels: readonly string[];
+  readonly invent: boolean;
   /** Bumped whenever the isolate is replaced: documents opened in an older one are lost. */
   generation = 0;
   /** Documents open in this isolate, for pools that pin documents to the least loaded one. */
@@ -96,6 +97,7 @@ class IsolatedSandbox implements SpaceSandbox {
   ) {
     this.instance = instance;
     this.channels = Object.freeze([...shape.channels]);
+    this.invent = shape.invent;
     this.hasConnect = shape.hasConnect;
     this.hasDisconnect = shape.hasDisconnect;
   }

@@ -28,11 +28,13 @@ export function pooledSandboxFactory(inner: SandboxFactory, size: number): Sandb
 class PooledSandbox implements SpaceSandbox {
   readonly space: string;
   readonly channels: readonly string[];
+  readonly invent: boolean;
   private readonly inFlight: number[];
 
   constructor(private readonly members: SpaceSandbox[]) {
     this.space = members[0]!.space;
     this.channels = members[0]!.channels;
+    this.invent = members[0]!.invent;
     this.inFlight = members.map(() => 0);
     this.resident = members.map(() => 0);
   }

@@ -25,7 +25,7 @@ import { residentCoreExpression } from './isolate/isolate-source';
 export type FailKind = 'compile' | 'rejected' | 'error' | 'invalid' | 'nochannel' | 'toolarge' | 'nodoc';
 
 /** What `dispatch('describe')` reports once the space's code has run. */
-export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean }
+export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean; invent: boolean }
 
 let source: string | undefined;
 
@@ -102,6 +102,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
     if (typeof ex.view !== 'function') why.push('view is not a function');
     if (ex.connect !== undefined && typeof ex.connect !== 'function') why.push('connect is not a function');
     if (ex.disconnect !== undefined && typeof ex.disconnect !== 'function') why.push('disconnect is not a function');
+    if (ex.invent !== undefined && typeof ex.invent !== 'boolean') why.push('invent is not true or false');
     const channels = create(null);
     const names = [];
     if (ex.channels === null || typeof ex.channels !== 'object') {
@@ -119,7 +120,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
     // sharedView: the space promises view() reads neither who nor viewerState, so one view per
     // change serves every viewer. Optional; without it viewers are still grouped by what they see.
     space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, channels, sharedView: ex.sharedView === true };
-    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true });
+    // invent: connecting to a missing document creates it with init({}) first (docs/spaces.md).
+    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true, invent: ex.invent === true });
   }
 
   // Handlers may mutate state in place or return a replacement; undefined means "kept in place".

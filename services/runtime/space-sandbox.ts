@@ -31,6 +31,8 @@ export interface Viewer { who: Who; viewerState: Json }
 export interface SpaceSandbox {
   readonly space: string;
   readonly channels: readonly string[];
+  /** The space set `invent: true`: a connect to a missing document creates it with init({}) first. */
+  readonly invent: boolean;
   init(arg: Json, ctx: CallContext): Promise<Json>;
   connect(state: Json, who: Who, ctx: CallContext): Promise<{ allow: boolean; state: Json }>;
   disconnect(state: Json, who: Who, ctx: CallContext): Promise<{ state: Json }>;

@@ -145,6 +145,16 @@ describe('resident-core speculated views (one isolate call per message)', () => 
     expect(JSON.parse(after[0]!.data!).list['@o']).toHaveLength(1); // the committed state: 'a' only
   });
 
+  it('after a refused change that changed nothing, owes nobody a full view', () => {
+    const doc = new ResidentDoc(new Store(), { list: [] }, 0);
+    viewers(doc);
+    doc.publish(chat, 0, 1 << 20, 1000, Date.now);
+    doc.step(1, 1 << 30, true, () => ({ state: undefined })); // a handler that leaves the state as it was
+    expect(doc.speculate(chat, 1, 1 << 20, 1000, Date.now)).toEqual([]);
+    doc.rollback();
+    expect(doc.publish(chat, 0, 1 << 20, 1000, Date.now)).toEqual([]);
+  });
+
   it('declines when its budget runs out, changing nothing', () => {
     const doc = new ResidentDoc(new Store(), { list: [] }, 0);
     viewers(doc);

@@ -572,7 +572,8 @@ export class ResidentDoc {
   speculate(fns: SpaceFns, seq: number, maxViewBytes: number, budgetMs: number, now: () => number): ViewGroup[] | null {
     if (this.run !== null || this.dirty.size > 0) return null;
     const root = this.working;
-    if (root === this.lastPublishedRoot) { this.speculatedSeq = seq; return []; }
+    // Nothing changed: no viewer moves on, so a refusal of this change owes nobody a full view.
+    if (root === this.lastPublishedRoot) return [];
     const started = now();
     const byKey = new Map<string, { view: Json; ids: number[]; prev: ResidentViewer }>();
     const out: ViewGroup[] = [];
