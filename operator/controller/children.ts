@@ -9,7 +9,7 @@ import type { AdamaCluster } from '../api/v1alpha1/types';
 import type { KubeClient, KubeObject } from '../kube/kube-client';
 import {
   buildArchiverDeployment, buildCertificates, buildConfigMap, buildHostStatefulSet, buildLocatorDeployment, buildNetworkPolicies, buildPodDisruptionBudgets, buildProxyDeployment,
-  buildServices, names,
+  buildMigrateJobs, buildServices, names,
 } from '../specs';
 import { digest } from '../specs/common';
 
@@ -23,6 +23,14 @@ export interface DesiredChildren {
   absent: { apiVersion: string; kind: string; name: string }[];
   /** Changes whenever any applied object does; lets the controller skip identical re-applies. */
   digest: string;
+  /** The schema migration Jobs (created, never applied: a Job's template is immutable). */
+  jobs: KubeObject[];
+}
+
+/** `children` without the objects `held` says must wait (their digest differs, so a later pass applies them). */
+export function withHeld(children: DesiredChildren, held: (o: KubeObject) => boolean): DesiredChildren {
+  const apply = children.apply.filter((o) => !held(o));
+  return { ...children, apply, digest: digest({ held: true, apply }) };
 }
 
 const asKube = (o: unknown): KubeObject => o as KubeObject;
@@ -56,7 +64,7 @@ export function desiredChildren(c: AdamaCluster): DesiredChildren {
   for (const name of [names.hosts(c), names.proxies(c), names.locator(c), names.archiver(c)]) {
     if (!policyNames.has(name)) absent.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name });
   }
-  return { apply, absent, digest: digest(apply) };
+  return { apply, absent, digest: digest(apply), jobs: buildMigrateJobs(c).map(asKube) };
 }
 
 /** The apply of the host count alone, by its own field manager. */

@@ -4,7 +4,8 @@
  * step, write status. It never waits for the cluster to change (progress comes from requeues and
  * watch events) and every write is idempotent, so a pass can be cut short or repeated anywhere.
  *
- * Order of a pass: finalizer → children (server-side apply) → observe hosts → plan the host step
+ * Order of a pass: finalizer → migration Jobs → children (server-side apply; the tiers that read
+ * the database wait for the Jobs) → observe hosts → plan the host step
  * (operator/drain) → execute it → status. The drain state lives only in `status.drain` and the
  * pod annotation, so a new leader resumes a drain where the last one stopped.
  */
@@ -23,7 +24,8 @@ import type { Json } from '../../services/shared/json';
 import { isConflict, type KubeClient, type KubeObject, type ObjectRef } from '../kube/kube-client';
 import { names, selectorLabels } from '../specs/common';
 import { buildClusterStatus } from '../status/cluster-status';
-import { applyAll, desiredChildren, hostReplicasApply, SCALE_FIELD_MANAGER, type DesiredChildren } from './children';
+import { applyAll, desiredChildren, hostReplicasApply, SCALE_FIELD_MANAGER, withHeld, type DesiredChildren } from './children';
+import { migrationProgress, waitsForMigration, type MigrationProgress } from './migrations';
 import type { ClusterCache } from './cluster-cache';
 import type { EventRecorder } from './event-recorder';
 import type { HostProbe } from './host-probe';
@@ -50,6 +52,9 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+/** How often a failed migration Job is looked at again. */
+const FAILED_MIGRATION_POLL_MS = 30_000;
+
 /** Thrown for a write that lost a race; the controller retries at once instead of backing off. */
 export class StaleCacheError extends Error {}
 
@@ -59,6 +64,8 @@ export class Reconciler {
    * Forgotten when the cluster is gone or released, so churning clusters leaves nothing behind.
    */
   private readonly applied = new Map<string, { uid: string; digest: string; atMs: number }>();
+  /** Per cluster key: the migration Jobs (names) seen succeeded, so later passes do not ask again. */
+  private readonly migrated = new Map<string, string>();
   /** Per cluster key: host counts by state as last exported, so the gauge gets deltas. */
   private readonly exportedHosts = new Map<string, Record<string, number>>();
 
@@ -97,9 +104,12 @@ export class Reconciler {
         this.o.events.record(asObject(c), 'Warning', 'InvalidSpec', invalidSpec);
       }
     }
+    let migration: MigrationProgress | undefined;
     if (children) {
       try {
-        await this.applyChildren(c, children, hostSet === undefined);
+        migration = await this.migrate(c, children.jobs);
+        const held = migration.state !== 'Succeeded';
+        await this.applyChildren(c, held ? withHeld(children, (o) => waitsForMigration(c, o)) : children, hostSet === undefined);
       } catch (err) {
         applyError = `apply failed: ${String(err)}`;
         this.o.events.record(asObject(c), 'Warning', 'ApplyFailed', applyError);
@@ -112,8 +122,10 @@ export class Reconciler {
       hosts, drain: c.status?.drain, paused, deleting, skipDrainOnDelete: c.metadata.annotations?.[ANNOTATIONS.skipDrainOnDelete] === 'true',
       setName: names.hosts(c), nowMs: this.o.clock.nowMs(), outdated,
     }, drainCfg);
-    // Children that failed to apply leave the host count alone too: one failure at a time.
-    const outcome = invalidSpec || applyError ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg, hostSet?.specReplicas);
+    // Children that failed to apply leave the host count alone too: one failure at a time. Hosts
+    // that do not exist yet wait for the migration (the set is created with its template).
+    const hostsWait = hostSet === undefined && migration !== undefined && migration.state !== 'Succeeded';
+    const outcome = invalidSpec || applyError || hostsWait ? { drain: c.status?.drain, requeueAfterMs: undefined } : await this.execute(c, step, pods, drainCfg, hostSet?.specReplicas);
     if (step.refused) {
       this.o.events.record(asObject(c), 'Warning', 'ScaleDownRefused',
         `spec.hosts.replicas ${step.refused.requested} is below spec.hosts.minReplicas ${step.refused.minimum}; keeping ${step.refused.minimum} hosts`);
@@ -132,11 +144,59 @@ export class Reconciler {
       ...(invalidSpec ? { invalidSpec } : {}),
       ...(applyError ? { applyError } : {}),
       ...(step.kind === 'steady' && outdated.length > 0 ? { rollBlocked: { outdated: outdated.length } } : {}),
+      ...(migration ? { migration } : {}),
     });
     await this.writeStatus(c, status);
     this.exportHostStates(`${namespace}/${name}`, status.members?.map((m) => m.state) ?? []);
     if (applyError) throw new Error(applyError);
-    return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
+    // Jobs are not watched: a running migration is polled, a failed one looked at now and then
+    // (deleting the failed Job is how a user retries it).
+    const migrationPoll = migration?.state === 'Running' ? drainCfg.pollIntervalMs : migration?.state === 'Failed' ? FAILED_MIGRATION_POLL_MS : undefined;
+    const requeue = migrationPoll === undefined ? outcome.requeueAfterMs : Math.min(outcome.requeueAfterMs ?? Infinity, migrationPoll);
+    return requeue === undefined ? {} : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * Creates the migration Jobs that do not exist yet and reads how they stand. Once every one has
+   * succeeded the answer is remembered (no more reads until the Jobs change) and Jobs of earlier
+   * templates are deleted with their pods. A Job a user deleted is created again, so deleting a
+   * failed Job is how a migration is retried.
+   */
+  private async migrate(c: AdamaCluster, jobs: readonly KubeObject[]): Promise<MigrationProgress> {
+    const key = `${c.metadata.namespace}/${c.metadata.name}`;
+    const want = jobs.map((j) => j.metadata.name ?? '').join(',');
+    if (this.migrated.get(key) === want) return migrationProgress(jobs.map(succeeded));
+    const current: KubeObject[] = [];
+    for (const job of jobs) {
+      const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: c.metadata.namespace, name: job.metadata.name ?? '' };
+      let found = await this.o.client.get(ref);
+      if (!found) {
+        try {
+          found = await this.o.client.create({ ...job, metadata: { ...job.metadata, namespace: c.metadata.namespace } });
+          this.o.events.record(asObject(c), 'Normal', 'MigrationStarted', `running schema migration Job ${ref.name} (image ${job.metadata.annotations?.['adama.io/image'] ?? '?'})`);
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          found = await this.o.client.get(ref);
+          if (!found) throw new StaleCacheError(`Job ${ref.name} came and went`);
+        }
+      }
+      current.push(found);
+    }
+    const progress = migrationProgress(current);
+    if (progress.state === 'Failed') this.o.events.record(asObject(c), 'Warning', 'MigrationFailed', progress.message);
+    if (progress.state === 'Succeeded') {
+      this.o.events.record(asObject(c), 'Normal', 'MigrationSucceeded', progress.message);
+      await this.deleteOldJobs(c, new Set(jobs.map((j) => j.metadata.name ?? '')));
+      this.migrated.set(key, want);
+    }
+    return progress;
+  }
+
+  /** Migration Jobs of templates no longer wanted (a finished roll): deleted, their pods with them. */
+  private async deleteOldJobs(c: AdamaCluster, keep: ReadonlySet<string>): Promise<void> {
+    const selector = `app.kubernetes.io/instance=${c.metadata.name},app.kubernetes.io/component=migrate`;
+    const { items } = await this.o.client.list({ apiVersion: 'batch/v1', kind: 'Job' }, c.metadata.namespace, selector);
+    for (const j of items) if (!keep.has(j.metadata.name ?? '')) await this.o.client.delete(refOf(j));
   }
 
   private tierCounts(c: AdamaCluster, name: string, desired: number) {
@@ -319,11 +379,12 @@ export class Reconciler {
 
   /** Clusters this reconciler holds state for (tests: it must return to 0 after churn). */
   get trackedClusters(): number {
-    return new Set([...this.applied.keys(), ...this.exportedHosts.keys()]).size;
+    return new Set([...this.applied.keys(), ...this.migrated.keys(), ...this.exportedHosts.keys()]).size;
   }
 
   private forget(key: string): void {
     this.applied.delete(key);
+    this.migrated.delete(key);
     this.exportHostStates(key, []);
   }
 
@@ -348,3 +409,8 @@ const asJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
 export const refOf = (o: KubeObject): ObjectRef => ({ apiVersion: o.apiVersion!, kind: o.kind!, namespace: o.metadata.namespace!, name: o.metadata.name });
 
 export const selectorString = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** A Job as the remembered success stands for it (no read needed). */
+function succeeded(job: KubeObject): KubeObject {
+  return { ...job, status: { succeeded: 1 } } as KubeObject;
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type AdamaCluster, type SecretKeyRef } from '../api/v1alpha1/types';
 import type { ChildMeta, ContainerSecurityContext, EnvVar, OwnerReference, PodSecurityContext } from './k8s';
 
-export type Component = 'host' | 'proxy' | 'locator' | 'archiver' | 'gossip' | 'config';
+export type Component = 'host' | 'proxy' | 'locator' | 'archiver' | 'gossip' | 'config' | 'migrate';
 
 /** Matches the numeric USER of deploy/Dockerfile. */
 export const RUN_AS_ID = 10001;

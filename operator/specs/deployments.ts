@@ -12,9 +12,10 @@ import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
 import type { Container, ContainerPort, Deployment, EnvVar, Probe } from './k8s';
 import { buildPodTemplate } from './pod-template';
 import { tlsArgs, tlsEnabled, tlsMounts } from './internal-tls';
+import { NO_MIGRATE } from './migrate-job';
 
 interface TierShape {
-  component: Exclude<Component, 'gossip' | 'config'>;
+  component: Exclude<Component, 'gossip' | 'config' | 'migrate'>;
   name: string;
   tier: TierSpec;
   args: string[];
@@ -71,7 +72,7 @@ export function buildProxyDeployment(c: AdamaCluster): Deployment {
     component: 'proxy', name: names.proxies(c), tier: p, sidecar: gossip, graceSeconds: 30,
     args: [
       'proxy', '--port', String(p.port), '--bind', '0.0.0.0', ...metricsArgs(c), ...(gossip ? ['--gossip', localGossipAddress(c)] : []),
-      ...(viaLocator ? ['--locator', `${names.locator(c)}:${c.spec.locator.port}`] : []),
+      ...(viaLocator ? ['--locator', `${names.locator(c)}:${c.spec.locator.port}`] : NO_MIGRATE),
     ],
     env: [podNameEnv('ADAMA_PROXY_ID'), ...(viaLocator ? [] : databaseEnv(c)), ...redisEnv(c)],
     ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
@@ -84,7 +85,7 @@ export function buildLocatorDeployment(c: AdamaCluster): Deployment {
   return buildTierDeployment(c, {
     component: 'locator', name: names.locator(c), tier: l, sidecar: false, graceSeconds: 20,
     // With mTLS the kubelet's gRPC probe (no TLS) asks the plaintext health-only port instead.
-    args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0', ...(tlsEnabled(c) ? ['--health-port', String(c.spec.internalTls.healthPort)] : [])],
+    args: ['locator', '--port', String(l.port), '--bind', '0.0.0.0', ...NO_MIGRATE, ...(tlsEnabled(c) ? ['--health-port', String(c.spec.internalTls.healthPort)] : [])],
     env: databaseEnv(c),
     ports: [{ name: 'grpc', containerPort: l.port, protocol: 'TCP' }],
     probe: { grpc: { port: tlsEnabled(c) ? c.spec.internalTls.healthPort : l.port } },
@@ -98,7 +99,7 @@ export function buildArchiverDeployment(c: AdamaCluster): Deployment | undefined
   return buildTierDeployment(c, {
     component: 'archiver', name: names.archiver(c), tier: a, sidecar: false, graceSeconds: 60,
     // The admin gRPC stays on loopback (its default): `kubectl exec … adama doc archive` reaches it.
-    args: ['archiver', ...metricsArgs(c)],
+    args: ['archiver', ...NO_MIGRATE, ...metricsArgs(c)],
     // --object-store is required: without spec.objectStore the archiver exits at start saying so.
     env: [podNameEnv('ADAMA_WORKER_ID'), ...databaseEnv(c), ...objectStoreEnv(c)],
     ports: [],

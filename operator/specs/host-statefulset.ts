@@ -9,6 +9,7 @@ import {
   CLI_PATH, childMeta, containerSecurityContext, databaseEnv, hostAdvertisedAddress, mergeEnv, metricsArgs, names, objectStoreEnv, podNameEnv,
   selectorLabels, TMP_MOUNT,
 } from './common';
+import { NO_MIGRATE } from './migrate-job';
 import { LIVENESS_SERVICE } from '../../services/grpc/server';
 import { buildGossipSidecar, localGossipAddress } from './gossip-sidecar';
 import type { Container, EnvVar, PodTemplate, StatefulSet } from './k8s';
@@ -53,7 +54,7 @@ function hostEnv(c: AdamaCluster): EnvVar[] {
 function hostContainer(c: AdamaCluster): Container {
   const h = c.spec.hosts;
   const args = [
-    'host', '--port', String(h.port), '--bind', '0.0.0.0',
+    'host', '--port', String(h.port), '--bind', '0.0.0.0', ...NO_MIGRATE,
     '--advertise', hostAdvertisedAddress(c, HOST_ID_VAR),
     ...metricsArgs(c),
     ...(c.spec.gossip.enabled ? ['--gossip', localGossipAddress(c)] : []),

@@ -6,5 +6,6 @@ export { buildPodDisruptionBudgets } from './pod-disruption-budgets';
 export { buildNetworkPolicies } from './network-policies';
 export { buildConfigMap } from './config-map';
 export { buildCertificates } from './internal-tls';
+export { buildMigrateJobs, NO_MIGRATE } from './migrate-job';
 export { buildGossipSidecar } from './gossip-sidecar';
 export { names, labels, selectorLabels, ownerReference } from './common';

@@ -117,6 +117,18 @@ export interface Deployment {
   };
 }
 
+/** batch/v1 Job: the parts we set. The API server adds the selector and the job-name labels. */
+export interface Job {
+  apiVersion: 'batch/v1';
+  kind: 'Job';
+  metadata: ChildMeta;
+  spec: {
+    backoffLimit: number;
+    activeDeadlineSeconds: number;
+    template: Omit<PodTemplate, 'spec'> & { spec: PodTemplate['spec'] & { restartPolicy: 'Never' | 'OnFailure' } };
+  };
+}
+
 export interface ServicePort { name: string; port: number; targetPort: string; protocol: 'TCP' | 'UDP' }
 
 export interface Service {

@@ -36,6 +36,8 @@ export interface StatusInput {
   applyError?: string;
   /** Hosts run an outdated template but the roll waits because not every host is ready. */
   rollBlocked?: { outdated: number };
+  /** The schema migration step of this pass (absent while paused, deleting or refused). */
+  migration?: { state: 'Succeeded' | 'Running' | 'Failed'; message: string };
 }
 
 /** Host pods that should serve and do not: not Ready, not being deleted, not the host being drained. */
@@ -63,7 +65,8 @@ export function buildClusterStatus(i: StatusInput): AdamaClusterStatus {
   const notReady = tiers.filter(([, t]) => t.ready < t.desired).map(([name, t]) => `${name} ${t.readyOf}`);
   if (hosts.current !== hosts.desired && !i.refused) notReady.push(`hosts running ${hosts.current}, want ${hosts.desired}`);
 
-  const applied = !i.paused && !i.deleting && !i.invalidSpec && !i.applyError;
+  const held = i.migration !== undefined && i.migration.state !== 'Succeeded';
+  const applied = !i.paused && !i.deleting && !i.invalidSpec && !i.applyError && !held;
   const conditionInputs: ConditionInput[] = [
     notReady.length === 0
       ? { type: 'Ready', status: 'True', reason: 'AllTiersReady', message: 'every tier has its desired ready replicas', ...gen }
@@ -72,6 +75,7 @@ export function buildClusterStatus(i: StatusInput): AdamaClusterStatus {
     degraded(i, gen),
     drainingCondition(i.drain, generation),
     synced(i, gen),
+    ...(i.migration ? [migrated(i.migration, gen)] : []),
   ];
   let conditions: readonly Condition[] = c.status?.conditions ?? [];
   for (const input of conditionInputs) conditions = setCondition(conditions, input, i.nowIso);
@@ -98,6 +102,8 @@ function progressing(i: StatusInput, notReady: boolean, gen: Gen): ConditionInpu
   // Nothing is applied while the spec is refused or the apply fails: no progress, say why.
   if (i.invalidSpec) return { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: `blocked: ${i.invalidSpec}`, ...gen };
   if (i.applyError) return { type: 'Progressing', status: 'False', reason: 'ApplyFailed', message: `blocked: ${i.applyError}`, ...gen };
+  if (i.migration?.state === 'Failed') return { type: 'Progressing', status: 'False', reason: 'MigrationFailed', message: `blocked: ${i.migration.message}`, ...gen };
+  if (i.migration?.state === 'Running') return { type: 'Progressing', status: 'True', reason: 'MigrationRunning', message: i.migration.message, ...gen };
   if (i.rollBlocked && !i.drain) {
     const n = i.rollBlocked.outdated;
     return {
@@ -114,6 +120,7 @@ function degraded(i: StatusInput, gen: Gen): ConditionInput {
   const problems: [Reason, string][] = [];
   if (i.invalidSpec) problems.push(['InvalidSpec', i.invalidSpec]);
   if (i.applyError) problems.push(['ApplyFailed', i.applyError]);
+  if (i.migration?.state === 'Failed') problems.push(['MigrationFailed', i.migration.message]);
   if (i.drain?.phase === 'Failed') problems.push([i.drain.reason ?? 'DrainFailed', `drain of ${i.drain.host} failed: ${i.drain.message ?? 'unknown'}`]);
   if (i.drain?.phase !== 'Failed' && i.drain?.reason === 'DrainStalled') problems.push(['DrainStalled', `drain of ${i.drain.host} stalled: ${i.drain.message ?? 'no progress'}`]);
   const unready = unreadyHosts(i);
@@ -131,5 +138,13 @@ function synced(i: StatusInput, gen: Gen): ConditionInput {
   if (i.deleting) return { type: 'Synced', status: 'False', reason: 'Deleting', message: 'the cluster is being deleted', ...gen };
   if (i.invalidSpec) return { type: 'Synced', status: 'False', reason: 'InvalidSpec', message: i.invalidSpec, ...gen };
   if (i.applyError) return { type: 'Synced', status: 'False', reason: 'ApplyFailed', message: i.applyError, ...gen };
+  if (i.migration && i.migration.state !== 'Succeeded') {
+    return { type: 'Synced', status: 'False', reason: i.migration.state === 'Failed' ? 'MigrationFailed' : 'MigrationRunning', message: `hosts, locator and archiver keep their current version: ${i.migration.message}`, ...gen };
+  }
   return { type: 'Synced', status: 'True', reason: 'Applied', message: 'every child object matches the spec', ...gen };
+}
+
+function migrated(m: NonNullable<StatusInput['migration']>, gen: Gen): ConditionInput {
+  const reason = m.state === 'Succeeded' ? 'MigrationSucceeded' : m.state === 'Failed' ? 'MigrationFailed' : 'MigrationRunning';
+  return { type: 'Migrated', status: m.state === 'Succeeded' ? 'True' : 'False', reason, message: m.message, ...gen };
 }

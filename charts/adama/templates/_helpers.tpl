@@ -73,6 +73,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+# The schema migration step: one Job per image, run before the tiers that read the database roll.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "create", "delete"]
 # spec.internalTls.mode certManager: one Certificate per role (cert-manager writes the Secrets).
 - apiGroups: ["cert-manager.io"]
   resources: ["certificates"]

@@ -211,7 +211,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'spec.internalTls.healthPort': 'Plaintext gRPC health port of hosts and the locator in the TLS modes (kubelet gRPC probes speak no TLS); serves the health status only.',
   'status.observedGeneration': 'The spec generation whose children are applied.',
   'status.paused': 'adama.io/paused is set: the operator changes nothing.',
-  'status.conditions': 'Ready, Progressing, Degraded, Draining, Synced.',
+  'status.conditions': 'Ready, Progressing, Degraded, Draining, Synced, Migrated.',
   'conditions.type': 'Condition type.',
   'conditions.status': 'True, False or Unknown.',
   'conditions.reason': 'CamelCase reason (see docs/kubernetes.md).',

@@ -136,7 +136,7 @@ export interface AdamaClusterSpec {
   internalTls: InternalTlsSpec;
 }
 
-export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Draining', 'Synced'] as const;
+export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Draining', 'Synced', 'Migrated'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** Every reason the operator writes; CamelCase, as Kubernetes requires. */
@@ -161,6 +161,9 @@ export const REASONS = {
   HostsNotReady: 'HostsNotReady',
   RollBlocked: 'RollBlocked',
   DrainStalled: 'DrainStalled',
+  MigrationSucceeded: 'MigrationSucceeded',
+  MigrationRunning: 'MigrationRunning',
+  MigrationFailed: 'MigrationFailed',
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

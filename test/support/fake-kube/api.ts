@@ -247,7 +247,8 @@ export class Api {
       throw errors.conflict(targetOf(type, name), `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ''}`);
     }
     if (opts.dryRun) return { object: this.present(type, cur) };
-    const policy = opts.propagationPolicy ?? 'Background';
+    // batch/v1 Jobs orphan their pods unless asked otherwise (the Job strategy's default), as kubectl users learn.
+    const policy = opts.propagationPolicy ?? (type.kind === 'Job' ? 'Orphan' : 'Background');
     if (policy === 'Orphan') this.orphanDependents(cur.metadata.uid ?? '');
 
     const next = clone(cur);

@@ -102,6 +102,24 @@ const DEFAULTERS: Record<string, (o: JsonObject, ctx: DefaultContext) => void> =
       setDefault(spec, 'ipFamilyPolicy', 'SingleStack');
     }
   },
+  Job: (o) => {
+    const spec = child(o, 'spec');
+    for (const [k, v] of [['backoffLimit', 6], ['completions', 1], ['parallelism', 1], ['completionMode', 'NonIndexed'], ['suspend', false], ['podReplacementPolicy', 'TerminatingOrFailed']] as const) setDefault(spec, k, v);
+    // Without manualSelector the server picks the selector and labels the template to match it.
+    if (spec['manualSelector'] !== true) {
+      const meta = obj(o['metadata']) ?? {};
+      const uid = String(meta['uid'] ?? '');
+      const name = String(meta['name'] ?? '');
+      setDefault(spec, 'selector', { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } });
+      const tmeta = child(child(spec, 'template'), 'metadata');
+      tmeta['labels'] = { ...(obj(tmeta['labels']) ?? {}), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+    }
+    const template = child(spec, 'template');
+    const podSpec = child(template, 'spec');
+    const restart = podSpec['restartPolicy'];
+    defaultPodSpec(podSpec);
+    if (restart === undefined) delete podSpec['restartPolicy']; // a Job has no default: validation says so
+  },
   Secret: (o) => {
     setDefault(o, 'type', 'Opaque');
     const stringData = obj(o['stringData']);
@@ -242,6 +260,19 @@ const VALIDATORS: Record<string, Validator> = {
       if (typeof port !== 'number' || port < 1 || port > 65535) out.push(cause.invalid(`spec.ports[${i}].port`, port ?? null, 'must be between 1 and 65535, inclusive'));
     });
     if (old) out.push(...immutable('spec.clusterIP', obj(old['spec'])?.['clusterIP'], spec['clusterIP']));
+    return out;
+  },
+  Job: (o, old) => {
+    const spec = obj(o['spec']) ?? {};
+    const podSpec = obj(obj(spec['template'])?.['spec']);
+    const out = [...validateSelectorAndTemplate(spec)];
+    const restart = podSpec?.['restartPolicy'];
+    if (restart !== 'Never' && restart !== 'OnFailure') out.push(cause.notSupported('spec.template.spec.restartPolicy', restart ?? '', ['OnFailure', 'Never']));
+    if (typeof spec['backoffLimit'] === 'number' && spec['backoffLimit'] < 0) out.push(cause.invalid('spec.backoffLimit', spec['backoffLimit'], 'must be greater than or equal to 0'));
+    if (old) {
+      const oldSpec = obj(old['spec']) ?? {};
+      out.push(...immutable('spec.template', oldSpec['template'], spec['template']), ...immutable('spec.selector', oldSpec['selector'], spec['selector']), ...immutable('spec.completions', oldSpec['completions'], spec['completions']));
+    }
     return out;
   },
   ConfigMap: (o, old) => immutableData(o, old),

@@ -27,6 +27,7 @@ import type { PatchType } from './patches';
 import { Registry, type ResourceType } from './registry';
 import { asKube, Store, type KubeObject, type StoreEvent } from './store';
 import { Watches } from './watch';
+import { Jobs } from './jobs';
 import { Workloads } from './workloads';
 
 export { ApiError } from './errors';
@@ -134,6 +135,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const gc = new GarbageCollector(api, background);
   const kubelet = new KubeletSimulator(api, background, options.kubelet ?? defaultKubelet(), now);
   const workloads = new Workloads(api, background, options.deploymentsReady ?? true, now);
+  const jobs = new Jobs(api, background, now);
   // waitFor probes re-run on every store change and whenever a watch opens or closes.
   const probes = new Set<() => void>();
   const reprobe = (): void => { for (const p of [...probes]) p(); };
@@ -253,6 +255,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       background.close();
       gc.stop();
       workloads.stop();
+      jobs.stop();
       clearTimeout(downTimer);
       watches.closeAll();
       await kubelet.stopAll();

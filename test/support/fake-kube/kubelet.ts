@@ -2,7 +2,7 @@
  * @module kubelet
  * The node side of pods: every pod is bound to node `fake-node`, started through the test's
  * `Kubelet` hook (default: a unique loopback IP, ready at once) and reported Running with the
- * Ready condition. A hook that runs containers for real reports their state as it changes
+ * Ready condition (a pod that runs to completion, restartPolicy Never or OnFailure: Succeeded at once). A hook that runs containers for real reports their state as it changes
  * (`report`): phase, pod IP, init and container statuses; the simulator derives the conditions
  * from them (ContainersReady and Ready only when every container and sidecar is ready). A deleted
  * pod is stopped through the hook while it shows its deletionTimestamp, then removed with the
@@ -101,6 +101,13 @@ function sidecarNames(pod: KubeObject): Set<string> {
   return new Set(init.filter((c) => c['restartPolicy'] === 'Always').map((c) => String(c['name'])));
 }
 
+/** restartPolicy Never or OnFailure: the pod ends when its containers do (a Job's pod). */
+function runsToCompletion(pod: KubeObject): boolean {
+  const spec = asJson(pod)['spec'];
+  const policy = isObject(spec) ? spec['restartPolicy'] : undefined;
+  return policy === 'Never' || policy === 'OnFailure';
+}
+
 export class KubeletSimulator {
   private readonly pods = new Map<string, PodState>();
   private readonly podType: ResourceType;
@@ -161,6 +168,8 @@ export class KubeletSimulator {
     const now = rfc3339(this.now());
     const podIP = result.podIP ?? '';
     const ready = state.readyOverride ?? result.ready ?? true;
+    // A pod that runs to completion (a Job's) ran its containers and they exited 0.
+    if (runsToCompletion(state.pod)) { this.complete(ns, name, podIP, now); return; }
     this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
       const spec = asJson(p)['spec'];
       const containers = isObject(spec) && Array.isArray(spec['containers']) ? spec['containers'].filter(isObject) : [];
@@ -176,6 +185,27 @@ export class KubeletSimulator {
         })),
       };
       setReadiness(status, ready, now);
+      asJson(p)['status'] = status;
+    }, 'status');
+  }
+
+  /** The simulated end of a pod that runs to completion: every container terminated with exit code 0. */
+  private complete(ns: string, name: string, podIP: string, now: string): void {
+    this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
+      const spec = asJson(p)['spec'];
+      const containers = isObject(spec) && Array.isArray(spec['containers']) ? spec['containers'].filter(isObject) : [];
+      const status: JsonObject = {
+        ...(asJson(p)['status'] as JsonObject),
+        phase: 'Succeeded', hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }],
+        ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
+        startTime: now,
+        conditions: ['Initialized', 'PodScheduled'].map((t) => condition(t, true, now)),
+        containerStatuses: containers.map((c): JsonValue => ({
+          name: c['name'] ?? '', image: c['image'] ?? '', imageID: '', containerID: `fake://${p.metadata.uid ?? ''}/${String(c['name'])}`,
+          ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+        })),
+      };
+      setReadiness(status, false, now);
       asJson(p)['status'] = status;
     }, 'status');
   }
