@@ -95,6 +95,17 @@ export class AdamaClient {
     return { seq: r.seq as number };
   }
 
+  /** Deletes a document (the space's canDelete decides; DELETE_DENIED otherwise). Its streams end with DOCUMENT_DELETED. */
+  async deleteDocument(space: string, key: string): Promise<void> {
+    await this.request({ method: 'document/delete', space, key });
+  }
+
+  /** A page of a space's documents in key order (the space's canList decides); pass `next` as `after` for the following page. */
+  async listDocuments(space: string, options: { after?: string; limit?: number } = {}): Promise<{ documents: { key: string; seq: number; updatedAt: string }[]; next?: string }> {
+    const r = await this.request({ method: 'document/list', space, ...(options.after !== undefined ? { after: options.after } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+    return r as unknown as { documents: { key: string; seq: number; updatedAt: string }[]; next?: string };
+  }
+
   /** Opens a stream to a document; `ready` resolves with the first view. */
   connect(space: string, key: string, options: DocumentOptions = {}): AdamaDocument {
     return new AdamaDocument(this, space, key, options);

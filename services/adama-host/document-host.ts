@@ -11,7 +11,7 @@ import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import { assertName } from '../shared/names';
 import type { HostConfig } from '../shared/config';
-import type { ChangeRecord, DataService } from '../storage/data-service';
+import type { ChangeRecord, DataService, DocumentListing } from '../storage/data-service';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import { LivingDocument } from '../runtime/living-document';
@@ -90,20 +90,21 @@ export class DocumentHost implements HostClient {
     let encoded: Json;
     try { encoded = encode(state); } catch (err) { throw new AdamaError(E.SPACE_INVALID_RESULT, `init: ${(err as Error).message}`); }
     const first: ChangeRecord = { seq: 1, who, request: { kind: 'create', arg }, redo: encoded, undo: null };
-    if (!(await this.deps.data.create(ref, this.deps.hostId, first))) {
-      throw new AdamaError(E.DOCUMENT_ALREADY_EXISTS, `${refId(ref)} already exists`);
-    }
-    this.deps.log.info({ space: ref.space, key: ref.key, agent: who.agent }, 'document.created');
+    const created = await this.deps.data.create(ref, this.deps.hostId, first);
+    if (!created) throw new AdamaError(E.DOCUMENT_ALREADY_EXISTS, `${refId(ref)} already exists`);
+    // Epoch 1, or past the tombstone of a deleted document of the same key.
+    const { epoch } = created;
+    this.deps.log.info({ space: ref.space, key: ref.key, agent: who.agent, epoch }, 'document.created');
     if (!this.accepting) {
       // A drain started while we created it: the document exists, but must not stay bound here.
-      await this.deps.data.release(ref, this.deps.hostId, 1);
+      await this.deps.data.release(ref, this.deps.hostId, epoch);
       return false;
     }
-    // The creator is almost always about to connect, so keep the document loaded: it is bound to us at epoch 1.
+    // The creator is almost always about to connect, so keep the document loaded: it is bound to us.
     if (this.docs.has(refId(ref))) return false;
     const resident = await this.openResident(ref, sandbox, encoded, 1);
     if (this.docs.has(refId(ref))) { resident.close(); return false; }
-    this.install(ref, 1, { seq: 1, encoded }, [first], 1, [], sandbox, resident, release);
+    this.install(ref, epoch, { seq: 1, encoded }, [first], 1, [], sandbox, resident, release);
     return true;
   }
 
@@ -134,6 +135,48 @@ export class DocumentHost implements HostClient {
         throw err;
       }
     }
+  }
+
+  /**
+   * document/delete: loads the document here if it must (it is deleted by its owner, fenced on
+   * the owner's epoch) and asks the space's canDelete; see LivingDocument.delete. The archived
+   * object it had is removed too when this host can reach the object store (else the archiver
+   * collects it as an orphan).
+   */
+  async deleteDocument(ref: DocRef, who: Who): Promise<void> {
+    this.assertAccepting();
+    assertName('space', ref.space);
+    assertName('key', ref.key);
+    for (let attempt = 0; ; attempt++) {
+      this.assertAccepting();
+      const doc = await this.acquire(ref, []);
+      try {
+        const { archiveRef } = await doc.delete(who);
+        if (archiveRef !== null && this.deps.objectStore) {
+          await this.deps.objectStore.delete(archiveRef).catch((err: unknown) => this.deps.log.warn({ space: ref.space, key: ref.key, ref: archiveRef, err: String(err) }, 'document.delete_archive_failed'));
+        }
+        return;
+      } catch (err) {
+        if (attempt < 2 && isAdamaError(err, E.DOC_UNLOADED)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * document/list: a page of the space's documents in key order, for a principal the space's
+   * canList(who) admits. Any host answers (the directory is shared); `limit` is capped at maxListPage.
+   */
+  async listDocuments(space: string, who: Who, after: string, limit: number): Promise<{ documents: DocumentListing[]; next?: string }> {
+    this.assertAccepting();
+    assertName('space', space);
+    const { sandbox, release } = await this.spaces.acquire(space);
+    let allowed: boolean;
+    try { allowed = await sandbox.canList(who); } finally { release(); }
+    if (!allowed) throw new AdamaError(E.LIST_DENIED, `space ${space} does not let ${who.authority}:${who.agent} list its documents`);
+    const page = Math.min(Math.max(1, Math.floor(limit)), this.deps.config.maxListPage);
+    const documents = await this.deps.data.listDocuments(space, after, page);
+    return documents.length === page ? { documents, next: documents[documents.length - 1]!.key } : { documents };
   }
 
   /**

@@ -50,7 +50,7 @@ describe('GroupCommitter', () => {
   const docs = async (count: number): Promise<DocRef[]> => {
     n += 1;
     const refs = Array.from({ length: count }, (_, i) => ({ space: 'gc', key: `t${n}-d${i}` }));
-    for (const ref of refs) expect(await data.create(ref, HOST, rec(1, { v: 1 }))).toBe(true);
+    for (const ref of refs) expect(await data.create(ref, HOST, rec(1, { v: 1 }))).toEqual({ epoch: 1 });
     return refs;
   };
   /** The append a document at `head` would make next: one record. */

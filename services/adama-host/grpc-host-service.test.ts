@@ -31,6 +31,8 @@ class ContractHost {
   private seq = 1;
 
   async createDocument(): Promise<{ seq: number }> { return { seq: 1 }; }
+  async deleteDocument(): Promise<void> { /* not used here */ }
+  async listDocuments(): Promise<{ documents: [] }> { return { documents: [] }; }
 
   async openStream(ref: DocRef, who: Who, _options: unknown, sink: StreamSink): Promise<DocumentStream> {
     const room = this.viewers.get(ref.key) ?? new Set();

@@ -5,7 +5,7 @@
  * call attached is detached when it ends, however it ends (proxy gone, garbage, cancel).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { AdamaError, E, toErrorBody, type ErrorBody } from '../shared/errors';
+import { AdamaError, E, toErrorBody } from '../shared/errors';
 import { findUnstorableString, mayHoldUnstorableEscape, type Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { DocRef } from '../shared/doc-ref';
@@ -20,7 +20,7 @@ import type { OwnedCount } from './owned-count';
 import type { HostDrain } from './host-drain';
 
 export interface HostServiceDeps {
-  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument'>;
+  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument' | 'deleteDocument' | 'listDocuments'>;
   log: Logger;
   /** The host's drain (host-drain.ts): Drain, CancelDrain and Status's `draining`. */
   drain: Pick<HostDrain, 'drain' | 'cancel' | 'draining'>;
@@ -71,8 +71,9 @@ class MultiplexSession {
 
   private handle(env: ProxyEnvelope): void {
     const id = env.id;
-    const run = (p: Promise<ErrorBody | { seq?: number } | void>) =>
-      p.then((r) => this.send({ id, reply: { seq: (r as { seq?: number } | undefined)?.seq ?? 0 } }), (err: unknown) => {
+    // `result`: the reply's result_json (list); every other reply carries only a seq.
+    const run = (p: Promise<unknown>, result?: (r: unknown) => string) =>
+      p.then((r) => this.send({ id, reply: { seq: (r as { seq?: number } | undefined)?.seq ?? 0, result_json: result ? result(r) : '' } }), (err: unknown) => {
         if (!(err instanceof AdamaError)) this.deps.log.error({ call: this.callId, err: String(err), stack: (err as Error)?.stack }, 'multiplex.internal_error');
         this.send({ id, failure: failureOf(err) });
       });
@@ -83,6 +84,8 @@ class MultiplexSession {
         case 'update': { const m = env.update; run(this.stream(m.stream).then((s) => s.update(parseJson(m.viewer_state_json, 'viewer_state_json')))); return; }
         case 'close': run(this.close(env.close.stream)); return;
         case 'create': { const m = env.create; run(this.deps.host.createDocument({ space: m.space, key: m.key }, who(m.who), parseJson(m.arg_json, 'arg_json'))); return; }
+        case 'delete': { const m = env.delete; run(this.deps.host.deleteDocument({ space: m.space, key: m.key }, who(m.who))); return; }
+        case 'list': { const m = env.list; run(this.deps.host.listDocuments(m.space, who(m.who), m.after, m.limit), (page) => JSON.stringify(page)); return; }
         default: throw new AdamaError(E.PEER_PROTOCOL_ERROR, 'envelope without a body');
       }
     } catch (err) {

@@ -10,13 +10,17 @@ export interface SendMessageMsg { stream: number; channel: string; message_json:
 export interface UpdateViewerMsg { stream: number; viewer_state_json: string }
 export interface CloseStreamMsg { stream: number }
 export interface CreateDocumentMsg { space: string; key: string; who: WhoMsg; arg_json: string }
+export interface DeleteDocumentMsg { space: string; key: string; who: WhoMsg }
+export interface ListDocumentsMsg { space: string; who: WhoMsg; after: string; limit: number }
 
 export type ProxyEnvelope =
   | { id: number; body?: 'open'; open: OpenStreamMsg }
   | { id: number; body?: 'send'; send: SendMessageMsg }
   | { id: number; body?: 'update'; update: UpdateViewerMsg }
   | { id: number; body?: 'close'; close: CloseStreamMsg }
-  | { id: number; body?: 'create'; create: CreateDocumentMsg };
+  | { id: number; body?: 'create'; create: CreateDocumentMsg }
+  | { id: number; body?: 'delete'; delete: DeleteDocumentMsg }
+  | { id: number; body?: 'list'; list: ListDocumentsMsg };
 
 export interface ProxyBatch { items: ProxyEnvelope[] }
 
@@ -32,8 +36,10 @@ export interface FailureMsg { code: number; message: string; retry: boolean; own
 export type HostEnvelope =
   | { id: number; body?: 'delta'; delta: DeltaMsg }
   | { id: number; body?: 'closed'; closed: FailureMsg }
-  | { id: number; body?: 'reply'; reply: { seq: number } }
+  | { id: number; body?: 'reply'; reply: ReplyMsg }
   | { id: number; body?: 'failure'; failure: FailureMsg };
+
+export interface ReplyMsg { seq: number; result_json: string }
 
 export interface HostBatch { items: HostEnvelope[] }
 

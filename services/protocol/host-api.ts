@@ -32,7 +32,14 @@ export interface DocumentStream {
   close(): Promise<void>;
 }
 
+/** One page of document/list: `next` (the last key) when there may be more. */
+export interface DocumentPage { documents: { key: string; seq: number; updatedAt: string }[]; next?: string }
+
 export interface HostClient {
   createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }>;
+  /** Deletes the document if its space's canDelete(state, who) allows it; its streams end with DOCUMENT_DELETED. */
+  deleteDocument(ref: DocRef, who: Who): Promise<void>;
+  /** A page of the space's documents in key order after `after`, if its canList(who) allows it. */
+  listDocuments(space: string, who: Who, after: string, limit: number): Promise<DocumentPage>;
   openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream>;
 }

@@ -36,6 +36,13 @@ const name = z.string().min(1).max(128);
 export const requestSchemas = {
   'auth': z.object({ identity: z.string().min(1).max(4096) }).strict(),
   'document/create': z.object({ space: name, key: name, arg: json.optional(), identity: z.string().max(4096).optional() }).strict(),
+  'document/delete': z.object({ space: name, key: name, identity: z.string().max(4096).optional() }).strict(),
+  'document/list': z.object({
+    space: name,
+    after: z.string().max(128).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+    identity: z.string().max(4096).optional(),
+  }).strict(),
   'connection/create': z.object({
     space: name,
     key: name,

@@ -123,6 +123,10 @@ class IsolatedSandbox implements SpaceSandbox {
     return { state: await this.call('send', [json(state), channel, json(message), json(who), spaceCtx(ctx)]) };
   }
 
+  async canList(who: Who): Promise<boolean> {
+    return (await this.call('canList', [json(who)])) === true;
+  }
+
   async views(state: Json, viewers: readonly Viewer[]): Promise<Json[]> {
     if (viewers.length === 0) return [];
     return (await this.call('views', [json(state), json(viewers)])) as Json[];
@@ -258,6 +262,10 @@ class IsolatedDocument implements ResidentDocument {
   }
 
   async state(committed?: number): Promise<Json> { return this.call('state', committed === undefined ? [] : [String(committed)]); }
+
+  async canDelete(who: Who, committed: number): Promise<boolean> {
+    return (await this.call('canDelete', [JSON.stringify({ who, committed })])) === true;
+  }
 
   close(): void {
     if (this.closed) return;

@@ -78,7 +78,11 @@ type Op =
   | { kind: 'send'; who: Who; channel: string; message: Json; dedupe?: string; from?: number; done: Settle<{ seq: number }> }
   | { kind: 'connect'; viewer: Viewer; since?: number; done: Settle<void> }
   | { kind: 'disconnect'; viewerId: number; done: Settle<void> }
-  | { kind: 'update'; viewerId: number; viewerState: Json; done: Settle<void> };
+  | { kind: 'update'; viewerId: number; viewerState: Json; done: Settle<void> }
+  | DeleteOp;
+
+/** Runs alone, after every request before it committed (see runQueue). */
+interface DeleteOp { kind: 'delete'; who: Who; done: Settle<{ archiveRef: string | null }> }
 
 interface Settle<T> { resolve(v: T): void; reject(e: unknown): void }
 
@@ -183,6 +187,16 @@ export class LivingDocument {
     return this.enqueue((done) => ({ kind: 'send', who, channel, message, dedupe, from, done }));
   }
 
+  /**
+   * Deletes the document if the space's canDelete(state, who) allows it, once every request
+   * queued before this one committed: a fenced delete (a stale owner is refused), then every
+   * stream ends with DOCUMENT_DELETED and the document leaves memory. Resolves with the archived
+   * object the document had, for the host to remove.
+   */
+  delete(who: Who): Promise<{ archiveRef: string | null }> {
+    return this.enqueue((done) => ({ kind: 'delete', who, done }));
+  }
+
   update(viewerId: number, viewerState: Json): Promise<void> {
     return this.enqueue((done) => ({ kind: 'update', viewerId, viewerState, done }));
   }
@@ -222,7 +236,15 @@ export class LivingDocument {
     try {
       while (!this.gone && (this.queue.length > 0 || committing)) {
         if (this.queue.length === 0) { await committing; committing = null; continue; }
-        const batch = this.queue.splice(0, this.deps.config.maxBatch);
+        if (this.queue[0]!.kind === 'delete') {
+          if (committing) { await committing; committing = null; }
+          await this.runDelete(this.queue.shift() as DeleteOp);
+          continue;
+        }
+        // A batch ends before a delete: the delete waits for it to commit.
+        let n = 0;
+        while (n < this.queue.length && n < this.deps.config.maxBatch && this.queue[n]!.kind !== 'delete') n++;
+        const batch = this.queue.splice(0, n);
         // Views are speculated only on top of committed state: with a batch in its append, the
         // views viewers hold would run ahead of what that batch's publish expects.
         const executed = await this.execute(batch, committing === null);
@@ -410,6 +432,8 @@ export class LivingDocument {
         if (viewer) { viewer.viewerState = op.viewerState; this.pendingUpdates.set(op.viewerId, op.viewerState); }
         return { seq: workingSeq };
       }
+      case 'delete':
+        throw new AdamaError(E.INTERNAL, 'a delete runs alone (runQueue), never in a batch');
     }
   }
 
@@ -661,6 +685,36 @@ export class LivingDocument {
     this.deps.log.info({ space: this.ref.space, key: this.ref.key, seq: this.committedSeq, reason }, 'document.unloaded');
     this.releaseResident();
     this.deps.metrics.documentsShed.add(1, { reason });
+    this.deps.onGone(this);
+  }
+
+  private async runDelete(op: DeleteOp): Promise<void> {
+    if (this.gone) { op.done.reject(new AdamaError(E.DOC_UNLOADED, `${this.ref.space}/${this.ref.key} left this host`)); return; }
+    try {
+      const allowed = await (await this.residentDoc()).canDelete(op.who, this.committedSeq);
+      if (!allowed) throw new AdamaError(E.DELETE_DENIED, `${this.ref.space}/${this.ref.key}: the space does not let ${op.who.authority}:${op.who.agent} delete it`);
+      const deleted = await this.deps.data.deleteDocument(this.ref, this.deps.hostId, this.deps.epoch);
+      if (!deleted) {
+        op.done.reject(new AdamaError(E.APPEND_FENCED, `${this.ref.space}/${this.ref.key}: another host owns it now`));
+        this.shed(E.APPEND_FENCED);
+        return;
+      }
+      this.endDeleted(op.who);
+      op.done.resolve(deleted);
+    } catch (err) {
+      op.done.reject(err);
+    }
+  }
+
+  /** The document was deleted: every stream ends for good (not retryable) and it leaves memory. */
+  private endDeleted(who: Who): void {
+    this.gone = true;
+    this.disarmIdleTimer();
+    this.failQueued(E.DOCUMENT_DELETED);
+    for (const v of [...this.viewers.values()]) this.closeViewer(v, { code: E.DOCUMENT_DELETED.code, message: `${this.ref.space}/${this.ref.key} was deleted`, retry: false });
+    this.deps.log.info({ space: this.ref.space, key: this.ref.key, epoch: this.deps.epoch, seq: this.committedSeq, agent: who.agent, authority: who.authority }, 'document.deleted');
+    this.deps.metrics.documentsShed.add(1, { reason: 'deleted' });
+    this.releaseResident();
     this.deps.onGone(this);
   }
 

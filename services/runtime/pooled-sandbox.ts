@@ -60,6 +60,7 @@ class PooledSandbox implements SpaceSandbox {
       replay: (r) => doc.replay(r),
       publish: (r) => doc.publish(r),
       state: (committed) => doc.state(committed),
+      canDelete: (who, committed) => doc.canDelete(who, committed),
       close,
     };
   }
@@ -69,6 +70,7 @@ class PooledSandbox implements SpaceSandbox {
   disconnect(state: Json, who: Who, ctx: CallContext) { return this.run((s) => s.disconnect(state, who, ctx)); }
   send(state: Json, channel: string, message: Json, who: Who, ctx: CallContext) { return this.run((s) => s.send(state, channel, message, who, ctx)); }
   views(state: Json, viewers: readonly Viewer[]) { return this.run((s) => s.views(state, viewers)); }
+  canList(who: Who) { return this.run((s) => s.canList(who)); }
   dispose(): void { for (const s of this.members) s.dispose(); }
 
   private async run<T>(call: (s: SpaceSandbox) => Promise<T>): Promise<T> {

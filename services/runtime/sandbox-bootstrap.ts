@@ -26,6 +26,7 @@ export type FailKind = 'compile' | 'rejected' | 'error' | 'invalid' | 'nochannel
 
 /** What `dispatch('describe')` reports once the space's code has run. */
 export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean; invent: boolean }
+// canDelete(state, who) and canList(who) are optional; without them deletes and listings are refused.
 
 let source: string | undefined;
 
@@ -103,6 +104,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
     if (ex.connect !== undefined && typeof ex.connect !== 'function') why.push('connect is not a function');
     if (ex.disconnect !== undefined && typeof ex.disconnect !== 'function') why.push('disconnect is not a function');
     if (ex.invent !== undefined && typeof ex.invent !== 'boolean') why.push('invent is not true or false');
+    if (ex.canDelete !== undefined && typeof ex.canDelete !== 'function') why.push('canDelete is not a function');
+    if (ex.canList !== undefined && typeof ex.canList !== 'function') why.push('canList is not a function');
     const channels = create(null);
     const names = [];
     if (ex.channels === null || typeof ex.channels !== 'object') {
@@ -119,7 +122,7 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
     if (why.length > 0) return fail('compile', why.join('; '));
     // sharedView: the space promises view() reads neither who nor viewerState, so one view per
     // change serves every viewer. Optional; without it viewers are still grouped by what they see.
-    space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, channels, sharedView: ex.sharedView === true };
+    space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, canDelete: ex.canDelete, canList: ex.canList, channels, sharedView: ex.sharedView === true };
     // invent: connecting to a missing document creates it with init({}) first (docs/spaces.md).
     return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true, invent: ex.invent === true });
   }
@@ -147,6 +150,8 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         const state = parse(a);
         return ok(next(state, apply(space.channels[b], undefined, [state, parse(c), principal(parse(d)), parse(e)])));
       }
+      case 'canList': // a: who
+        return ok(typeof space.canList === 'function' && apply(space.canList, undefined, [principal(parse(a))]) === true);
       case 'views': {
         // Each viewer gets its own copy of the state: a view that edits the state it was given
         // (e.g. deleting other players' hands) must not leak into, or starve, the next viewer.
@@ -253,6 +258,13 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         const x = parse(b);
         const groups = doc(a).publish(fns(), -1, x.maxViewBytes, x.budgetMs, now, c === 'retry');
         return ok(groups === null ? { more: true } : { groups: groups });
+      }
+      case 'canDelete': { // a: doc id, b: {who, committed}: asked of the committed state; edits are thrown away
+        const x = parse(b);
+        const target = doc(a);
+        target.commit(x.committed);
+        if (typeof space.canDelete !== 'function') return ok(false);
+        return ok(target.ask(function (draft) { return apply(space.canDelete, undefined, [draft, principal(x.who)]); }) === true);
       }
       case 'state': { // a: doc id, b: the host's committed seq, if given
         const target = doc(a);

@@ -37,6 +37,8 @@ export interface SpaceSandbox {
   connect(state: Json, who: Who, ctx: CallContext): Promise<{ allow: boolean; state: Json }>;
   disconnect(state: Json, who: Who, ctx: CallContext): Promise<{ state: Json }>;
   send(state: Json, channel: string, message: Json, who: Who, ctx: CallContext): Promise<{ state: Json }>;
+  /** The space's canList(who); false when the space has none. */
+  canList(who: Who): Promise<boolean>;
   /** Each viewer's private view of `state`, in the order given (one sandbox call for all of them). */
   views(state: Json, viewers: readonly Viewer[]): Promise<Json[]>;
   /** Makes `encoded` (the stored form, docs/deltas.md) the resident committed state of document `id`. */
@@ -107,6 +109,8 @@ export interface ResidentDocument {
   publish(request: PublishRequest): Promise<ViewGroup[]>;
   /** The resident committed state, encoded, after committing up to `committed` (tests and diagnostics). */
   state(committed?: number): Promise<Json>;
+  /** The space's canDelete(state, who) on the committed state up to `committed`; false when the space has none. */
+  canDelete(who: Who, committed: number): Promise<boolean>;
   close(): void;
 }
 

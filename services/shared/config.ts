@@ -35,6 +35,8 @@ export const hostDefaults = {
   maxViewersPerDocument: 10_000,
   /** Documents loaded on this host at once; loading or creating one more is refused with TOO_MANY_DOCUMENTS. */
   maxLoadedDocuments: 10_000,
+  /** Most documents one document/list page returns (a larger `limit` is lowered to this). */
+  maxListPage: 1000,
   /** Write a snapshot after this many log records since the last one. Lower = faster loads, more writes. */
   snapshotEveryRecords: 200,
   /** Log records kept behind the snapshot so that clients can resume with `since`; older ones are trimmed. */

@@ -34,7 +34,7 @@ export const APPEND_RESULTS = ['ok', 'fenced', 'refused', 'error'] as const;
 /** How the proxy chose a host: its cache, a fresh rendezvous hash, or a host's redirect. */
 export const ROUTING_KINDS = ['cached', 'rendezvous', 'redirect'] as const;
 /** Why a document left memory: its own `unload(reason)`, or a `shed` after losing ownership or storage. */
-export const SHED_REASONS = ['idle', 'drain', 'shutdown', 'fenced', 'storage_unavailable'] as const;
+export const SHED_REASONS = ['idle', 'drain', 'shutdown', 'fenced', 'storage_unavailable', 'deleted'] as const;
 /**
  * Outcome of restoring an archived document: `missing` = ARCHIVE_MISSING, `corrupt` = ARCHIVE_CORRUPT,
  * `unavailable` = anything else (object store or database down, no store configured, ownership lost mid-restore).

@@ -42,7 +42,7 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
 
     it('create then load returns the first record and no snapshot', async () => {
       const { ref, a } = fresh();
-      expect(await data.create(ref, a, rec(1, { title: 'hello' }))).toBe(true);
+      expect(await data.create(ref, a, rec(1, { title: 'hello' }))).toEqual({ epoch: 1 });
       expect(await data.load(ref)).toEqual({ snapshot: null, records: [rec(1, { title: 'hello' })] });
       expect(await data.lookup(ref)).toEqual({ ...ref, host: a, epoch: 1, headSeq: 1, state: 'bound', archiveRef: null });
     });
@@ -50,7 +50,7 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
     it('create refuses a document that already exists and keeps the original', async () => {
       const { ref, a, b } = fresh();
       await data.create(ref, a, rec(1, { v: 1 }));
-      expect(await data.create(ref, b, rec(1, { v: 2 }))).toBe(false);
+      expect(await data.create(ref, b, rec(1, { v: 2 }))).toBeNull();
       expect((await data.load(ref)).records).toEqual([rec(1, { v: 1 })]);
       expect((await data.lookup(ref))?.host).toBe(a);
     });
@@ -65,6 +65,44 @@ export function runDataServiceContract(name: string, factory: () => Promise<Cont
       await data.create(ref, a, rec(1, {}));
       await sql(`UPDATE directory SET state = 'deleted', host = NULL WHERE space = $1 AND key = $2`, [ref.space, ref.key]);
       expect(await data.findBind(ref, a, [])).toEqual({ kind: 'not_found' });
+    });
+
+    it('deleteDocument is fenced: only the host bound at that epoch deletes; then log and snapshot are gone and findBind says not_found', async () => {
+      const { ref, a, b } = fresh();
+      await data.create(ref, a, rec(1, { v: 1 }));
+      expect(await data.append(ref, a, 1, 1, [rec(2, { v: 2 })])).toEqual({ ok: true });
+      expect(await data.compact(ref, a, 1, { seq: 2, state: { v: 2 }, meta: {} }, 0)).toBe(true);
+      expect(await data.deleteDocument(ref, b, 1)).toBeNull(); // not the owner
+      expect(await data.deleteDocument(ref, a, 0)).toBeNull(); // a stale epoch
+      expect(await data.deleteDocument(ref, a, 1)).toEqual({ archiveRef: null });
+      expect(await data.load(ref)).toEqual({ snapshot: null, records: [] });
+      expect(await data.findBind(ref, b, [])).toEqual({ kind: 'not_found' });
+      expect(await data.lookup(ref)).toMatchObject({ state: 'deleted', host: null, epoch: 2 });
+      // The deleted incarnation can write nothing more, and cannot delete again.
+      expect(await data.append(ref, a, 1, 2, [rec(3, { v: 3 })])).toEqual({ ok: false });
+      expect(await data.deleteDocument(ref, a, 1)).toBeNull();
+    });
+
+    it('create over a deleted key starts a new document at the epoch after the tombstone, fencing the old incarnation', async () => {
+      const { ref, a, b } = fresh();
+      await data.create(ref, a, rec(1, { v: 1 }));
+      await data.deleteDocument(ref, a, 1);
+      expect(await data.create(ref, b, rec(1, { again: true }))).toEqual({ epoch: 3 });
+      expect(await data.load(ref)).toEqual({ snapshot: null, records: [rec(1, { again: true })] });
+      expect(await data.append(ref, a, 1, 1, [rec(2, { stale: true })])).toEqual({ ok: false });
+      expect(await data.create(ref, a, rec(1, {}))).toBeNull(); // it exists again
+    });
+
+    it('listDocuments pages a space in key order, leaving deleted documents out', async () => {
+      const space = `list-${Math.random().toString(36).slice(2, 8)}`;
+      const host = 'lister';
+      for (const key of ['b', 'a', 'd', 'c']) await data.create({ space, key }, host, rec(1, {}));
+      await data.deleteDocument({ space, key: 'c' }, host, 1);
+      const first = await data.listDocuments(space, '', 2);
+      expect(first.map((d) => d.key)).toEqual(['a', 'b']);
+      expect(first[0]).toMatchObject({ seq: 1, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+      expect((await data.listDocuments(space, 'b', 10)).map((d) => d.key)).toEqual(['d']);
+      expect(await data.listDocuments(space, 'd', 10)).toEqual([]);
     });
 
     it('findBind binds a free document with the next epoch', async () => {

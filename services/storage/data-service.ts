@@ -61,10 +61,26 @@ export interface Appender {
   append(ref: DocRef, host: string, epoch: number, expectedHead: number, records: readonly ChangeRecord[]): Promise<AppendResult>;
 }
 
+/** One document of a listing: its key, its head seq and when its directory row last changed. */
+export interface DocumentListing { key: string; seq: number; updatedAt: string }
+
 /** `ArchiveData` (archive-data.ts) holds the archiver's and the restore path's operations. */
 export interface DataService extends ArchiveData {
-  /** Creates the document: directory row bound to `host` at epoch 1 and head 1, plus record seq 1, atomically. False if it exists. */
-  create(ref: DocRef, host: string, first: ChangeRecord): Promise<boolean>;
+  /**
+   * Creates the document: directory row bound to `host` at head 1 plus record seq 1, atomically,
+   * at epoch 1 (or, over a deleted document's tombstone, the epoch after its last). Null if it exists.
+   */
+  create(ref: DocRef, host: string, first: ChangeRecord): Promise<{ epoch: number } | null>;
+
+  /**
+   * The fenced delete (only `host` bound at `epoch`): log and snapshot removed, the directory row
+   * kept as a tombstone at a higher epoch. Null when fenced (not ours at that epoch); else the
+   * archived object the document had, which the caller removes.
+   */
+  deleteDocument(ref: DocRef, host: string, epoch: number): Promise<{ archiveRef: string | null } | null>;
+
+  /** A page of a space's documents in key order after `after` (exclusive), deleted ones left out. */
+  listDocuments(space: string, after: string, limit: number): Promise<DocumentListing[]>;
 
   /** One atomic statement; `deadHosts` are hosts membership believes dead (expired leases count as dead too). */
   findBind(ref: DocRef, host: string, deadHosts: readonly string[]): Promise<FindBindResult>;

@@ -6,16 +6,54 @@
  * parameter types from the target columns. Runs unchanged on PostgreSQL 13+ and PGlite.
  */
 
-/** $1 space, $2 key, $3 host, $4 who, $5 request, $6 redo, $7 undo. One row inserted when created. */
+/**
+ * $1 space, $2 key, $3 host, $4 who, $5 request, $6 redo, $7 undo. One row (the epoch bound) when
+ * created. A deleted document's key is created again over its tombstone at the next epoch, so a
+ * host still holding the deleted incarnation is fenced (its epoch is behind).
+ */
 export const CREATE_SQL = `
 WITH dir AS (
   INSERT INTO directory (space, key, host, epoch, head_seq, state, updated_at)
   VALUES ($1::text, $2::text, $3::text, 1, 1, 'bound', now())
-  ON CONFLICT (space, key) DO NOTHING
-  RETURNING space, key
+  ON CONFLICT (space, key) DO UPDATE
+    SET host = EXCLUDED.host, epoch = directory.epoch + 1, head_seq = 1, state = 'bound', archive_ref = NULL, updated_at = now()
+    WHERE directory.state = 'deleted'
+  RETURNING space, key, epoch
+),
+logged AS (
+  INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
+  SELECT dir.space, dir.key, 1, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb FROM dir
 )
-INSERT INTO doc_log (space, key, seq, who, request, redo, undo)
-SELECT dir.space, dir.key, 1, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb FROM dir`;
+SELECT epoch FROM dir`;
+
+/**
+ * $1 space, $2 key, $3 host, $4 epoch. The fenced delete: only the host bound at that epoch may
+ * delete; the row stays as a tombstone (state 'deleted', the epoch bumped, so every copy of the
+ * document anywhere is fenced from now on) and the log and snapshot go. One row, with the archived
+ * object it had (for the caller to remove), when deleted.
+ */
+export const DELETE_SQL = `
+WITH prev AS (
+  SELECT archive_ref FROM directory
+  WHERE space = $1::text AND key = $2::text AND host = $3::text AND epoch = $4::bigint AND state = 'bound'
+),
+d AS (
+  UPDATE directory SET state = 'deleted', host = NULL, epoch = epoch + 1, head_seq = 0, archive_ref = NULL, updated_at = now()
+  WHERE space = $1::text AND key = $2::text AND host = $3::text AND epoch = $4::bigint AND state = 'bound'
+  RETURNING space, key
+),
+logs AS (DELETE FROM doc_log l USING d WHERE l.space = d.space AND l.key = d.key),
+snaps AS (DELETE FROM doc_snapshot s USING d WHERE s.space = d.space AND s.key = d.key)
+SELECT prev.archive_ref FROM d, prev`;
+
+/**
+ * $1 space, $2 after (exclusive; '' from the start), $3 limit. A page of a space's documents in
+ * key order (the directory's primary key), tombstones left out.
+ */
+export const LIST_DOCUMENTS_SQL = `
+SELECT key, head_seq, updated_at FROM directory
+WHERE space = $1::text AND key > $2::text AND state <> 'deleted'
+ORDER BY key LIMIT $3::int`;
 
 /**
  * $1 space, $2 key, $3 host, $4 dead hosts (text[]).

@@ -20,7 +20,7 @@ describe('openStorage', () => {
     try {
       const before = await openStorage({ dataDir: join(dir, 'db'), poolSize: 2 });
       expect(before.describe).toContain(join(dir, 'db'));
-      expect(await before.data.create(ref, 'host-1', first)).toBe(true);
+      expect(await before.data.create(ref, 'host-1', first)).toEqual({ epoch: 1 });
       await before.data.deploySpace('persist', 'code v1');
       await before.close();
 

@@ -11,7 +11,7 @@ import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import { AdamaError, E } from '../shared/errors';
 import type { Json } from '../shared/json';
 import { silentLogger, type Logger } from '../shared/log';
-import type { AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, FindBindResult, HostLease, Snapshot, SpaceVersion } from './data-service';
+import type { AppendItem, AppendResult, ChangeRecord, DataService, DirectoryRow, DirectoryState, DocumentListing, FindBindResult, HostLease, Snapshot, SpaceVersion } from './data-service';
 import { appendProblem } from './records';
 import { docRefKey, type DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
@@ -55,12 +55,25 @@ export class SqlDataService implements DataService {
     pool.on('error', (err) => log.warn({ err: err.message }, 'storage.pool_error'));
   }
 
-  async create(ref: DocRef, host: string, first: ChangeRecord): Promise<boolean> {
+  async create(ref: DocRef, host: string, first: ChangeRecord): Promise<{ epoch: number } | null> {
     if (first.seq !== 1) throw new AdamaError(E.INTERNAL, `create: the first record must have seq 1, got ${first.seq}`);
-    const r = await this.query('create', SQL.CREATE_SQL, [
+    const r = await this.query<{ epoch: Int8 }>('create', SQL.CREATE_SQL, [
       ref.space, ref.key, host, whoParam(first.who), jsonParam(first.request), jsonParam(first.redo), jsonParam(first.undo),
     ]);
-    return r.rowCount === 1;
+    const row = r.rows[0];
+    return row ? { epoch: int(row.epoch) } : null;
+  }
+
+  async deleteDocument(ref: DocRef, host: string, epoch: number): Promise<{ archiveRef: string | null } | null> {
+    const r = await this.query<{ archive_ref: string | null }>('deleteDocument', SQL.DELETE_SQL, [ref.space, ref.key, host, epoch]);
+    const row = r.rows[0];
+    return row ? { archiveRef: row.archive_ref } : null;
+  }
+
+  async listDocuments(space: string, after: string, limit: number): Promise<DocumentListing[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new AdamaError(E.INTERNAL, `listDocuments: limit must be a positive integer, got ${limit}`);
+    const r = await this.query<{ key: string; head_seq: Int8; updated_at: Date }>('listDocuments', SQL.LIST_DOCUMENTS_SQL, [space, after, limit]);
+    return r.rows.map((row) => ({ key: row.key, seq: int(row.head_seq), updatedAt: new Date(row.updated_at).toISOString() }));
   }
 
   async findBind(ref: DocRef, host: string, deadHosts: readonly string[]): Promise<FindBindResult> {

@@ -13,10 +13,10 @@ import type { Logger } from '../shared/log';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
 import { EnvelopeBatcher, QueueOverflowError } from '../grpc/envelope-batcher';
-import { GROUPED_DELTAS, WIRE_FEATURES_KEY, type FailureMsg, type HostBatch, type HostEnvelope, type ProxyBatch, type ProxyEnvelope } from '../grpc/host-messages';
+import { GROUPED_DELTAS, WIRE_FEATURES_KEY, type FailureMsg, type HostBatch, type HostEnvelope, type ProxyBatch, type ProxyEnvelope, type ReplyMsg } from '../grpc/host-messages';
 import { wireDelta } from '../protocol/delta-wire';
 import { serviceClient } from '../grpc/load-proto';
-import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
+import type { DocumentPage, DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 
 export interface HostConnectionOptions {
   hostId: string;
@@ -30,7 +30,7 @@ export interface HostConnectionOptions {
   onDead(conn: HostConnection, reason: string): void;
 }
 
-interface Pending { resolve(seq: number): void; reject(err: AdamaError): void }
+interface Pending { resolve(reply: ReplyMsg): void; reject(err: AdamaError): void }
 
 /** Keepalive so that a host that vanished without a FIN (SIGKILL behind NAT, frozen) is noticed. */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -69,8 +69,17 @@ export class HostConnection implements HostClient {
   get streamCount(): number { return this.sinks.size; }
 
   async createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
-    const seq = await this.request({ create: { space: ref.space, key: ref.key, who, arg_json: JSON.stringify(arg) } });
+    const { seq } = await this.request({ create: { space: ref.space, key: ref.key, who, arg_json: JSON.stringify(arg) } });
     return { seq };
+  }
+
+  async deleteDocument(ref: DocRef, who: Who): Promise<void> {
+    await this.request({ delete: { space: ref.space, key: ref.key, who } });
+  }
+
+  async listDocuments(space: string, who: Who, after: string, limit: number): Promise<DocumentPage> {
+    const { result_json } = await this.request({ list: { space, who, after, limit } });
+    return JSON.parse(result_json) as DocumentPage;
   }
 
   async openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {
@@ -106,7 +115,7 @@ export class HostConnection implements HostClient {
     const closedError = () => new AdamaError(E.DOC_UNLOADED, `stream ${id} on host ${this.hostId} was closed; retry`);
     if (!this.sinks.has(id)) throw closedError();
     try {
-      return await this.request(body);
+      return (await this.request(body)).seq;
     } catch (err) {
       if (isAdamaError(err, E.UNKNOWN_CONNECTION) && !this.sinks.has(id)) throw closedError();
       throw err;
@@ -114,9 +123,9 @@ export class HostConnection implements HostClient {
   }
 
   /** `body` is one member of the envelope's oneof, e.g. `{ send: {...} }`. */
-  private request(body: Record<string, unknown>, id = this.nextId++): Promise<number> {
+  private request(body: Record<string, unknown>, id = this.nextId++): Promise<ReplyMsg> {
     if (this.dead) return Promise.reject(new AdamaError(E.HOST_UNREACHABLE, `host ${this.hostId} is unreachable`));
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<ReplyMsg>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
         this.out.push({ id, ...body } as ProxyEnvelope);
@@ -146,7 +155,7 @@ export class HostConnection implements HostClient {
         sink?.onClosed(bodyOf(env.closed));
         return;
       }
-      case 'reply': this.settle(env.id, (p) => p.resolve(env.reply.seq)); return;
+      case 'reply': this.settle(env.id, (p) => p.resolve(env.reply)); return;
       case 'failure': this.settle(env.id, (p) => p.reject(fromErrorBody({ ...env.failure, owner: env.failure.owner || undefined }))); return;
       default: this.o.log.warn({ host: this.hostId, id: env.id }, 'host.envelope_without_body');
     }

@@ -12,7 +12,7 @@ import type { Json } from '../shared/json';
 import type { Logger } from '../shared/log';
 import type { DocRef } from '../shared/doc-ref';
 import type { Who } from '../shared/identity';
-import type { DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
+import type { DocumentPage, DocumentStream, HostClient, OpenStreamOptions, StreamSink } from '../protocol/host-api';
 import type { Membership } from '../routing/membership';
 import { PlacementCache, route } from '../routing/placement-cache';
 import { HostConnection } from './host-connection';
@@ -35,6 +35,9 @@ export interface RoutingHostClientOptions {
   /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
   tls?: InternalTls;
 }
+
+/** The routing key of a space's listing: not a valid document key (names never start with '@'), so it names no document. */
+const LISTING_KEY = '@list';
 
 /** Redirects followed and hosts tried for one request before giving up with a retryable error. */
 const MAX_HOPS = 6;
@@ -64,6 +67,18 @@ export class RoutingHostClient implements HostClient {
 
   createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }> {
     return this.routed(ref, (conn) => conn.createDocument(ref, who, arg));
+  }
+
+  deleteDocument(ref: DocRef, who: Who): Promise<void> {
+    return this.routed(ref, (conn) => conn.deleteDocument(ref, who));
+  }
+
+  /**
+   * Any host can list (the directory is shared): the rendezvous host of the space's listing, so
+   * pages of one space go to one host while it lives, with the same fallbacks as a document.
+   */
+  listDocuments(space: string, who: Who, after: string, limit: number): Promise<DocumentPage> {
+    return this.routed({ space, key: LISTING_KEY }, (conn) => conn.listDocuments(space, who, after, limit));
   }
 
   openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream> {

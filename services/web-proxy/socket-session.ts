@@ -24,6 +24,9 @@ import type { Who } from '../shared/identity';
 import type { HostClient } from '../protocol/host-api';
 import { ProxyStream } from './proxy-stream';
 import type { EdgeGuard } from './edge/edge-guard';
+
+/** document/list without a `limit`. */
+const DEFAULT_LIST_LIMIT = 100;
 import type { Principal } from './edge/token-verifier';
 
 /** WebSocket close code for closes the server initiates for a protocol reason; the reason names the error code. */
@@ -134,6 +137,8 @@ export class SocketSession {
         return principal.who;
       }
       case 'document/create':
+      case 'document/delete':
+      case 'document/list':
       case 'connection/create': {
         const who = await this.who(req.identity);
         await edge.admit('stream', remoteAddress, who);
@@ -162,6 +167,16 @@ export class SocketSession {
       case 'document/create': {
         const { seq } = await this.deps.host.createDocument({ space: req.space, key: req.key }, who!, req.arg ?? null);
         this.reply(req.id, { seq });
+        return;
+      }
+      case 'document/delete': {
+        await this.deps.host.deleteDocument({ space: req.space, key: req.key }, who!);
+        this.reply(req.id, {});
+        return;
+      }
+      case 'document/list': {
+        const page = await this.deps.host.listDocuments(req.space, who!, req.after ?? '', req.limit ?? DEFAULT_LIST_LIMIT);
+        this.reply(req.id, { documents: page.documents, ...(page.next !== undefined ? { next: page.next } : {}) });
         return;
       }
       case 'connection/create': return this.openStream(req, who!);
@@ -322,7 +337,8 @@ export class SocketSession {
 /** What a request's span records: never identities or message bodies. */
 function spanAttributes(req: Request, connId: number): Attributes {
   const attrs: Attributes = { 'adama.conn': connId, 'adama.request': req.id };
-  if ('space' in req) { attrs['adama.space'] = req.space; attrs['adama.key'] = req.key; }
+  if ('space' in req) attrs['adama.space'] = req.space;
+  if ('key' in req) attrs['adama.key'] = req.key;
   if ('connection' in req) attrs['adama.stream'] = req.connection;
   if ('channel' in req) attrs['adama.channel'] = req.channel;
   return attrs;

@@ -448,6 +448,16 @@ export class ResidentDoc {
     return { redo: redo ?? null, undo: redo === undefined ? null : (this.store.diff(encAfter, encBefore) ?? null), bytes, result: result.extra };
   }
 
+  /** A question about the committed state (canDelete): it runs on a draft whose edits are thrown away. */
+  ask(fn: (draft: Any) => unknown): unknown {
+    const session = new Session(this.store, false);
+    try {
+      return session.resolve(fn(session.draft(this.committed)));
+    } finally {
+      session.revokeAll();
+    }
+  }
+
   /** The changes up to `seq` are durable. */
   commit(seq: number): void {
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
