@@ -5,15 +5,12 @@
  * space's documents for principals its canList(who) admits. Through a real proxy and host on
  * PostgreSQL (single process), then through split tiers (proxy -> host over gRPC).
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AdamaFailure } from '../../client/index';
-import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { E } from '../../services/shared/errors';
 import { openStorage, type Storage } from '../../services/storage/open-storage';
 import { startTestCluster, type TestCluster } from '../support/cluster';
 import { startSplitCluster, type SplitCluster } from '../support/split-cluster';
+import { spacesDirWith } from '../support/spaces-dir';
 
 /**
  * The first principal to connect owns the shelf and alone may delete it (canDelete also edits the
@@ -42,11 +39,7 @@ describe('document lifecycle on one process', () => {
   let t: TestCluster;
   let storage: Storage;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'adama-spaces-'));
-    cpSync(DEFAULT_SPACES_DIR, dir, { recursive: true });
-    mkdirSync(join(dir, 'shelf'));
-    writeFileSync(join(dir, 'shelf', 'index.js'), SHELF);
-    t = await startTestCluster({ spacesDir: dir });
+    t = await startTestCluster({ spacesDir: spacesDirWith({ shelf: SHELF }) });
     storage = await openStorage({ databaseUrl: t.databaseUrl });
   });
   afterAll(async () => { await storage?.close(); await t?.close(); });

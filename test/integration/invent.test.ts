@@ -4,13 +4,10 @@
  * without it still answers DOCUMENT_NOT_FOUND; racing connects invent one document, not two.
  * (An `invent` that is not a boolean is a compile error: isolated-sandbox.test.ts.)
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { E } from '../../services/shared/errors';
 import { openStorage, type Storage } from '../../services/storage/open-storage';
 import { startTestCluster, type TestCluster } from '../support/cluster';
+import { spacesDirWith } from '../support/spaces-dir';
 
 const LOBBY = `
 module.exports = {
@@ -28,11 +25,7 @@ describe('invent: documents created on first connect', () => {
   let t: TestCluster;
   let storage: Storage;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'adama-spaces-'));
-    cpSync(DEFAULT_SPACES_DIR, dir, { recursive: true });
-    mkdirSync(join(dir, 'lobby'));
-    writeFileSync(join(dir, 'lobby', 'index.js'), LOBBY);
-    t = await startTestCluster({ spacesDir: dir });
+    t = await startTestCluster({ spacesDir: spacesDirWith({ lobby: LOBBY }) });
     storage = await openStorage({ databaseUrl: t.databaseUrl });
   });
   afterAll(async () => { await storage?.close(); await t?.close(); });

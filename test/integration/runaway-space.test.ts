@@ -1,10 +1,7 @@
 /** A space that loops or allocates forever is stopped with a coded error; the host and other documents keep working. */
-import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { E } from '../../services/shared/errors';
-import { DEFAULT_SPACES_DIR } from '../../services/cli/dev-cluster';
 import { startTestCluster, type TestCluster } from '../support/cluster';
+import { spacesDirWith } from '../support/spaces-dir';
 
 const RUNAWAY = `
 module.exports = {
@@ -29,13 +26,7 @@ module.exports = {
 describe('runaway space code', () => {
   let t: TestCluster;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'adama-spaces-'));
-    cpSync(DEFAULT_SPACES_DIR, dir, { recursive: true });
-    mkdirSync(join(dir, 'runaway'));
-    writeFileSync(join(dir, 'runaway', 'index.js'), RUNAWAY);
-    mkdirSync(join(dir, 'bad-disconnect'));
-    writeFileSync(join(dir, 'bad-disconnect', 'index.js'), BAD_DISCONNECT);
-    t = await startTestCluster({ spacesDir: dir, host: { sandboxCallTimeoutMs: 300, sandboxMemoryMb: 16 } });
+    t = await startTestCluster({ spacesDir: spacesDirWith({ runaway: RUNAWAY, 'bad-disconnect': BAD_DISCONNECT }), host: { sandboxCallTimeoutMs: 300, sandboxMemoryMb: 16 } });
   });
   afterAll(async () => { await t.close(); });
 

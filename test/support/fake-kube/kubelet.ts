@@ -169,43 +169,23 @@ export class KubeletSimulator {
     const podIP = result.podIP ?? '';
     const ready = state.readyOverride ?? result.ready ?? true;
     // A pod that runs to completion (a Job's) ran its containers and they exited 0.
-    if (runsToCompletion(state.pod)) { this.complete(ns, name, podIP, now); return; }
+    const done = runsToCompletion(state.pod);
     this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
       const spec = asJson(p)['spec'];
       const containers = isObject(spec) && Array.isArray(spec['containers']) ? spec['containers'].filter(isObject) : [];
       const status: JsonObject = {
         ...(asJson(p)['status'] as JsonObject),
-        phase: 'Running', hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }],
+        phase: done ? 'Succeeded' : 'Running', hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }],
         ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
         startTime: now,
-        conditions: ['PodReadyToStartContainers', 'Initialized', 'PodScheduled'].map((t) => condition(t, true, now)),
+        conditions: [...(done ? [] : ['PodReadyToStartContainers']), 'Initialized', 'PodScheduled'].map((t) => condition(t, true, now)),
         containerStatuses: containers.map((c): JsonValue => ({
           name: c['name'] ?? '', image: c['image'] ?? '', imageID: '', containerID: `fake://${p.metadata.uid ?? ''}/${String(c['name'])}`,
-          ready, started: true, restartCount: 0, state: { running: { startedAt: now } },
+          ready: ready && !done, started: !done, restartCount: 0,
+          state: done ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } } : { running: { startedAt: now } },
         })),
       };
-      setReadiness(status, ready, now);
-      asJson(p)['status'] = status;
-    }, 'status');
-  }
-
-  /** The simulated end of a pod that runs to completion: every container terminated with exit code 0. */
-  private complete(ns: string, name: string, podIP: string, now: string): void {
-    this.api.systemUpdate(this.podType, ns, name, 'kubelet', (p) => {
-      const spec = asJson(p)['spec'];
-      const containers = isObject(spec) && Array.isArray(spec['containers']) ? spec['containers'].filter(isObject) : [];
-      const status: JsonObject = {
-        ...(asJson(p)['status'] as JsonObject),
-        phase: 'Succeeded', hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }],
-        ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
-        startTime: now,
-        conditions: ['Initialized', 'PodScheduled'].map((t) => condition(t, true, now)),
-        containerStatuses: containers.map((c): JsonValue => ({
-          name: c['name'] ?? '', image: c['image'] ?? '', imageID: '', containerID: `fake://${p.metadata.uid ?? ''}/${String(c['name'])}`,
-          ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
-        })),
-      };
-      setReadiness(status, false, now);
+      setReadiness(status, ready && !done, now);
       asJson(p)['status'] = status;
     }, 'status');
   }
