@@ -147,20 +147,36 @@ export class DocumentHost implements HostClient {
     this.assertAccepting();
     assertName('space', ref.space);
     assertName('key', ref.key);
+    const { archiveRef } = await this.onLoaded(ref, (doc) => doc.delete(who));
+    if (archiveRef !== null && this.deps.objectStore) {
+      await this.deps.objectStore.delete(archiveRef).catch((err: unknown) => this.deps.log.warn({ space: ref.space, key: ref.key, ref: archiveRef, err: String(err) }, 'document.delete_archive_failed'));
+    }
+  }
+
+  /** Runs `fn` on the document, loaded here if need be; one that left memory in between (idle unload, shed) is loaded again, twice at most. */
+  private async onLoaded<T>(ref: DocRef, fn: (doc: LivingDocument) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       this.assertAccepting();
       const doc = await this.acquire(ref, []);
       try {
-        const { archiveRef } = await doc.delete(who);
-        if (archiveRef !== null && this.deps.objectStore) {
-          await this.deps.objectStore.delete(archiveRef).catch((err: unknown) => this.deps.log.warn({ space: ref.space, key: ref.key, ref: archiveRef, err: String(err) }, 'document.delete_archive_failed'));
-        }
-        return;
+        return await fn(doc);
       } catch (err) {
         if (attempt < 2 && isAdamaError(err, E.DOC_UNLOADED)) continue;
         throw err;
       }
     }
+  }
+
+  /** HostClient.postMessage: a send by `who` with no stream, to a channel the space opened to HTTP. */
+  async postMessage(ref: DocRef, who: Who, channel: string, message: Json, dedupe?: string): Promise<{ seq: number }> {
+    this.assertAccepting();
+    assertName('space', ref.space);
+    assertName('key', ref.key);
+    const { sandbox, release } = await this.spaces.acquire(ref.space);
+    const open = sandbox.httpChannels.includes(channel);
+    release();
+    if (!open) throw new AdamaError(E.HTTP_CHANNEL_DENIED, `space ${ref.space}: channel ${channel} does not take messages over HTTP`);
+    return this.onLoaded(ref, (doc) => doc.send(who, channel, message, dedupe));
   }
 
   /**

@@ -32,6 +32,7 @@ class ContractHost {
 
   async createDocument(): Promise<{ seq: number }> { return { seq: 1 }; }
   async deleteDocument(): Promise<void> { /* not used here */ }
+  async postMessage(): Promise<{ seq: number }> { return { seq: 1 }; }
   async listDocuments(): Promise<{ documents: [] }> { return { documents: [] }; }
 
   async openStream(ref: DocRef, who: Who, _options: unknown, sink: StreamSink): Promise<DocumentStream> {

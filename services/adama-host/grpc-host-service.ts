@@ -20,7 +20,7 @@ import type { OwnedCount } from './owned-count';
 import type { HostDrain } from './host-drain';
 
 export interface HostServiceDeps {
-  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument' | 'deleteDocument' | 'listDocuments'>;
+  host: Pick<DocumentHost, 'hostId' | 'loadedDocuments' | 'openStream' | 'createDocument' | 'deleteDocument' | 'listDocuments' | 'postMessage'>;
   log: Logger;
   /** The host's drain (host-drain.ts): Drain, CancelDrain and Status's `draining`. */
   drain: Pick<HostDrain, 'drain' | 'cancel' | 'draining'>;
@@ -84,6 +84,7 @@ class MultiplexSession {
         case 'update': { const m = env.update; run(this.stream(m.stream).then((s) => s.update(parseJson(m.viewer_state_json, 'viewer_state_json')))); return; }
         case 'close': run(this.close(env.close.stream)); return;
         case 'create': { const m = env.create; run(this.deps.host.createDocument({ space: m.space, key: m.key }, who(m.who), parseJson(m.arg_json, 'arg_json'))); return; }
+        case 'post': { const m = env.post; run(this.deps.host.postMessage({ space: m.space, key: m.key }, who(m.who), m.channel, parseJson(m.message_json, 'message_json'), m.dedupe || undefined)); return; }
         case 'delete': { const m = env.delete; run(this.deps.host.deleteDocument({ space: m.space, key: m.key }, who(m.who))); return; }
         case 'list': { const m = env.list; run(this.deps.host.listDocuments(m.space, who(m.who), m.after, m.limit), (page) => JSON.stringify(page)); return; }
         default: throw new AdamaError(E.PEER_PROTOCOL_ERROR, 'envelope without a body');

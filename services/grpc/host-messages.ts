@@ -12,6 +12,7 @@ export interface CloseStreamMsg { stream: number }
 export interface CreateDocumentMsg { space: string; key: string; who: WhoMsg; arg_json: string }
 export interface DeleteDocumentMsg { space: string; key: string; who: WhoMsg }
 export interface ListDocumentsMsg { space: string; who: WhoMsg; after: string; limit: number }
+export interface PostMessageMsg { space: string; key: string; who: WhoMsg; channel: string; message_json: string; dedupe: string }
 
 export type ProxyEnvelope =
   | { id: number; body?: 'open'; open: OpenStreamMsg }
@@ -20,7 +21,8 @@ export type ProxyEnvelope =
   | { id: number; body?: 'close'; close: CloseStreamMsg }
   | { id: number; body?: 'create'; create: CreateDocumentMsg }
   | { id: number; body?: 'delete'; delete: DeleteDocumentMsg }
-  | { id: number; body?: 'list'; list: ListDocumentsMsg };
+  | { id: number; body?: 'list'; list: ListDocumentsMsg }
+  | { id: number; body?: 'post'; post: PostMessageMsg };
 
 export interface ProxyBatch { items: ProxyEnvelope[] }
 

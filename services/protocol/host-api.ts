@@ -39,6 +39,11 @@ export interface HostClient {
   createDocument(ref: DocRef, who: Who, arg: Json): Promise<{ seq: number }>;
   /** Deletes the document if its space's canDelete(state, who) allows it; its streams end with DOCUMENT_DELETED. */
   deleteDocument(ref: DocRef, who: Who): Promise<void>;
+  /**
+   * One message to a channel without a stream (the HTTP surface): only to a channel the space
+   * lists in `httpChannels`; resolves with the seq once durable. `dedupe` as for a stream's send.
+   */
+  postMessage(ref: DocRef, who: Who, channel: string, message: Json, dedupe?: string): Promise<{ seq: number }>;
   /** A page of the space's documents in key order after `after`, if its canList(who) allows it. */
   listDocuments(space: string, who: Who, after: string, limit: number): Promise<DocumentPage>;
   openStream(ref: DocRef, who: Who, options: OpenStreamOptions, sink: StreamSink): Promise<DocumentStream>;

@@ -193,6 +193,17 @@ describe('createIsolatedSandbox', () => {
     expect(err.message).toContain('invent is not true or false');
   });
 
+  it('reads httpChannels (none by default) and rejects one that names no channel', async () => {
+    const plain = await createIsolatedSandbox('plain', 'module.exports = { init() { return {}; }, channels: { a() {} }, view(s) { return s; } };', LIMITS);
+    const hooks = await createIsolatedSandbox('hooks', "module.exports = { httpChannels: ['a'], init() { return {}; }, channels: { a() {}, b() {} }, view(s) { return s; } };", LIMITS);
+    try {
+      expect(plain.httpChannels).toEqual([]);
+      expect(hooks.httpChannels).toEqual(['a']);
+    } finally { plain.dispose(); hooks.dispose(); }
+    const err = await expectCode(createIsolatedSandbox('bad', "module.exports = { httpChannels: ['nope'], init() { return {}; }, channels: {}, view(s) { return s; } };", LIMITS), E.SPACE_COMPILE_ERROR);
+    expect(err.message).toContain('httpChannels names nope');
+  });
+
   it('rejects code whose top level never finishes with SPACE_COMPILE_ERROR', async () => {
     const err = await expectCode(createIsolatedSandbox('bad', 'for (;;) {}', LIMITS), E.SPACE_COMPILE_ERROR);
     expect(err.message).toContain('did not finish');

@@ -69,6 +69,7 @@ export const createIsolatedSandbox: SandboxFactory = async (space, code, limits)
 class IsolatedSandbox implements SpaceSandbox {
   readonly channels: readonly string[];
   readonly invent: boolean;
+  readonly httpChannels: readonly string[];
   /** Bumped whenever the isolate is replaced: documents opened in an older one are lost. */
   generation = 0;
   /** Documents open in this isolate, for pools that pin documents to the least loaded one. */
@@ -98,6 +99,7 @@ class IsolatedSandbox implements SpaceSandbox {
     this.instance = instance;
     this.channels = Object.freeze([...shape.channels]);
     this.invent = shape.invent;
+    this.httpChannels = Object.freeze([...shape.httpChannels]);
     this.hasConnect = shape.hasConnect;
     this.hasDisconnect = shape.hasDisconnect;
   }

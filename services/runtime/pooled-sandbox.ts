@@ -29,12 +29,14 @@ class PooledSandbox implements SpaceSandbox {
   readonly space: string;
   readonly channels: readonly string[];
   readonly invent: boolean;
+  readonly httpChannels: readonly string[];
   private readonly inFlight: number[];
 
   constructor(private readonly members: SpaceSandbox[]) {
     this.space = members[0]!.space;
     this.channels = members[0]!.channels;
     this.invent = members[0]!.invent;
+    this.httpChannels = members[0]!.httpChannels;
     this.inFlight = members.map(() => 0);
     this.resident = members.map(() => 0);
   }

@@ -25,7 +25,7 @@ import { residentCoreExpression } from './isolate/isolate-source';
 export type FailKind = 'compile' | 'rejected' | 'error' | 'invalid' | 'nochannel' | 'toolarge' | 'nodoc';
 
 /** What `dispatch('describe')` reports once the space's code has run. */
-export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean; invent: boolean }
+export interface SpaceShape { channels: string[]; hasConnect: boolean; hasDisconnect: boolean; sharedView: boolean; invent: boolean; httpChannels: string[] }
 // canDelete(state, who) and canList(who) are optional; without them deletes and listings are refused.
 
 let source: string | undefined;
@@ -119,12 +119,21 @@ const BOOTSTRAP_TEMPLATE = String.raw`(function () {
         names[names.length] = ks[i];
       }
     }
+    const httpChannels = [];
+    if (ex.httpChannels !== undefined) {
+      if (!Array.isArray(ex.httpChannels)) why.push('httpChannels is not an array of channel names');
+      else for (let i = 0; i < ex.httpChannels.length; i++) {
+        const c = ex.httpChannels[i];
+        if (typeof c !== 'string' || !hasOwn.call(channels, c)) why.push('httpChannels names ' + String(c) + ', which is not a channel');
+        else httpChannels[httpChannels.length] = c;
+      }
+    }
     if (why.length > 0) return fail('compile', why.join('; '));
     // sharedView: the space promises view() reads neither who nor viewerState, so one view per
     // change serves every viewer. Optional; without it viewers are still grouped by what they see.
     space = { init: ex.init, connect: ex.connect, disconnect: ex.disconnect, view: ex.view, canDelete: ex.canDelete, canList: ex.canList, channels, sharedView: ex.sharedView === true };
     // invent: connecting to a missing document creates it with init({}) first (docs/spaces.md).
-    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true, invent: ex.invent === true });
+    return ok({ channels: names, hasConnect: typeof ex.connect === 'function', hasDisconnect: typeof ex.disconnect === 'function', sharedView: ex.sharedView === true, invent: ex.invent === true, httpChannels: httpChannels });
   }
 
   // Handlers may mutate state in place or return a replacement; undefined means "kept in place".

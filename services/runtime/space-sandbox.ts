@@ -33,6 +33,8 @@ export interface SpaceSandbox {
   readonly channels: readonly string[];
   /** The space set `invent: true`: a connect to a missing document creates it with init({}) first. */
   readonly invent: boolean;
+  /** Channels that take messages over HTTP (the space's `httpChannels`); none by default. */
+  readonly httpChannels: readonly string[];
   init(arg: Json, ctx: CallContext): Promise<Json>;
   connect(state: Json, who: Who, ctx: CallContext): Promise<{ allow: boolean; state: Json }>;
   disconnect(state: Json, who: Who, ctx: CallContext): Promise<{ state: Json }>;

@@ -62,6 +62,7 @@ export const E = defineErrors({
   DOCUMENT_DELETED: { code: 3006, retry: false, grpc: 'NOT_FOUND', description: 'The document was deleted (document/delete); its streams end with this code and it is gone until created again.' },
   DELETE_DENIED: { code: 3007, retry: false, grpc: 'PERMISSION_DENIED', description: "The space's canDelete(state, who) refused, or the space defines none (documents cannot be deleted by default)." },
   LIST_DENIED: { code: 3008, retry: false, grpc: 'PERMISSION_DENIED', description: "The space's canList(who) refused, or the space defines none (documents cannot be listed by default)." },
+  HTTP_CHANNEL_DENIED: { code: 3009, retry: false, grpc: 'PERMISSION_DENIED', description: "The channel does not take messages over HTTP: the space lists the channels that do in `httpChannels`." },
   INVALID_NAME: { code: 3005, retry: false, grpc: 'INVALID_ARGUMENT', description: 'A space or key name is empty, too long or has characters outside [A-Za-z0-9._-].' },
   SPACE_TIMEOUT: { code: 3101, retry: false, grpc: 'DEADLINE_EXCEEDED', description: "The space's code ran past its CPU time limit for one call and was stopped; the change was not applied." },
   SPACE_MEMORY_LIMIT: { code: 3102, retry: false, grpc: 'RESOURCE_EXHAUSTED', description: "The space's code exceeded its memory limit and its sandbox was discarded; the change was not applied." },

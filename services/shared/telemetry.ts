@@ -93,7 +93,7 @@ export const HOST_STATES = ['Serving', 'NotReady', 'Draining', 'Drained', 'Faile
 
 export const METRICS = {
   connects: counter('adama_connects_total', '{request}', 'Document connects (and creates) answered to a client by the web-proxy, by result.', { result: REQUEST_RESULTS }),
-  sends: counter('adama_sends_total', '{request}', 'Channel sends answered to a client by the web-proxy, by result.', { result: REQUEST_RESULTS }),
+  sends: counter('adama_sends_total', '{request}', 'Channel sends answered by the web-proxy (on a socket, or POSTed to the HTTP API), by result.', { result: REQUEST_RESULTS }),
   appends: counter('adama_appends_total', '{append}', 'Log appends attempted by adama-host (one per group-commit batch), by result (refused: the database would not store a record, RECORD_UNSTORABLE).', { result: APPEND_RESULTS }),
   appendRecords: counter('adama_append_records_total', '{record}', 'Change records made durable by adama-host (counted when an append succeeds).'),
   routingDecisions: counter('adama_routing_decisions_total', '{decision}', 'Hosts chosen by the web-proxy for a document stream, by how the host was found.', { kind: ROUTING_KINDS }),

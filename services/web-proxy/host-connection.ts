@@ -77,6 +77,11 @@ export class HostConnection implements HostClient {
     await this.request({ delete: { space: ref.space, key: ref.key, who } });
   }
 
+  async postMessage(ref: DocRef, who: Who, channel: string, message: Json, dedupe?: string): Promise<{ seq: number }> {
+    const { seq } = await this.request({ post: { space: ref.space, key: ref.key, who, channel, message_json: JSON.stringify(message), dedupe: dedupe ?? '' } });
+    return { seq };
+  }
+
   async listDocuments(space: string, who: Who, after: string, limit: number): Promise<DocumentPage> {
     const { result_json } = await this.request({ list: { space, who, after, limit } });
     return JSON.parse(result_json) as DocumentPage;

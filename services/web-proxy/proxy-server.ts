@@ -1,6 +1,7 @@
 /**
  * @module proxy-server
- * The web-proxy's HTTP shell: the WebSocket endpoint at /ws, /healthz, and static files (the
+ * The web-proxy's HTTP shell: the WebSocket endpoint at /ws, /healthz, the HTTP API at /api/
+ * (http-api.ts: messages to channels from other systems), and static files (the
  * demo page) from one port, over TLS when the edge config names a certificate and key. Browser
  * upgrades from an Origin that is not allowed are refused with HTTP 403 before any socket exists.
  * Graceful close: stop accepting, close sockets with 1001 so clients reconnect elsewhere, then
@@ -21,6 +22,7 @@ import { noopTelemetry, type AdamaMetrics } from '../shared/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import type { Edge } from './edge/start-edge';
 import { isOriginAllowed } from './edge/origin-check';
+import { HTTP_API_PREFIX, serveHttpApi } from './http-api';
 
 export interface ProxyServerOptions {
   port: number;
@@ -63,7 +65,7 @@ export async function startProxyServer(o: ProxyServerOptions): Promise<RunningPr
   let nextConn = 1;
   let closing = false;
   const edge = o.edge.config;
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, o, () => ({ sessions: sessions.size, closing }));
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, o, metrics, () => ({ sessions: sessions.size, closing }));
   const tls = edge.tlsCertFile !== undefined && edge.tlsKeyFile !== undefined;
   const http: Server = tls ? createTlsServer({ cert: readFileSync(edge.tlsCertFile!), key: readFileSync(edge.tlsKeyFile!) }, onRequest) : createServer(onRequest);
   const wss = new WebSocketServer({
@@ -138,8 +140,15 @@ function memoryFacts(gcRequested: boolean): Record<string, number | boolean> {
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, gcRan: gcRequested && gc !== undefined };
 }
 
-async function serveHttp(req: IncomingMessage, res: ServerResponse, o: ProxyServerOptions, state: () => { sessions: number; closing: boolean }): Promise<void> {
+async function serveHttp(req: IncomingMessage, res: ServerResponse, o: ProxyServerOptions, metrics: AdamaMetrics, state: () => { sessions: number; closing: boolean }): Promise<void> {
   const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+  if (path.startsWith(HTTP_API_PREFIX)) {
+    await serveHttpApi(req, res, path, {
+      host: o.host, guard: o.edge.guard, config: o.config, remoteAddress: clientAddress(req, o.edge.config.trustForwardedFor),
+      onResult: (result) => metrics.sends.add(1, { result }),
+    });
+    return;
+  }
   if (path === '/healthz') {
     const s = state();
     res.writeHead(s.closing ? 503 : 200, { 'content-type': 'application/json' });

@@ -69,6 +69,10 @@ export class RoutingHostClient implements HostClient {
     return this.routed(ref, (conn) => conn.createDocument(ref, who, arg));
   }
 
+  postMessage(ref: DocRef, who: Who, channel: string, message: Json, dedupe?: string): Promise<{ seq: number }> {
+    return this.routed(ref, (conn) => conn.postMessage(ref, who, channel, message, dedupe));
+  }
+
   deleteDocument(ref: DocRef, who: Who): Promise<void> {
     return this.routed(ref, (conn) => conn.deleteDocument(ref, who));
   }
