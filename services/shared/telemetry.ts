@@ -32,7 +32,7 @@ export type RequestResult = (typeof REQUEST_RESULTS)[number];
 /** Outcome of one log append: `fenced` = another host owns the document now, `error` = storage failed or timed out. */
 export const APPEND_RESULTS = ['ok', 'fenced', 'refused', 'error'] as const;
 /** How the proxy chose a host: its cache, a fresh rendezvous hash, or a host's redirect. */
-export const ROUTING_KINDS = ['cached', 'rendezvous', 'redirect'] as const;
+export const ROUTING_KINDS = ['cached', 'rendezvous', 'redirect', 'directory'] as const;
 /** Why a document left memory: its own `unload(reason)`, or a `shed` after losing ownership or storage. */
 export const SHED_REASONS = ['idle', 'drain', 'shutdown', 'fenced', 'storage_unavailable', 'deleted'] as const;
 /**

@@ -7,6 +7,7 @@
 import { INSECURE_INTERNAL, type InternalTls } from '../grpc/internal-tls';
 import { locatorDirectory } from '../grpc/locator-client';
 import type { DataService } from '../storage/data-service';
+import type { DocRef } from '../shared/doc-ref';
 import { proxyDefaults, resolveConfig, type ProxyConfig } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { openStorage } from '../storage/open-storage';
@@ -61,7 +62,7 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
   await membership.ready;
   membership.onChange((hosts) => o.log.info({ hosts: hosts.map((h) => h.id) }, 'membership.changed'));
   const routing = new RoutingHostClient({
-    membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000, tls: o.tls,
+    membership, log: o.log, maxBatch: 64, maxQueued: 50_000, suspectForMs: 5_000, tls: o.tls, directory: directory.source,
     events: { routed: (kind) => metrics.routingDecisions.add(1, { kind }), redirected: () => metrics.redirects.add(1) },
   });
   const edge = await startEdge({ edge: edgeConfig, proxy: config, log: o.log, metrics });
@@ -89,12 +90,16 @@ export async function startProxyProcess(o: ProxyProcessOptions): Promise<ProxyPr
 }
 
 /** The proxy's source of live hosts: the locator over gRPC, or (a small pool: it only reads the hosts table) the database. */
-async function openDirectory(o: ProxyProcessOptions): Promise<{ source: Pick<DataService, 'liveHosts'>; close(): Promise<void> }> {
+async function openDirectory(o: ProxyProcessOptions): Promise<{ source: Pick<DataService, 'liveHosts'> & { ownerOf(ref: DocRef): Promise<string | undefined> }; close(): Promise<void> }> {
   if ((o.locatorAddress === undefined) === (o.databaseUrl === undefined)) throw new Error('a proxy needs exactly one of a locator address and a database URL');
   if (o.locatorAddress !== undefined) {
     const locator = locatorDirectory(o.locatorAddress, o.tls ?? INSECURE_INTERNAL);
     return { source: locator, close: async () => { locator.close(); } };
   }
   const storage = await openStorage({ databaseUrl: o.databaseUrl!, poolSize: 2, log: o.log, schema: o.schema });
-  return { source: storage.data, close: () => storage.close() };
+  const ownerOf = async (ref: DocRef) => {
+    const row = await storage.data.lookup(ref);
+    return row !== null && row.state === 'bound' && row.host !== null ? row.host : undefined;
+  };
+  return { source: { liveHosts: () => storage.data.liveHosts(), ownerOf }, close: () => storage.close() };
 }

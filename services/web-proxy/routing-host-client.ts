@@ -18,7 +18,7 @@ import { PlacementCache, route } from '../routing/placement-cache';
 import { HostConnection } from './host-connection';
 
 export interface RoutingEvents {
-  routed?(kind: 'cached' | 'rendezvous' | 'redirect'): void;
+  routed?(kind: 'cached' | 'rendezvous' | 'redirect' | 'directory'): void;
   redirected?(): void;
   hostLost?(hostId: string): void;
 }
@@ -34,10 +34,21 @@ export interface RoutingHostClientOptions {
   events?: RoutingEvents;
   /** mTLS for internal gRPC (internal-tls.ts); plaintext when absent. */
   tls?: InternalTls;
+  /**
+   * Where the directory has a document bound (the locator's Lookup): asked for a document this
+   * proxy has no placement for, so it goes straight to the owner instead of to its rendezvous
+   * host and a redirect. Any failure or a slow answer (`directoryTimeoutMs`, default 250) falls
+   * back to rendezvous: the directory only makes routing faster, never correct.
+   */
+  directory?: { ownerOf(ref: DocRef): Promise<string | undefined> };
+  directoryTimeoutMs?: number;
 }
 
 /** The routing key of a space's listing: not a valid document key (names never start with '@'), so it names no document. */
 const LISTING_KEY = '@list';
+
+/** How long a routing decision waits for the directory before it falls back to rendezvous. */
+const DIRECTORY_TIMEOUT_MS = 250;
 
 /** Redirects followed and hosts tried for one request before giving up with a retryable error. */
 const MAX_HOPS = 6;
@@ -102,13 +113,18 @@ export class RoutingHostClient implements HostClient {
 
   private async routed<T>(ref: DocRef, attempt: (conn: HostConnection, suspectHosts: string[]) => Promise<T>): Promise<T> {
     let redirectTo: string | undefined;
+    let directed = false;
+    if (ref.key !== LISTING_KEY && this.cache.get(ref.space, ref.key) === undefined) {
+      redirectTo = await this.ownerInDirectory(ref);
+      directed = redirectTo !== undefined;
+    }
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       const suspects = this.currentSuspects();
       const hosts = this.o.membership.current();
       let hostId: string | undefined;
-      if (redirectTo !== undefined && !suspects.has(redirectTo)) {
+      if (redirectTo !== undefined && !suspects.has(redirectTo) && hosts.some((h) => h.id === redirectTo)) {
         hostId = redirectTo;
-        this.o.events?.routed?.('redirect');
+        this.o.events?.routed?.(directed ? 'directory' : 'redirect');
       } else {
         const choice = route(ref.space, ref.key, hosts, this.cache, suspects);
         hostId = choice?.id;
@@ -116,6 +132,7 @@ export class RoutingHostClient implements HostClient {
       }
       if (hostId === undefined) throw new AdamaError(E.NO_LIVE_HOSTS, `no live host for ${ref.space}/${ref.key} (${hosts.length} known, ${suspects.size} suspected)`);
       redirectTo = undefined;
+      directed = false;
       const conn = this.connection(hostId);
       if (!conn) { this.suspect(hostId); continue; }
       try {
@@ -144,6 +161,24 @@ export class RoutingHostClient implements HostClient {
       }
     }
     throw new AdamaError(E.TOO_MANY_REDIRECTS, `${ref.space}/${ref.key}: gave up after ${MAX_HOPS} hops`);
+  }
+
+  /** The directory's owner of `ref`, or undefined (none, not a live member, or no answer in time). */
+  private async ownerInDirectory(ref: DocRef): Promise<string | undefined> {
+    const directory = this.o.directory;
+    if (!directory) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        directory.ownerOf(ref),
+        new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), this.o.directoryTimeoutMs ?? DIRECTORY_TIMEOUT_MS); }),
+      ]);
+    } catch (err) {
+      this.o.log.debug({ space: ref.space, key: ref.key, err: String(err) }, 'routing.directory_failed');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private connection(hostId: string): HostConnection | undefined {

@@ -41,7 +41,7 @@ export async function startSplitCluster(o: { hosts: number; proxies: number; lea
   await Promise.all(Array.from({ length: o.hosts }, (_, i) => startHost(`host-${i + 1}`)));
   const locator = await spawnAdama(['locator', '--port', '0', ...db], 'locator.ready', { ...env, ADAMA_LOG_LEVEL: 'info' });
   const proxies = await Promise.all(Array.from({ length: o.proxies }, () =>
-    spawnAdama(['proxy', '--port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', '--locator', `127.0.0.1:${String(locator.ready.port)}`], 'proxy.ready',
+    spawnAdama(['proxy', '--port', '0', '--metrics-port', '0', '--membership-poll-ms', '200', '--allow-anonymous', 'true', '--locator', `127.0.0.1:${String(locator.ready.port)}`], 'proxy.ready',
       { ...env, ADAMA_LOG_LEVEL: 'info', ADAMA_DATABASE_URL: NO_DATABASE })));
   const socketsOpened = { count: 0 };
   class CountingWebSocket extends WebSocket {
