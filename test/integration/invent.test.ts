@@ -50,7 +50,8 @@ describe('invent: documents created on first connect', () => {
     await Promise.all(docs.map((d) => d.ready));
     const { records } = await storage.data.load({ space: 'lobby', key: 'race' });
     expect(records.filter((r) => kindOf(r.request) === 'create')).toHaveLength(1);
-    expect(Object.keys((docs[7]!.view as { present: object }).present)).toHaveLength(8);
+    // Every racer connected to that one document (a viewer's view may not show the last joins yet).
+    expect(records.filter((r) => kindOf(r.request) === 'connect')).toHaveLength(8);
     await Promise.all(docs.map((d) => d.end()));
   });
 
