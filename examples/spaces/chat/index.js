@@ -8,6 +8,8 @@ const MAX_MESSAGES = 1000;
 
 module.exports = {
   sharedView: true,
+  // Other systems (a CI job, a webhook) may post to the room over HTTP: docs/protocol.md.
+  httpChannels: ['say'],
   init(arg) {
     // `arg` is optional in the protocol: missing, null or not an object means "no title".
     const title = arg !== null && typeof arg === 'object' && typeof arg.title === 'string' ? arg.title.slice(0, 100) : 'Chat';
