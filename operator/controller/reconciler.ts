@@ -64,8 +64,11 @@ export class Reconciler {
    * Forgotten when the cluster is gone or released, so churning clusters leaves nothing behind.
    */
   private readonly applied = new Map<string, { uid: string; digest: string; atMs: number }>();
-  /** Per cluster key: the migration Jobs (names) seen succeeded, so later passes do not ask again. */
-  private readonly migrated = new Map<string, string>();
+  /**
+   * Per cluster key: the migration Jobs (names) seen succeeded and when, so passes in between do
+   * not ask again; a resync asks again (a Job deleted since is created and run again).
+   */
+  private readonly migrated = new Map<string, { want: string; atMs: number }>();
   /** Per cluster key: host counts by state as last exported, so the gauge gets deltas. */
   private readonly exportedHosts = new Map<string, Record<string, number>>();
 
@@ -158,14 +161,15 @@ export class Reconciler {
 
   /**
    * Creates the migration Jobs that do not exist yet and reads how they stand. Once every one has
-   * succeeded the answer is remembered (no more reads until the Jobs change) and Jobs of earlier
-   * templates are deleted with their pods. A Job a user deleted is created again, so deleting a
-   * failed Job is how a migration is retried.
+   * succeeded the answer is remembered until the next resync (or until the Jobs change) and Jobs
+   * of earlier templates are deleted with their pods. A Job a user deleted is created again, so
+   * deleting a Job is how a migration is run again (a failed one, or after a database was replaced).
    */
   private async migrate(c: AdamaCluster, jobs: readonly KubeObject[]): Promise<MigrationProgress> {
     const key = `${c.metadata.namespace}/${c.metadata.name}`;
     const want = jobs.map((j) => j.metadata.name ?? '').join(',');
-    if (this.migrated.get(key) === want) return migrationProgress(jobs.map(succeeded));
+    const seen = this.migrated.get(key);
+    if (seen && seen.want === want && this.o.clock.nowMs() - seen.atMs < this.o.reapplyEveryMs / 2) return migrationProgress(jobs.map(succeeded));
     const current: KubeObject[] = [];
     for (const job of jobs) {
       const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: c.metadata.namespace, name: job.metadata.name ?? '' };
@@ -185,9 +189,11 @@ export class Reconciler {
     const progress = migrationProgress(current);
     if (progress.state === 'Failed') this.o.events.record(asObject(c), 'Warning', 'MigrationFailed', progress.message);
     if (progress.state === 'Succeeded') {
-      this.o.events.record(asObject(c), 'Normal', 'MigrationSucceeded', progress.message);
-      await this.deleteOldJobs(c, new Set(jobs.map((j) => j.metadata.name ?? '')));
-      this.migrated.set(key, want);
+      if (seen?.want !== want) {
+        this.o.events.record(asObject(c), 'Normal', 'MigrationSucceeded', progress.message);
+        await this.deleteOldJobs(c, new Set(jobs.map((j) => j.metadata.name ?? '')));
+      }
+      this.migrated.set(key, { want, atMs: this.o.clock.nowMs() });
     }
     return progress;
   }

@@ -102,4 +102,24 @@ describe('schema migrations run as a Job before the tiers that read the database
     // The Job of the old image is cleaned up; the new one stays as the record of the migration.
     await h.fake.waitFor(() => jobs().length === 1 && jobs()[0] === failed, { what: 'only the new image\'s Job left' });
   });
+
+  test('a Job deleted after it succeeded (a replaced database) is run again at the next resync', async () => {
+    const other = holdingKubelet();
+    const h2 = await startOperatorHarness({ kubelet: other.kubelet });
+    try {
+      await h2.startOperator('op-r', { resyncMs: 1_000 });
+      await h2.createCluster({ hosts: { replicas: 1, minReplicas: 1 }, gossip: { enabled: false } });
+      const first = await other.next();
+      first.end(0);
+      await h2.waitForCluster((c) => conditionOf(c, 'Migrated') === 'True/MigrationSucceeded' && c, 'Migrated True');
+      const [name] = h2.fake.list('batch/v1/jobs', CLUSTER_NS).map((j) => j.metadata.name);
+      h2.fake.delete(JOB, CLUSTER_NS, name!, { propagationPolicy: 'Background' });
+      const again = await other.next(); // the resync found it gone and created it again
+      expect(again.name.startsWith(`${name!}-`)).toBe(true);
+      again.end(0);
+      await h2.fake.waitFor(() => h2.fake.list('batch/v1/jobs', CLUSTER_NS).length === 1, { what: 'the Job created again' });
+    } finally {
+      await h2.close();
+    }
+  });
 });
