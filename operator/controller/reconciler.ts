@@ -68,7 +68,7 @@ export class Reconciler {
    * Per cluster key: the migration Jobs (names) seen succeeded and when, so passes in between do
    * not ask again; a resync asks again (a Job deleted since is created and run again).
    */
-  private readonly migrated = new Map<string, { want: string; atMs: number }>();
+  private readonly migrated = new Map<string, { want: string; atMs: number; progress: MigrationProgress }>();
   /** Per cluster key: host counts by state as last exported, so the gauge gets deltas. */
   private readonly exportedHosts = new Map<string, Record<string, number>>();
 
@@ -169,7 +169,7 @@ export class Reconciler {
     const key = `${c.metadata.namespace}/${c.metadata.name}`;
     const want = jobs.map((j) => j.metadata.name ?? '').join(',');
     const seen = this.migrated.get(key);
-    if (seen && seen.want === want && this.o.clock.nowMs() - seen.atMs < this.o.reapplyEveryMs / 2) return migrationProgress(jobs.map(succeeded));
+    if (seen && seen.want === want && this.o.clock.nowMs() - seen.atMs < this.o.reapplyEveryMs / 2) return seen.progress;
     const current: KubeObject[] = [];
     for (const job of jobs) {
       const ref = { apiVersion: 'batch/v1', kind: 'Job', namespace: c.metadata.namespace, name: job.metadata.name ?? '' };
@@ -193,7 +193,7 @@ export class Reconciler {
         this.o.events.record(asObject(c), 'Normal', 'MigrationSucceeded', progress.message);
         await this.deleteOldJobs(c, new Set(jobs.map((j) => j.metadata.name ?? '')));
       }
-      this.migrated.set(key, { want, atMs: this.o.clock.nowMs() });
+      this.migrated.set(key, { want, atMs: this.o.clock.nowMs(), progress });
     }
     return progress;
   }
@@ -415,8 +415,3 @@ const asJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
 export const refOf = (o: KubeObject): ObjectRef => ({ apiVersion: o.apiVersion!, kind: o.kind!, namespace: o.metadata.namespace!, name: o.metadata.name });
 
 export const selectorString = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
-
-/** A Job as the remembered success stands for it (no read needed). */
-function succeeded(job: KubeObject): KubeObject {
-  return { ...job, status: { succeeded: 1 } } as KubeObject;
-}

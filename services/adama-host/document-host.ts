@@ -112,29 +112,14 @@ export class DocumentHost implements HostClient {
     this.assertAccepting();
     assertName('space', ref.space);
     assertName('key', ref.key);
-    // A document can leave memory between lookup and attach (idle unload, shed); one retry covers it.
-    for (let attempt = 0; ; attempt++) {
-      // Checked on every attempt: a retry after a drain unloaded the document must not bind it here again.
-      this.assertAccepting();
-      let doc: LivingDocument;
-      try {
-        doc = await this.acquire(ref, options.suspectHosts ?? []);
-      } catch (err) {
-        if (attempt < 2 && isAdamaError(err, E.DOCUMENT_NOT_FOUND) && await this.invent(ref, who)) continue;
-        throw err;
-      }
-      try {
-        const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
-        return {
-          send: (channel, message, dedupe) => doc.send(who, channel, message, dedupe, viewerId),
-          update: (viewerState) => doc.update(viewerId, viewerState),
-          close: () => doc.detach(viewerId),
-        };
-      } catch (err) {
-        if (attempt < 2 && isAdamaError(err, E.DOC_UNLOADED)) continue;
-        throw err;
-      }
-    }
+    return this.onLoaded(ref, async (doc) => {
+      const viewerId = await doc.attach(who, options.viewerState, options.since, sink);
+      return {
+        send: (channel, message, dedupe) => doc.send(who, channel, message, dedupe, viewerId),
+        update: (viewerState) => doc.update(viewerId, viewerState),
+        close: () => doc.detach(viewerId),
+      };
+    }, options.suspectHosts ?? [], who);
   }
 
   /**
@@ -153,11 +138,22 @@ export class DocumentHost implements HostClient {
     }
   }
 
-  /** Runs `fn` on the document, loaded here if need be; one that left memory in between (idle unload, shed) is loaded again, twice at most. */
-  private async onLoaded<T>(ref: DocRef, fn: (doc: LivingDocument) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the document, loaded here if need be; one that left memory in between (idle
+   * unload, shed) is loaded again, twice at most. `inventor`: a missing document of an `invent`
+   * space is created by this principal first (connects only).
+   */
+  private async onLoaded<T>(ref: DocRef, fn: (doc: LivingDocument) => Promise<T>, suspectHosts: readonly string[] = [], inventor?: Who): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      // Checked on every attempt: a retry after a drain unloaded the document must not bind it here again.
       this.assertAccepting();
-      const doc = await this.acquire(ref, []);
+      let doc: LivingDocument;
+      try {
+        doc = await this.acquire(ref, suspectHosts);
+      } catch (err) {
+        if (inventor && attempt < 2 && isAdamaError(err, E.DOCUMENT_NOT_FOUND) && await this.invent(ref, inventor)) continue;
+        throw err;
+      }
       try {
         return await fn(doc);
       } catch (err) {
